@@ -1,0 +1,84 @@
+"""TLS for MicroPython (``ssl.SSLContext``, MicroPython >= 1.23, mbedTLS).
+
+mbedTLS here takes certificates, keys and CA data as DER: PEM input is
+converted. MicroPython verifies nothing unless told: a client context gets
+CERT_REQUIRED and the CA given; with no CA at all it refuses (there is no
+system store on a board) unless ``verify=False`` is passed on purpose.
+"""
+
+import binascii
+import socket
+import ssl
+
+from microproto.errors import UsageError
+
+
+def pem_to_der(data):
+    """DER bytes of the first PEM block in ``data`` (DER is returned as is)."""
+    data = bytes(data)
+    i = data.find(b"-----BEGIN")
+    if i < 0:
+        return data
+    i = data.find(b"\n", i) + 1
+    j = data.find(b"-----END", i)
+    if i <= 0 or j < 0:
+        raise ValueError("malformed PEM")
+    return binascii.a2b_base64(data[i:j].replace(b"\r", b"").replace(b"\n", b""))
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def client_context(cafile=None, cadata=None, verify=True):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if not verify:
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    if cadata is None and cafile is not None:
+        cadata = _read(cafile)
+    if cadata is None:
+        raise UsageError("no CA to verify the server with: pass cafile/cadata, or verify=False")
+    ctx.load_verify_locations(cadata=pem_to_der(cadata))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def server_context(certfile, keyfile):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pem_to_der(_read(certfile)), pem_to_der(_read(keyfile)))
+    return ctx
+
+
+def wrap_client(sock, ctx, server_hostname):
+    """Handshake as a client over the connected blocking ``sock``."""
+    return ctx.wrap_socket(sock, server_hostname=server_hostname)
+
+
+def wrap_server(sock, ctx):
+    """Handshake as a server over the accepted blocking ``sock``."""
+    return ctx.wrap_socket(sock, server_side=True)
+
+
+async def open_connection(host, port, ctx=None, server_hostname=None):
+    """asyncio streams to ``host:port``, over TLS when ``ctx`` is given.
+
+    MicroPython's ``open_connection(ssl=...)`` never completes the handshake
+    when the server speaks first, so the socket is connected and wrapped
+    blocking, then handed to asyncio.
+    """
+    import asyncio
+
+    if ctx is None:
+        return await asyncio.open_connection(host, port)
+    s = socket.socket()
+    try:
+        s.connect(socket.getaddrinfo(host, port)[0][-1])
+        s = ctx.wrap_socket(s, server_hostname=server_hostname or host)
+        s.setblocking(False)
+    except BaseException:
+        s.close()
+        raise
+    stream = asyncio.StreamReader(s)
+    return stream, stream

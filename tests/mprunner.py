@@ -1,0 +1,81 @@
+"""The portable test runner: runs tests/unit (and tests/hw) on MicroPython.
+
+Each ``test_*.py`` module is imported and each ``test_*`` function in it is
+called with no arguments. A line ``PASS mod.test`` or ``FAIL mod.test: err``
+is printed per test, then the closing line ``N passed, M failed``.
+
+    micropython tests/mprunner.py DIR [DIR ...] [-k SUBSTRING]
+    (on a board) import mprunner; mprunner.main(["/tests/unit"])
+"""
+
+import gc
+import os
+import sys
+
+
+def _print_exc(e):
+    if hasattr(sys, "print_exception"):
+        sys.print_exception(e)
+    else:
+        import traceback
+
+        traceback.print_exception(type(e), e, e.__traceback__)
+
+
+def _modules(d):
+    names = []
+    for fn in os.listdir(d):
+        if fn.startswith("test_"):
+            if fn.endswith(".py"):
+                names.append(fn[:-3])
+            elif fn.endswith(".mpy"):
+                names.append(fn[:-4])
+    names.sort()
+    return names
+
+
+def main(dirs, pattern=None):
+    passed = 0
+    failed = 0
+    for d in dirs:
+        if d not in sys.path:
+            sys.path.insert(0, d)
+        for name in _modules(d):
+            try:
+                mod = __import__(name)
+            except Exception as e:
+                print("FAIL %s (import): %r" % (name, e))
+                _print_exc(e)
+                failed += 1
+                continue
+            tests = [n for n in dir(mod) if n.startswith("test_")]
+            tests.sort()
+            for t in tests:
+                full = "%s.%s" % (name, t)
+                if pattern and pattern not in full:
+                    continue
+                f = getattr(mod, t)
+                try:
+                    f()
+                    passed += 1
+                    print("PASS " + full)
+                except Exception as e:
+                    failed += 1
+                    print("FAIL %s: %r" % (full, e))
+                    _print_exc(e)
+                gc.collect()
+            del sys.modules[name]
+            gc.collect()
+    print("%d passed, %d failed" % (passed, failed))
+    return passed, failed
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    pat = None
+    if "-k" in args:
+        i = args.index("-k")
+        pat = args[i + 1]
+        args = args[:i] + args[i + 2 :]
+    ok, bad = main(args or ["tests/unit"], pat)
+    sys.exit(1 if bad or not ok else 0)
