@@ -104,6 +104,8 @@ def recvfrom_addr(sock, n):
     data, addr = sock.recvfrom(n)
     if not isinstance(addr, tuple):
         fam, ip, port = socket.sockaddr(addr)[:3]
+        if not isinstance(ip, str):
+            ip = socket.inet_ntop(fam, ip)
         addr = (ip, port)
     return data, addr
 
