@@ -1,0 +1,637 @@
+"""SMTP client (RFC 5321): blocking ``SMTP``, asyncio ``AsyncSMTP``, the
+one-call ``send_mail`` and the command line ``python -m microproto.smtp``.
+
+    from microproto import smtp
+    with smtp.SMTP("mail.example.org", 587, tls="starttls", cafile="ca.pem") as s:
+        s.login("me", "secret")
+        result = s.send("me@example.org", ["you@example.org"], message)
+        print(result.accepted, result.refused)
+
+Security: TLS verifies the server certificate (``verify=False`` turns that
+off and must be asked for; on MicroPython a CA must be given since boards
+have no store); ``tls="starttls"`` fails when the server does not offer it
+(no silent downgrade); ``login`` refuses to send credentials without TLS
+unless ``allow_plaintext_auth=True``.
+
+The protocol itself is in ``microproto.smtp_core`` (sans-I/O); messages are
+built with ``microproto.message``. Limits (reply line and line count, chunk
+sizes, ``timeout_ms`` per socket operation) are constructor arguments.
+"""
+
+from microproto.blocking import Connection
+from microproto.errors import PeerError, ProtocolError, UsageError
+from microproto.smtp_core import (
+    SENT,
+    Reply,
+    SendResult,
+    Session,
+    SMTPRecipientsRefused,
+    SMTPReplyError,
+)
+from microproto_port import net
+
+__all__ = [
+    "SMTP",
+    "AsyncSMTP",
+    "send_mail",
+    "SendResult",
+    "Reply",
+    "SMTPReplyError",
+    "SMTPRecipientsRefused",
+    "main",
+]
+
+_DEFAULT_PORTS = {"starttls": 587, "implicit": 465, None: 25}
+
+
+def _tls_mode(tls):
+    if tls in (None, "none", "", False):
+        return None
+    if tls in ("starttls", "implicit"):
+        return tls
+    raise UsageError("tls must be 'starttls', 'implicit' or None, not %r" % (tls,))
+
+
+def _prepare(message, from_addr, to_addrs, size, eight_bit):
+    """Envelope and body facts for ``send``: (from, to, body, size, 8bit)."""
+    if hasattr(message, "recipients") and hasattr(message, "size"):
+        if from_addr is None:
+            from_addr = message.sender()
+        if to_addrs is None:
+            to_addrs = message.recipients()
+        if size is None:
+            size = message.size()
+        if eight_bit is None:
+            eight_bit = message.eight_bit
+    elif isinstance(message, str):
+        message = message.encode("utf-8")
+    if isinstance(message, (bytes, bytearray)) and size is None:
+        size = len(message)
+    elif size is None and hasattr(message, "seek") and hasattr(message, "tell"):
+        try:
+            pos = message.tell()
+            end = message.seek(0, 2)
+            message.seek(pos)
+            if end is not None and end >= pos:
+                size = end - pos
+        except (OSError, AttributeError, ValueError):
+            size = None
+    if from_addr is None:
+        raise UsageError("no sender address")
+    if to_addrs is None:
+        raise UsageError("no recipients")
+    return from_addr, to_addrs, message, size, eight_bit
+
+
+class SMTP:
+    """A blocking SMTP client session (connects in the constructor).
+
+    ``SMTP(host, port=None, tls="starttls"|"implicit"|None, cafile=None,
+    cadata=None, verify=True, timeout_ms=30000, local_hostname="localhost",
+    allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
+    chunk=2048, max_line=1000, max_lines=64, pipelining=True)``.
+
+    ``port`` defaults to 587, 465 or 25 by ``tls``. ``timeout_ms`` bounds
+    each socket operation (``OSError``). ``chunk`` is the body chunk size.
+    With ``connect=False``, call ``connect()`` yourself. Use as a context
+    manager: QUIT and close on exit.
+    """
+
+    def __init__(
+        self,
+        host,
+        port=None,
+        tls="starttls",
+        cafile=None,
+        cadata=None,
+        verify=True,
+        timeout_ms=30000,
+        local_hostname="localhost",
+        allow_plaintext_auth=False,
+        server_hostname=None,
+        bufsize=1024,
+        chunk=2048,
+        max_line=1000,
+        max_lines=64,
+        pipelining=True,
+        connect=True,
+    ):
+        self.host = host
+        self.tls = _tls_mode(tls)
+        self.port = port if port else _DEFAULT_PORTS[self.tls]
+        self.timeout_ms = timeout_ms
+        self.allow_plaintext_auth = allow_plaintext_auth
+        self.server_hostname = server_hostname or host
+        self.pipelining = pipelining
+        self.session = Session(local_hostname, chunk, max_line=max_line, max_lines=max_lines)
+        self.secure = False
+        self.phase = "connect"
+        self.conn = None
+        self._ctx = None
+        if self.tls:
+            from microproto_port import tls as _tls
+
+            self._tlsmod = _tls
+            self._ctx = _tls.client_context(cafile, cadata, verify)
+        self._bufsize = bufsize
+        if connect:
+            self.connect()
+
+    @property
+    def capabilities(self):
+        """The EHLO keywords (dict: keyword -> list of parameters)."""
+        return self.session.caps
+
+    def _run(self, phase, conv):
+        self.phase = phase
+        return self.conn.run(conv)
+
+    def connect(self):
+        """Connect, read the greeting, EHLO, and STARTTLS when asked."""
+        self.phase = "connect"
+        # the timeout is set once on the TCP socket: TLS sockets made over
+        # it inherit it (MicroPython's SSLSocket has no settimeout)
+        sock = net.tcp_connect(self.host, self.port, self.timeout_ms)
+        try:
+            if self.tls == "implicit":
+                self.phase = "TLS handshake"
+                sock = self._tlsmod.wrap_client(sock, self._ctx, self.server_hostname)
+                self.secure = True
+            self.conn = Connection(sock, self.session.parser, self._bufsize, None)
+            s = self.session
+            self._run("greeting", s.greet())
+            self._run("EHLO", s.hello())
+            if self.tls == "starttls":
+                if "STARTTLS" not in s.caps:
+                    raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
+                self._run("STARTTLS", s.starttls())
+                self.phase = "TLS handshake"
+                tsock = self._tlsmod.wrap_client(self.conn.sock, self._ctx, self.server_hostname)
+                # plaintext received before the upgrade is dropped (RFC 3207 4.2)
+                s.parser.discard()
+                self.conn.set_socket(tsock)
+                self.secure = True
+                self._run("EHLO", s.hello())
+        except BaseException:
+            self.close()
+            raise
+        self.phase = "ready"
+
+    def login(self, user, password, mechanism=None):
+        """AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the server offers
+        (or ``mechanism``; "XOAUTH2" takes an access token as password).
+        Refused without TLS unless ``allow_plaintext_auth``."""
+        if not self.secure and not self.allow_plaintext_auth:
+            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
+        return self._run("AUTH", self.session.auth(user, password, mechanism))
+
+    def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None):
+        """Send ``message`` (bytes, str, a binary file, an iterable of chunks,
+        or a ``message.Message``) to ``to_addrs`` (a str or a list).
+        ``from_addr``/``to_addrs`` may be None for a ``Message``: its From and
+        To/Cc/Bcc are used. Returns a ``SendResult``: the mail went to
+        ``result.accepted``; ``result.refused`` maps the others to the reply.
+        Raises ``SMTPRecipientsRefused`` if all are refused."""
+        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
+        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining)
+        try:
+            return self._run("MAIL", conv)
+        except SMTPReplyError:
+            raise
+        except BaseException:
+            # the session is in an unknown state (mid-DATA, say): end it
+            self.close()
+            raise
+
+    def sendmail(self, from_addr, to_addrs, message):
+        """smtplib-style: returns the dict of refused recipients."""
+        r = self.send(from_addr, to_addrs, message)
+        return dict((a, (x.code, x.text)) for a, x in r.refused.items())
+
+    def noop(self):
+        return self._run("NOOP", self.session.simple("NOOP"))
+
+    def rset(self):
+        return self._run("RSET", self.session.simple("RSET"))
+
+    def quit(self):
+        """QUIT, then close (a server that closes first is fine)."""
+        if self.conn is None:
+            return None
+        try:
+            return self._run("QUIT", self.session.simple("QUIT", (221,)))
+        except (PeerError, OSError):
+            return None
+        finally:
+            self.close()
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self.conn.sock.close()
+            except OSError:
+                pass
+            self.conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.quit()
+        else:
+            self.close()
+
+
+def send_mail(
+    host,
+    from_addr,
+    to_addrs,
+    message=None,
+    subject=None,
+    text=None,
+    port=None,
+    tls="starttls",
+    user=None,
+    password=None,
+    attachments=(),
+    **kw
+):
+    """Connect, log in (when ``user`` is given), send, QUIT: one call.
+
+    ``message`` is sent as is; or give ``subject``/``text``/``attachments``
+    to build one. Other keywords go to ``SMTP``. Returns the ``SendResult``.
+    """
+    if message is None:
+        from microproto.message import Message
+
+        message = Message(from_addr, to_addrs, subject or "", text or "", attachments=attachments)
+    with SMTP(host, port, tls=tls, **kw) as s:
+        if user is not None:
+            s.login(user, password)
+        return s.send(from_addr, to_addrs, message)
+
+
+class AsyncSMTP:
+    """The asyncio form of ``SMTP`` (same arguments); ``async with``.
+
+    ``await connect()`` (done by ``async with``), ``await login(...)``,
+    ``await send(...)``, ``await noop()``, ``await rset()``, ``await quit()``.
+    ``timeout_ms`` bounds each read.
+    """
+
+    def __init__(
+        self,
+        host,
+        port=None,
+        tls="starttls",
+        cafile=None,
+        cadata=None,
+        verify=True,
+        timeout_ms=30000,
+        local_hostname="localhost",
+        allow_plaintext_auth=False,
+        server_hostname=None,
+        read_size=1024,
+        chunk=2048,
+        max_line=1000,
+        max_lines=64,
+        pipelining=True,
+    ):
+        self.host = host
+        self.tls = _tls_mode(tls)
+        self.port = port if port else _DEFAULT_PORTS[self.tls]
+        self.timeout_ms = timeout_ms
+        self.allow_plaintext_auth = allow_plaintext_auth
+        self.server_hostname = server_hostname or host
+        self.pipelining = pipelining
+        # chunks are copied: a stream may keep what it was given to write
+        self.session = Session(local_hostname, chunk, True, max_line=max_line, max_lines=max_lines)
+        self.secure = False
+        self.phase = "connect"
+        self.conn = None
+        self._read_size = read_size
+        self._ctx = None
+        if self.tls:
+            from microproto_port import tls as _tls
+
+            self._tlsmod = _tls
+            self._ctx = _tls.client_context(cafile, cadata, verify)
+
+    @property
+    def capabilities(self):
+        return self.session.caps
+
+    async def _run(self, phase, conv):
+        self.phase = phase
+        return await self.conn.run(conv, self.timeout_ms)
+
+    async def connect(self):
+        import asyncio
+
+        from microproto.aio import StreamConnection
+
+        t = self.timeout_ms / 1000 if self.timeout_ms else None
+        if self.tls == "implicit":
+            self.phase = "TLS handshake"
+            r, w = await asyncio.wait_for(
+                self._tlsmod.open_connection(self.host, self.port, self._ctx, self.server_hostname), t
+            )
+            self.secure = True
+        else:
+            r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
+        self.conn = StreamConnection(r, w, self.session.parser, self._read_size)
+        s = self.session
+        try:
+            await self._run("greeting", s.greet())
+            await self._run("EHLO", s.hello())
+            if self.tls == "starttls":
+                if "STARTTLS" not in s.caps:
+                    raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
+                await self._run("STARTTLS", s.starttls())
+                self.phase = "TLS handshake"
+                await self._upgrade()
+                s.parser.discard()
+                self.secure = True
+                await self._run("EHLO", s.hello())
+        except BaseException:
+            await self.close()
+            raise
+        self.phase = "ready"
+        return self
+
+    async def _upgrade(self):
+        c = self.conn
+        w = c.writer
+        start_tls = getattr(w, "start_tls", None)
+        if start_tls is not None:
+            # CPython >= 3.11; drop plaintext the stream buffered (never trusted)
+            buffered = getattr(c.reader, "_buffer", None)
+            if buffered:
+                buffered.clear()
+            await start_tls(self._ctx, server_hostname=self.server_hostname)
+            return
+        sock = getattr(w, "s", None)
+        if sock is None or not hasattr(sock, "setblocking"):
+            raise UsageError("STARTTLS needs asyncio streams with start_tls (CPython >= 3.11) or MicroPython")
+        # MicroPython: no start_tls; wrap the raw socket blocking, then
+        # give asyncio a new stream over the TLS socket
+        import asyncio
+
+        sock.setblocking(True)
+        net.set_timeout_ms(sock, self.timeout_ms)
+        t = self._tlsmod.wrap_client(sock, self._ctx, self.server_hostname)
+        t.setblocking(False)
+        stream = asyncio.StreamReader(t)
+        c.reader = stream
+        c.writer = stream
+
+    async def login(self, user, password, mechanism=None):
+        if not self.secure and not self.allow_plaintext_auth:
+            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
+        return await self._run("AUTH", self.session.auth(user, password, mechanism))
+
+    async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None):
+        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
+        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining)
+        try:
+            return await self._run("MAIL", conv)
+        except SMTPReplyError:
+            raise
+        except BaseException:
+            await self.close()
+            raise
+
+    async def noop(self):
+        return await self._run("NOOP", self.session.simple("NOOP"))
+
+    async def rset(self):
+        return await self._run("RSET", self.session.simple("RSET"))
+
+    async def quit(self):
+        if self.conn is None:
+            return None
+        try:
+            return await self._run("QUIT", self.session.simple("QUIT", (221,)))
+        except (PeerError, OSError):
+            return None
+        finally:
+            await self.close()
+
+    async def close(self):
+        if self.conn is not None:
+            c = self.conn
+            self.conn = None
+            try:
+                c.writer.close()
+                await c.writer.wait_closed()
+            except Exception:
+                pass
+
+    async def __aenter__(self):
+        if self.conn is None:
+            await self.connect()
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            await self.quit()
+        else:
+            await self.close()
+
+
+# -- command line -------------------------------------------------------------
+
+_USAGE = """usage: python -m microproto.smtp --server HOST [--port P]
+    [--tls starttls|implicit|none] [--cafile F] [--insecure] [--tls-hostname NAME]
+    [--user U --password-env VAR] [--auth MECH] [--allow-plaintext-auth]
+    [--timeout-ms MS] [--helo NAME]
+    --from ADDR --to ADDR [--to ADDR ...] [--cc ADDR ...]
+    (--subject S --body TEXT [--html HTML] [--attach FILE ...] | MESSAGE_FILE | -)
+
+Sends one mail. Exit status: 0 sent to every recipient, 1 error (nothing
+sent), 2 bad usage, 3 sent but some recipients were refused."""
+
+_MULTI = ("--to", "--cc", "--attach")
+_VALUE = (
+    "--server",
+    "--port",
+    "--tls",
+    "--cafile",
+    "--tls-hostname",
+    "--user",
+    "--password-env",
+    "--auth",
+    "--timeout-ms",
+    "--helo",
+    "--from",
+    "--subject",
+    "--body",
+    "--html",
+)
+_FLAGS = ("--insecure", "--allow-plaintext-auth", "--help", "-h")
+
+
+def _parse_args(argv):
+    opts = {"--to": [], "--cc": [], "--attach": []}
+    pos = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _FLAGS:
+            opts[a] = True
+        elif a in _VALUE or a in _MULTI:
+            if i + 1 >= len(argv):
+                raise UsageError("%s needs a value" % a)
+            i += 1
+            if a in _MULTI:
+                opts[a].append(argv[i])
+            else:
+                opts[a] = argv[i]
+        elif a.startswith("--") and "=" in a and (a.split("=", 1)[0] in _VALUE or a.split("=", 1)[0] in _MULTI):
+            k, v = a.split("=", 1)
+            if k in _MULTI:
+                opts[k].append(v)
+            else:
+                opts[k] = v
+        elif a.startswith("-") and a != "-":
+            raise UsageError("unknown option %s" % a)
+        else:
+            pos.append(a)
+        i += 1
+    return opts, pos
+
+
+def _err(msg):
+    import sys
+
+    sys.stderr.write(msg + "\n")
+
+
+def _describe(e, s):
+    """One line for an exception, with the phase it happened in."""
+    where = ""
+    if s is not None:
+        where = " during %s" % s.phase
+    if isinstance(e, SMTPRecipientsRefused):
+        lines = ["error: every recipient was refused, nothing sent:"]
+        for a, r in e.refused.items():
+            lines.append("  %s: %s" % (a, r))
+        return "\n".join(lines)
+    if isinstance(e, SMTPReplyError):
+        return "error: server refused %s: %s" % (e.command or "the command", e.reply)
+    if isinstance(e, ProtocolError):
+        return "error%s: %s" % (where, e)
+    if isinstance(e, OSError):
+        if net.is_timeout(e):
+            return "error%s: timed out (no answer from the server)" % where
+        return "error%s: %s" % (where, " ".join(str(e).split()))
+    return "error%s: %s: %s" % (where, type(e).__name__, " ".join(str(e).split()))
+
+
+def main(argv=None):
+    """The command line; returns the exit status (see the usage text)."""
+    import os
+    import sys
+
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        opts, pos = _parse_args(argv)
+    except UsageError as e:
+        _err("error: %s\n%s" % (e, _USAGE))
+        return 2
+    if opts.get("--help") or opts.get("-h"):
+        print(_USAGE)
+        return 0
+    built = "--subject" in opts or "--body" in opts or "--html" in opts or opts["--attach"]
+    problems = []
+    if "--server" not in opts:
+        problems.append("--server is required")
+    if "--from" not in opts:
+        problems.append("--from is required")
+    if not opts["--to"]:
+        problems.append("at least one --to is required")
+    if built and pos:
+        problems.append("give either --subject/--body/--attach or a MESSAGE_FILE, not both")
+    if not built and len(pos) != 1:
+        problems.append("give --subject/--body or one MESSAGE_FILE (or - for stdin)")
+    if "--user" in opts and "--password-env" not in opts:
+        problems.append("--user needs --password-env VAR (the password is read from $VAR)")
+    password = None
+    if "--password-env" in opts:
+        password = os.getenv(opts["--password-env"])
+        if password is None:
+            problems.append("environment variable %s is not set" % opts["--password-env"])
+    try:
+        port = int(opts.get("--port", "0"))
+        timeout_ms = int(opts.get("--timeout-ms", "30000"))
+        tls = _tls_mode(opts.get("--tls", "starttls"))
+    except (ValueError, UsageError) as e:
+        problems.append(str(e))
+        port = timeout_ms = 0
+        tls = None
+    if problems:
+        _err("error: " + "; ".join(problems) + "\n" + _USAGE)
+        return 2
+    to = opts["--to"]
+    rcpts = to + opts["--cc"]
+    source = None
+    s = None
+    try:
+        if built:
+            from microproto.message import Message
+
+            message = Message(
+                opts["--from"],
+                to,
+                opts.get("--subject", ""),
+                opts.get("--body", ""),
+                html=opts.get("--html"),
+                cc=opts["--cc"],
+                attachments=opts["--attach"],
+                domain=opts.get("--helo"),
+            )
+        elif pos[0] == "-":
+            message = sys.stdin.buffer
+        else:
+            source = open(pos[0], "rb")
+            message = source
+        s = SMTP(
+            opts["--server"],
+            port,
+            connect=False,
+            tls=tls,
+            cafile=opts.get("--cafile"),
+            verify=not opts.get("--insecure"),
+            timeout_ms=timeout_ms,
+            local_hostname=opts.get("--helo", "localhost"),
+            allow_plaintext_auth=bool(opts.get("--allow-plaintext-auth")),
+            server_hostname=opts.get("--tls-hostname"),
+        )
+        s.connect()
+        if "--user" in opts:
+            s.login(opts["--user"], password, opts.get("--auth"))
+        result = s.send(opts["--from"], rcpts, message)
+        s.quit()
+    except Exception as e:
+        _err(_describe(e, s))
+        if s is not None:
+            s.close()
+        return 2 if isinstance(e, UsageError) else 1
+    finally:
+        if source is not None:
+            source.close()
+    print("sent to %s: %s" % (", ".join(result.accepted), result.reply))
+    if result.refused:
+        _err("refused recipients (the mail was not sent to them):")
+        for a, r in result.refused.items():
+            _err("  %s: %s" % (a, r))
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
