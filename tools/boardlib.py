@@ -70,12 +70,13 @@ def plan(board_name, board, tests=False):
     """The files to put on the board: ``[(group_dir_on_board, [src, ...]), ...]``
     with paths relative to the board's working directory."""
 
-    def py(d):
+    def py(d, ends=(".py",)):
         full = os.path.join(ROOT, d)
-        return sorted(os.path.join(full, f) for f in os.listdir(full) if f.endswith(".py"))
+        return sorted(os.path.join(full, f) for f in os.listdir(full) if f.endswith(ends))
 
     groups = [
-        ("lib/microproto", py("lib/microproto")),
+        # the library and its assets (the console page is streamed from flash)
+        ("lib/microproto", py("lib/microproto", (".py", ".html"))),
         ("lib/microproto_port", py("ports/%s/microproto_port" % board["port"])),
     ]
     bdir = os.path.join(ROOT, "boards", board_name)
