@@ -1,0 +1,610 @@
+"""Telnet server (RFC 854/855) with a network REPL or a command shell.
+
+    import asyncio
+    from microproto import telnet
+
+    async def main():
+        server = await telnet.serve("repl", "127.0.0.1", 2323, password="s3cret")
+        await server.wait_closed()
+
+    asyncio.run(main())
+
+``serve(shell, host="127.0.0.1", port=23, password=<required>, ...)``
+starts listening (asyncio, both runtimes), prints ``telnet server
+listening on HOST:PORT`` and returns a ``Server`` (``close()``,
+``await wait_closed()``, ``sessions``: how many are open).
+
+``shell`` is ``"repl"`` (a Python REPL per session: our own loop on
+CPython and the unix port, see ``microproto_port.repl``), ``"echo"`` (a
+demo shell), a ``microproto.shell.Shell`` (commands by name), any object
+with ``open(term)`` returning a session object like
+``shell.ShellSession``, or a plain function ``fn(session, line)``.
+
+Security and limits (named parameters, safe defaults):
+- ``password``: required; ``password=None`` runs without one, on purpose,
+  and prints a warning. Compared in constant time (SHA-256 digests
+  compared with XOR); ``fail_delay_ms`` pause after each failure; the
+  session is cut after ``max_failures`` failures; ``login_timeout_s``.
+- ``host`` defaults to loopback: give ``"0.0.0.0"`` to listen on the network.
+- TLS (telnets): ``certfile`` + ``keyfile``, or an ``ssl`` context.
+- ``idle_timeout_s``: a session with no input for that long is closed
+  (not while a command runs).
+- ``max_sessions``: more connections get a polite refusal and are closed.
+- ``max_line`` bytes per input line, ``max_sb`` bytes per subnegotiation,
+  ``max_negotiations`` option commands per session, ``read_size`` bytes
+  per read, ``max_queued_lines`` lines typed ahead of a running command.
+
+Protocol: ``microproto.telnet_nvt`` (IAC, RFC 1143 negotiation: ECHO and
+SGA for character mode, NAWS, TERMINAL-TYPE, BINARY when asked, the rest
+refused; AYT, IP/BRK; GA never sent) and ``microproto.telnet_line`` (line
+ends, editing, Ctrl-C/Ctrl-D).
+
+CLI: ``python -m microproto.telnet --host H --port P [--password-env VAR
+| --no-password] [--shell repl|echo] [--max-sessions N]
+[--idle-timeout S] [--certfile F --keyfile F]`` (also through
+``tools/micropython -m microproto.telnet``).
+"""
+
+import asyncio
+import sys
+
+from microproto.errors import PeerError, UsageError
+from microproto.telnet_line import LineDiscipline
+from microproto.telnet_nvt import ECHO, TelnetCore
+from microproto_port import RUNTIME, sleep_ms
+
+_REQUIRED = "<required>"
+
+
+def _say(msg):
+    print(msg)
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError):
+        pass
+
+
+def _digest(b):
+    import hashlib
+
+    return hashlib.sha256(b).digest()
+
+
+def consteq(a, b):
+    """Constant-time equality of two byte strings (of any lengths)."""
+    x = _digest(a)
+    y = _digest(b)
+    r = 0
+    for i in range(32):
+        r |= x[i] ^ y[i]
+    return r == 0
+
+
+class _Term:
+    """What a shell session sees of its connection."""
+
+    def __init__(self, conn, peer):
+        self._conn = conn
+        self.peer = peer
+        self.cols = 0
+        self.rows = 0
+        self.term_type = None
+
+    def write(self, text):
+        self._conn.write_text(text)
+
+    def close(self):
+        self._conn.closing = True
+
+
+class _ReplSession:
+    def __init__(self, term, banner):
+        from microproto_port.repl import Session
+
+        self.term = term
+        self.repl = Session("<telnet>")
+        self._banner = banner
+
+    def banner(self):
+        return self._banner
+
+    def prompt(self):
+        return self.repl.prompt
+
+    async def line(self, text):
+        out, _ = await self.repl.apush(text)
+        return out
+
+    def interrupt(self):
+        if self.repl.running:
+            return self.repl.interrupt()
+        self.repl.reset()
+        return False
+
+    def close(self):
+        self.repl.close()
+
+
+class ReplShell:
+    """The Python REPL as a shell: one ``microproto_port.repl.Session``
+    (own globals) per connection."""
+
+    def __init__(self, banner=None):
+        if banner is None:
+            v = sys.version.split()[0] if RUNTIME == "cpython" else sys.version
+            banner = "%s %s REPL over telnet (Ctrl-D ends the session)" % (RUNTIME, v)
+        self.banner = banner
+
+    def open(self, term):
+        return _ReplSession(term, self.banner)
+
+
+def _make_shell(shell):
+    if shell == "repl":
+        return ReplShell()
+    if shell == "echo":
+        from microproto.shell import demo_shell
+
+        return demo_shell()
+    if hasattr(shell, "open"):
+        return shell
+    if callable(shell):
+        from microproto.shell import Shell
+
+        return Shell(default=shell)
+    raise UsageError("shell must be 'repl', 'echo', a Shell or a function")
+
+
+class _Connection:
+    """One Telnet session: a reader task feeding the cores, commands run
+    one at a time in their own task so that Ctrl-C can reach them."""
+
+    def __init__(self, server, reader, writer):
+        self.server = server
+        self.reader = reader
+        self.writer = writer
+        self.core = TelnetCore(max_sb=server.max_sb, max_negotiations=server.max_negotiations)
+        self.ld = LineDiscipline(server.max_line, echo=True)
+        self.lock = asyncio.Lock()
+        self.done = asyncio.Event()
+        self.closing = False
+        self.busy = False
+        self.queue = []
+        self.failures = 0
+        self.logged_in = server.password is None
+        try:
+            peer = writer.get_extra_info("peername")
+        except Exception:
+            peer = None
+        self.term = _Term(self, peer)
+        self.session = None
+
+    def write_text(self, text):
+        self.core.send_text(text)
+        if not self.busy:
+            asyncio.create_task(self.flush())
+
+    async def flush(self):
+        async with self.lock:
+            if self.done.is_set():
+                return  # run() sends what is left
+            out = self.core.data_to_send()
+            if out:
+                self.writer.write(out)
+                await asyncio.wait_for(self.writer.drain(), self.server.idle_timeout_s)
+
+    async def run(self):
+        core = self.core
+        core.start()
+        if self.logged_in:
+            self._open_shell()
+        else:
+            core.send_text("Password: ")
+        rtask = asyncio.create_task(self._reader())
+        try:
+            await self.flush()
+            await self.done.wait()
+        except Exception:
+            pass
+        finally:
+            self.done.set()
+            rtask.cancel()
+            if self.session is not None:
+                try:
+                    self.session.interrupt()
+                    self.session.close()
+                except Exception:
+                    pass
+            locked = False
+            try:
+                # let a flush under way finish (a peer that reads nothing
+                # gets 2 s), then send what is left: "bye", an error text
+                await asyncio.wait_for(self.lock.acquire(), 2)
+                locked = True
+                out = core.data_to_send()
+                if out:
+                    self.writer.write(out)
+                    await asyncio.wait_for(self.writer.drain(), 2)
+            except Exception:
+                pass
+            if locked:
+                self.lock.release()
+            try:
+                self.writer.close()
+                await self.writer.wait_closed()
+            except Exception:
+                pass
+
+    def _open_shell(self):
+        self.session = self.server.shell.open(self.term)
+        b = self.session.banner()
+        if b:
+            self.core.send_text(b + "\n")
+        self.core.send_text(self.session.prompt())
+
+    async def _reader(self):
+        core = self.core
+        idle = self.server.idle_timeout_s
+        size = self.server.read_size
+        try:
+            while not self.closing:
+                limit = idle if self.logged_in else min(idle, self.server.login_timeout_s)
+                try:
+                    data = await asyncio.wait_for(self.reader.read(size), limit)
+                except asyncio.TimeoutError:
+                    if self.busy:
+                        continue
+                    core.send_text("\nidle timeout: closing the session\n")
+                    break
+                if not data:
+                    break
+                try:
+                    core.receive_data(data)
+                except PeerError:
+                    break  # the core queued the message
+                if not self._events():
+                    break
+                await self.flush()
+        except Exception:
+            pass
+        finally:
+            self.closing = True
+            self.done.set()
+
+    def _events(self):
+        """Handle what the cores produced; False when the session ends."""
+        core = self.core
+        ld = self.ld
+        while True:
+            ev = core.next_event()
+            if ev is None:
+                break
+            kind = ev[0]
+            if kind == "data":
+                ld.echo = self.logged_in and core.local_enabled(ECHO)
+                ld.feed(ev[1])
+                e = ld.echo_to_send()
+                if e:
+                    core.send_data(e)
+                if not self._line_events():
+                    return False
+            elif kind == "interrupt":
+                self._interrupt()
+            elif kind == "naws":
+                self.term.cols, self.term.rows = ev[1]
+            elif kind == "ttype":
+                self.term.term_type = ev[1]
+            elif kind == "eof":
+                return False
+        return not self.closing
+
+    def _line_events(self):
+        ld = self.ld
+        while True:
+            ev = ld.next_event()
+            if ev is None:
+                return True
+            kind = ev[0]
+            if kind == "line":
+                self._line(ev[1])
+            elif kind == "overlong":
+                self._line(None)
+            elif kind == "interrupt":
+                self._interrupt()
+            elif kind == "eof":
+                if self.busy:
+                    continue
+                self.core.send_text("\nlogout\n")
+                return False
+
+    def _interrupt(self):
+        self.queue = []
+        if self.session is None:
+            return
+        if self.session.interrupt():
+            return
+        if not self.busy:
+            self.core.send_text("\nKeyboardInterrupt\n" + self.session.prompt())
+
+    def _line(self, raw):
+        if self.busy:
+            if len(self.queue) < self.server.max_queued_lines:
+                self.queue.append(raw)
+            else:
+                self.core.send_data(b"\x07")
+            return
+        self.busy = True
+        asyncio.create_task(self._commands(raw))
+
+    async def _commands(self, raw):
+        try:
+            while raw is not False and not self.closing:
+                await self._command(raw)
+                await self.flush()
+                raw = self.queue.pop(0) if self.queue else False
+        except Exception as e:
+            try:
+                self.core.send_text("\ninternal error: %r\n" % (e,))
+            except Exception:
+                pass
+            self.closing = True
+        finally:
+            self.busy = False
+            if self.closing:
+                self.done.set()
+            else:
+                try:
+                    await self.flush()
+                except Exception:
+                    self.done.set()
+
+    async def _command(self, raw):
+        core = self.core
+        if raw is None:
+            core.send_text("line longer than %d bytes: ignored\n" % self.server.max_line)
+            if self.session is not None:
+                core.send_text(self.session.prompt())
+            else:
+                core.send_text("Password: ")
+            return
+        if not self.logged_in:
+            await self._login(raw)
+            return
+        try:
+            text = raw.decode()
+        except UnicodeError:
+            core.send_text("input is not valid UTF-8: ignored\n" + self.session.prompt())
+            return
+        out = await self.session.line(text)
+        if out:
+            if not isinstance(out, str):
+                out = str(out)
+            core.send_text(out if out.endswith("\n") else out + "\n")
+        if self.closing or getattr(self.session, "closed", False):
+            self.closing = True
+            return
+        core.send_text(self.session.prompt())
+
+    async def _login(self, raw):
+        core = self.core
+        core.send_text("\n")
+        if consteq(raw, self.server.password):
+            self.logged_in = True
+            self.failures = 0
+            self._open_shell()
+            return
+        self.failures += 1
+        await self.flush()
+        sleep = getattr(asyncio, "sleep_ms", None)
+        if sleep is not None:
+            await sleep(self.server.fail_delay_ms)
+        else:
+            await asyncio.sleep(self.server.fail_delay_ms / 1000)
+        if self.failures >= self.server.max_failures:
+            core.send_text("Login incorrect: too many failures\n")
+            self.closing = True
+            return
+        core.send_text("Login incorrect\nPassword: ")
+
+
+class Server:
+    """A running Telnet server (returned by ``serve``)."""
+
+    def __init__(self, shell, host, port, password, **limits):
+        self.shell = _make_shell(shell)
+        self.host = host
+        self.port = port
+        if password is not None:
+            if isinstance(password, str):
+                password = password.encode()
+            if not password:
+                raise UsageError("empty password: pass password=None to run without one")
+        self.password = password
+        for k in limits:
+            setattr(self, k, limits[k])
+        self.sessions = 0
+        self.connections = []
+        self._server = None
+
+    async def _handle(self, reader, writer):
+        if self.sessions >= self.max_sessions:
+            try:
+                writer.write(
+                    (
+                        "Sorry, this server is busy (%d sessions at most): try again later.\r\n"
+                        % self.max_sessions
+                    ).encode()
+                )
+                await asyncio.wait_for(writer.drain(), 2)
+            except Exception:
+                pass
+            try:
+                writer.close()
+                await writer.wait_closed()
+            except Exception:
+                pass
+            return
+        self.sessions += 1
+        conn = _Connection(self, reader, writer)
+        self.connections.append(conn)
+        try:
+            await conn.run()
+        finally:
+            self.sessions -= 1
+            self.connections.remove(conn)
+
+    def close(self):
+        """Stop listening and end every session."""
+        if self._server is not None:
+            self._server.close()
+        for c in self.connections:
+            c.closing = True
+            c.done.set()
+
+    async def wait_closed(self):
+        """Wait until ``close()`` has taken effect (forever if never called)."""
+        await self._server.wait_closed()
+
+
+async def serve(
+    shell="repl",
+    host="127.0.0.1",
+    port=23,
+    password=_REQUIRED,
+    max_sessions=4,
+    idle_timeout_s=600,
+    ssl=None,
+    certfile=None,
+    keyfile=None,
+    max_line=512,
+    max_sb=64,
+    max_negotiations=256,
+    login_timeout_s=60,
+    fail_delay_ms=1000,
+    max_failures=3,
+    max_queued_lines=16,
+    read_size=512,
+    verbose=True,
+):
+    """Start a Telnet server; returns a ``Server`` (see the module docstring)."""
+    if password is _REQUIRED:
+        raise UsageError("a password is required (pass password=None on purpose to run without one)")
+    server = Server(
+        shell,
+        host,
+        port,
+        password,
+        max_sessions=max_sessions,
+        idle_timeout_s=idle_timeout_s,
+        max_line=max_line,
+        max_sb=max_sb,
+        max_negotiations=max_negotiations,
+        login_timeout_s=login_timeout_s,
+        fail_delay_ms=fail_delay_ms,
+        max_failures=max_failures,
+        max_queued_lines=max_queued_lines,
+        read_size=read_size,
+    )
+    if ssl is None and certfile is not None:
+        from microproto_port import tls
+
+        ssl = tls.server_context(certfile, keyfile or certfile)
+    if ssl is None:
+        server._server = await asyncio.start_server(server._handle, host, port)
+    else:
+        server._server = await asyncio.start_server(server._handle, host, port, ssl=ssl)
+    if password is None:
+        _say(
+            "WARNING: telnet server without a password: anyone who can reach %s:%d gets a %s"
+            % (host, port, "Python REPL" if shell == "repl" else "shell")
+        )
+    if verbose:
+        _say("telnet%s server listening on %s:%d" % ("s" if ssl else "", host, port))
+    return server
+
+
+_USAGE = """usage: python -m microproto.telnet [--host H] [--port P]
+       [--password-env VAR | --no-password] [--shell repl|echo]
+       [--max-sessions N] [--idle-timeout S] [--certfile F --keyfile F]"""
+
+
+def _parse_args(argv):
+    opts = {
+        "host": "127.0.0.1",
+        "port": 23,
+        "password_env": None,
+        "no_password": False,
+        "shell": "repl",
+        "max_sessions": 4,
+        "idle_timeout": 600,
+        "certfile": None,
+        "keyfile": None,
+    }
+    flags = {"--no-password": "no_password"}
+    ints = ("port", "max_sessions", "idle_timeout")
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            raise UsageError(_USAGE)
+        if a in flags:
+            opts[flags[a]] = True
+            i += 1
+            continue
+        key = a[2:].replace("-", "_") if a.startswith("--") else None
+        if key not in opts or i + 1 >= len(argv):
+            raise UsageError("bad argument %s\n%s" % (a, _USAGE))
+        v = argv[i + 1]
+        if key in ints:
+            try:
+                v = int(v)
+            except ValueError:
+                raise UsageError("%s needs a number" % a)
+        if key == "shell" and v not in ("repl", "echo"):
+            raise UsageError("--shell is repl or echo")
+        opts[key] = v
+        i += 2
+    return opts
+
+
+async def _amain(opts, password):
+    server = await serve(
+        opts["shell"],
+        opts["host"],
+        opts["port"],
+        password=password,
+        max_sessions=opts["max_sessions"],
+        idle_timeout_s=opts["idle_timeout"],
+        certfile=opts["certfile"],
+        keyfile=opts["keyfile"],
+    )
+    await server.wait_closed()
+
+
+def main(argv=None):
+    """Command line entry point (``microproto-telnet``)."""
+    import os
+
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        opts = _parse_args(argv)
+        if opts["password_env"]:
+            password = os.getenv(opts["password_env"])
+            if not password:
+                raise UsageError("environment variable %s is empty or unset" % opts["password_env"])
+        elif opts["no_password"]:
+            password = None
+        else:
+            raise UsageError("a password is required: --password-env VAR (or --no-password)")
+    except UsageError as e:
+        _say(str(e))
+        sys.exit(2)
+    try:
+        asyncio.run(_amain(opts, password))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""A network REPL session (MicroPython): the same API as ports/cpython.
+
+    s = Session()
+    out, more = s.push("6*7")          # ("42\\n", False)
+
+API (both runtimes):
+- ``Session(name="<telnet>", namespace=None)``: per-session globals.
+- ``prompt`` (property): ``">>> "`` or ``"... "``.
+- ``push(line) -> (output_text, needs_more)``: add one line; a complete
+  statement is compiled in ``"single"`` mode and run with the session's
+  globals; what it printed, its value (``__repl_print__``) and any
+  traceback come back as text. Needs more input while a bracket, a
+  triple-quoted string or a trailing backslash is open, and after a
+  compound statement (``if``, ``def``, ...: ending with ``:``) until an
+  empty line, like MicroPython's own REPL.
+- ``async apush(line)``: the same; here it runs inline (the unix port has
+  no safe way to run user code beside the event loop), so a statement
+  that never ends stalls the server: there is no way to interrupt it.
+- ``reset()``, ``close()``, ``running``.
+- ``interrupt() -> bool``: False here: MicroPython has no way to raise in
+  running code from Python. On a board, the REPL attached with ``attach``
+  handles Ctrl-C itself (dupterm input checks the interrupt character).
+- ``HAS_DUPTERM``; ``attach(stream) -> bool``: give the runtime's own REPL
+  to ``stream`` (``os.dupterm`` slot 0; ESP32 and rp2 have only one).
+  The slot is shared safely: one owner at a time (``UsageError`` if
+  another stream holds it), the previous terminal is put back by
+  ``detach(stream)``. False when the runtime has no ``os.dupterm`` (the
+  unix port). ``DuptermStream`` is a stream to attach: bytes from the
+  client go in with ``feed()``, the REPL's output comes out of ``take()``.
+
+Output capture: the session's globals get their own ``print`` and
+``__repl_print__`` (MicroPython's ``"single"`` code calls it for a bare
+expression); a ``print`` inside a function defined in another module
+still goes to the console. Limits: ``max_output`` characters kept per
+statement, ``max_source`` characters per statement.
+"""
+
+import io
+import os
+import sys
+
+HAS_DUPTERM = hasattr(os, "dupterm")
+
+_KEYWORDS = ("if", "while", "for", "try", "def", "class", "with", "async", "@")
+
+
+def needs_more(source):
+    """True if ``source`` (lines joined with ``\\n``) is not yet a complete
+    statement by the rules of MicroPython's REPL."""
+    depth = 0
+    quote = None  # None, "'", '"', "'''", '"""'
+    i = 0
+    n = len(source)
+    while i < n:
+        c = source[i]
+        if quote is not None:
+            if c == "\\":
+                i += 2
+                continue
+            if source.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+            if c == "\n" and len(quote) == 1:
+                quote = None  # an unterminated short string: a syntax error
+            i += 1
+            continue
+        if c == "#":
+            j = source.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c == "'" or c == '"':
+            q3 = c * 3
+            quote = q3 if source.startswith(q3, i) else c
+            i += len(quote)
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        i += 1
+    if quote is not None and len(quote) == 3:
+        return True
+    if depth > 0:
+        return True
+    lines = source.split("\n")
+    last = lines[-1]
+    if last.endswith("\\"):
+        return True
+    first = lines[0].lstrip()
+    compound = first.endswith(":")
+    if not compound:
+        for k in _KEYWORDS:
+            if first.startswith(k) and (k == "@" or first[len(k) : len(k) + 1] in (" ", "(", ":")):
+                compound = True
+                break
+    if compound:
+        return last.strip() != ""
+    return False
+
+
+class _Capture:
+    def __init__(self, limit):
+        self.buf = io.StringIO()
+        self.size = 0
+        self.limit = limit
+        self.cut = False
+
+    def write(self, s):
+        if self.size < self.limit:
+            if len(s) > self.limit - self.size:
+                s = s[: self.limit - self.size]
+            self.buf.write(s)
+            self.size += len(s)
+        else:
+            self.cut = True
+        return len(s)
+
+    def text(self):
+        t = self.buf.getvalue()
+        if self.cut:
+            t += "\n[output cut at %d characters]\n" % self.limit
+        return t
+
+
+class Session:
+    """One REPL with its own globals (see the module docstring)."""
+
+    def __init__(self, name="<telnet>", namespace=None, max_output=16384, max_source=16384):
+        self.name = name
+        self.namespace = namespace if namespace is not None else {"__name__": "__main__"}
+        self.max_output = max_output
+        self.max_source = max_source
+        self._lines = []
+        self._size = 0
+        self._cap = None
+        self._running = False
+        ns = self.namespace
+        ns["print"] = self._print
+        ns["__repl_print__"] = self._repl_print
+
+    def _print(self, *args, sep=" ", end="\n", file=None):
+        cap = self._cap
+        if file is not None or cap is None:
+            print(*args, sep=sep, end=end, file=file or sys.stdout)
+            return
+        cap.write(sep.join([str(a) for a in args]))
+        cap.write(end)
+
+    def _repl_print(self, value):
+        if value is not None:
+            self.namespace["_"] = value
+            cap = self._cap if self._cap is not None else sys.stdout
+            cap.write(repr(value))
+            cap.write("\n")
+
+    @property
+    def prompt(self):
+        return "... " if self._lines else ">>> "
+
+    @property
+    def running(self):
+        return self._running
+
+    def reset(self):
+        self._lines = []
+        self._size = 0
+
+    def push(self, line):
+        self._lines.append(line)
+        self._size += len(line) + 1
+        if self._size > self.max_source:
+            self.reset()
+            return "statement longer than %d characters: discarded\n" % self.max_source, False
+        source = "\n".join(self._lines)
+        lines = self._lines
+        forced = len(lines) > 2 and not lines[-1].strip() and not lines[-2].strip()
+        if not forced and needs_more(source):
+            return "", True
+        self.reset()
+        if not source.strip():
+            return "", False
+        cap = _Capture(self.max_output)
+        self._cap = cap
+        self._running = True
+        try:
+            exec(compile(source + "\n", self.name, "single"), self.namespace)
+        except SystemExit:
+            cap.write("SystemExit ignored (use Ctrl-D to end the session)\n")
+        except BaseException as e:
+            tb = io.StringIO()
+            sys.print_exception(e, tb)
+            own = '  File "%s"' % __file__
+            for t in tb.getvalue().split("\n")[:-1]:
+                if not t.startswith(own):
+                    cap.write(t)
+                    cap.write("\n")
+        finally:
+            self._cap = None
+            self._running = False
+        return cap.text(), False
+
+    async def apush(self, line):
+        return self.push(line)
+
+    def interrupt(self):
+        return False
+
+    def close(self):
+        self.namespace = {}
+        self.reset()
+
+
+try:
+    _IOBase = io.IOBase
+except AttributeError:  # a port built without it
+    _IOBase = object
+
+
+class DuptermStream(_IOBase):
+    """A stream for ``os.dupterm``: ``feed(data)`` queues client input for
+    the REPL (at most ``max_rx`` bytes waiting; more is dropped), the
+    REPL's output collects for ``take()`` (at most ``max_tx`` bytes; older
+    output is kept, newer dropped, until taken)."""
+
+    def __init__(self, max_rx=256, max_tx=2048):
+        self._rx = bytearray(max_rx)
+        self._rx_len = 0
+        self._tx = bytearray()
+        self.max_tx = max_tx
+
+    def feed(self, data):
+        n = min(len(data), len(self._rx) - self._rx_len)
+        self._rx[self._rx_len : self._rx_len + n] = data[:n]
+        self._rx_len += n
+        notify = getattr(os, "dupterm_notify", None)
+        if notify is not None:
+            notify(None)
+        return n
+
+    def readinto(self, buf):
+        n = min(len(buf), self._rx_len)
+        if not n:
+            return None
+        buf[:n] = self._rx[:n]
+        self._rx[: self._rx_len - n] = self._rx[n : self._rx_len]
+        self._rx_len -= n
+        return n
+
+    def write(self, buf):
+        room = self.max_tx - len(self._tx)
+        if room > 0:
+            self._tx += buf[:room] if len(buf) > room else buf
+        return len(buf)
+
+    def take(self):
+        out = bytes(self._tx)
+        self._tx = bytearray()
+        return out
+
+    def ioctl(self, req, arg):
+        return 0
+
+
+_owner = None
+_previous = None
+
+
+def attach(stream):
+    """Give the runtime's REPL to ``stream`` (see the module docstring)."""
+    global _owner, _previous
+    if not HAS_DUPTERM:
+        return False
+    if _owner is not None:
+        if _owner is stream:
+            return True
+        from microproto.errors import UsageError
+
+        raise UsageError("the dupterm slot is held by another session")
+    _previous = os.dupterm(stream, 0)
+    _owner = stream
+    return True
+
+
+def detach(stream):
+    """Give the slot back (to the terminal that held it before ``attach``)."""
+    global _owner, _previous
+    if HAS_DUPTERM and _owner is stream:
+        os.dupterm(_previous, 0)
+        _owner = None
+        _previous = None

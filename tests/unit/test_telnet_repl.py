@@ -1,0 +1,82 @@
+"""The REPL session shared by the Telnet and WebSocket consoles."""
+
+import asyncio
+
+from microproto_port import repl
+
+
+def test_six_times_seven():
+    s = repl.Session()
+    assert s.prompt == ">>> "
+    assert s.push("6*7") == ("42\n", False)
+
+
+def test_print_and_statements():
+    s = repl.Session()
+    assert s.push("x = 5") == ("", False)
+    assert s.push("print('x is', x)") == ("x is 5\n", False)
+    assert s.push("None") == ("", False)
+
+
+def test_multi_line_block():
+    s = repl.Session()
+    assert s.push("for i in range(3):") == ("", True)
+    assert s.prompt == "... "
+    assert s.push("    print(i * 2)") == ("", True)
+    assert s.push("") == ("0\n2\n4\n", False)
+    assert s.prompt == ">>> "
+    assert s.push("y = [1,") == ("", True)
+    assert s.push(" 2]") == ("", False)
+    assert s.push("y") == ("[1, 2]\n", False)
+
+
+def test_errors_are_output_not_exceptions():
+    s = repl.Session()
+    out, more = s.push("1/0")
+    assert not more
+    assert "ZeroDivisionError" in out and "Traceback" in out
+    out, more = s.push("raise SystemExit")
+    assert "SystemExit" in out and not more
+    assert s.push("6*7") == ("42\n", False)
+
+
+def test_sessions_have_their_own_globals():
+    a = repl.Session()
+    b = repl.Session()
+    a.push("v = 'a'")
+    b.push("v = 'b'")
+    assert a.push("v") == ("'a'\n", False)
+    assert b.push("v") == ("'b'\n", False)
+
+
+def test_reset_drops_half_statement():
+    s = repl.Session()
+    assert s.push("if True:")[1]
+    s.reset()
+    assert s.prompt == ">>> "
+    assert s.push("1+1") == ("2\n", False)
+
+
+def test_output_is_bounded():
+    s = repl.Session(max_output=100)
+    out, _ = s.push("for i in range(200): print('line', i)\n")
+    if not out:
+        out, _ = s.push("")
+    assert len(out) < 200 and "cut" in out
+
+
+def test_apush_and_interrupt_when_idle():
+    s = repl.Session()
+    assert not s.running
+    assert s.interrupt() is False
+
+    async def main():
+        return await s.apush("6*7")
+
+    assert asyncio.run(main()) == ("42\n", False)
+
+
+def test_attach_without_dupterm():
+    if not repl.HAS_DUPTERM:
+        assert repl.attach(object()) is False
+        repl.detach(object())

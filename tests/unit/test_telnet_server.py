@@ -1,0 +1,141 @@
+"""The Telnet server over loopback, with a raw client written here."""
+
+import asyncio
+
+from fakes import free_port
+from microproto import telnet
+from microproto.errors import UsageError
+
+IAC = 255
+
+
+async def read_until(reader, marker, timeout_s=5):
+    data = b""
+    while marker not in data:
+        chunk = await asyncio.wait_for(reader.read(1024), timeout_s)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def answer(data):
+    """Agree to everything the server asks for (WILL -> DO, DO -> WILL)."""
+    out = bytearray()
+    i = data.find(b"\xff")
+    while 0 <= i < len(data) - 2:
+        verb, opt = data[i + 1], data[i + 2]
+        if verb == 251:
+            out += bytes((IAC, 253, opt))
+        elif verb == 253:
+            out += bytes((IAC, 251, opt))
+        i = data.find(b"\xff", i + 3)
+    return bytes(out)
+
+
+def test_password_is_required_by_default():
+    async def main():
+        await telnet.serve("echo", "127.0.0.1", free_port())
+
+    try:
+        asyncio.run(main())
+    except UsageError:
+        pass
+    else:
+        raise AssertionError("served without a password")
+
+
+def test_login_repl_naws_and_limits():
+    port = free_port()
+    seen = {}
+    logged_in = asyncio.Event()
+    refused = asyncio.Event()
+
+    async def client_session():
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        hello = await read_until(r, b"Password: ")
+        # WILL ECHO, WILL SGA, DO SGA, DO NAWS, DO TTYPE
+        assert b"\xff\xfb\x01" in hello and b"\xff\xfd\x1f" in hello, hello
+        w.write(answer(hello))
+        w.write(bytes((IAC, 250, 31, 0, 100, 0, 40, IAC, 240)))
+        w.write(b"wrong\r\n")
+        await w.drain()
+        seen["fail"] = await read_until(r, b"Password: ")
+        w.write(b"pw\r\0")
+        await w.drain()
+        seen["banner"] = await read_until(r, b"> ")
+        logged_in.set()
+        await refused.wait()
+        w.write(b"size\r")
+        await w.drain()
+        seen["size"] = await read_until(r, b"> ")
+        w.write(b"ab\xff\xffc\r\n")
+        await w.drain()
+        seen["iac"] = await read_until(r, b"> ")
+        w.write(b"quit\r\n")
+        await w.drain()
+        seen["quit"] = await read_until(r, b"\x00never")
+        w.close()
+        await w.wait_closed()
+
+    async def busy():
+        # max_sessions=1: a second client is refused politely
+        await logged_in.wait()
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            seen["busy"] = await read_until(r, b"\x00never")
+            w.close()
+            await w.wait_closed()
+        finally:
+            refused.set()
+
+    async def main():
+        server = await telnet.serve(
+            "echo", "127.0.0.1", port, password="pw", max_sessions=1, fail_delay_ms=10, verbose=False
+        )
+        try:
+            await asyncio.gather(client_session(), busy())
+        finally:
+            server.close()
+
+    asyncio.run(main())
+    assert b"Login incorrect" in seen["fail"], seen["fail"]
+    assert b"echo shell" in seen["banner"], seen["banner"]
+    assert b"100x40" in seen["size"], seen["size"]
+    # echoed while typing, and the line: 0xFF doubled on output
+    assert b"ab\xff\xffc" in seen["iac"], seen["iac"]
+    assert b"bye" in seen["quit"]
+    assert b"busy" in seen["busy"], seen["busy"]
+
+
+def test_three_failures_cut_the_session():
+    port = free_port()
+
+    async def main():
+        server = await telnet.serve(
+            "repl", "127.0.0.1", port, password=b"right", fail_delay_ms=1, verbose=False
+        )
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            await read_until(r, b"Password: ")
+            w.write(b"a\r\nb\r\nc\r\nright\r\n")
+            await w.drain()
+            data = await read_until(r, b"\x00never")
+            w.close()
+            await w.wait_closed()
+            # and a new session works: 6*7
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            await read_until(r, b"Password: ")
+            w.write(b"right\r\n6*7\r\n")
+            await w.drain()
+            ok = await read_until(r, b"42")
+            w.close()
+            await w.wait_closed()
+            return data, ok
+        finally:
+            server.close()
+
+    data, ok = asyncio.run(main())
+    assert data.count(b"Login incorrect") == 3 and b"too many failures" in data, data
+    assert b">>> " not in data
+    assert b"42\r\n" in ok, ok
