@@ -1,0 +1,316 @@
+"""The blocking and asyncio SMTP facades over loopback TCP against small
+scripted servers in a thread, good and bad (portable: CPython and MicroPython)."""
+
+from fakes import listen_any
+from microproto import smtp
+from microproto.errors import LimitError, PeerError, UsageError
+from microproto.message import Message
+from microproto_port import net, sleep_ms, start_thread, ticks_diff, ticks_ms
+
+EHLO = b"250-mx.test\r\n250-AUTH PLAIN LOGIN\r\n250-SIZE 100000\r\n250-8BITMIME\r\n250 PIPELINING\r\n"
+
+
+class Server:
+    """A one-connection server in a thread. ``handler(conn)`` talks; the
+    conn has ``line()`` (one LF-ended line, bounded), ``send(b)`` and
+    ``until(b".\\r\\n")`` (data up to the end-of-data line)."""
+
+    def __init__(self, handler):
+        self.lsock, self.port = listen_any()
+        self.handler = handler
+        self.log = []
+        self.done = False
+        self.error = None
+        start_thread(self._run, ())
+
+    def _run(self):
+        s = None
+        try:
+            s, _ = self.lsock.accept()
+            net.set_timeout_ms(s, 10000)
+            self.sock = s
+            self.buf = b""
+            self.handler(self)
+        except Exception as e:
+            self.error = e
+        finally:
+            if s is not None:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+            self.lsock.close()
+            self.done = True
+
+    def _fill(self):
+        b = bytearray(4096)
+        n = net.recv_into(self.sock, b)
+        if not n:
+            raise OSError("client closed")
+        self.buf += bytes(b[:n])
+
+    def line(self):
+        while b"\n" not in self.buf:
+            if len(self.buf) > 100000:
+                raise ValueError("line too long")
+            self._fill()
+        i = self.buf.index(b"\n") + 1
+        ln, self.buf = self.buf[:i], self.buf[i:]
+        self.log.append(ln)
+        return ln
+
+    def until(self, end):
+        while end not in self.buf:
+            self._fill()
+        i = self.buf.index(end) + len(end)
+        d, self.buf = self.buf[:i], self.buf[i:]
+        return d
+
+    def send(self, data):
+        net.send_all(self.sock, data)
+
+    def wait(self):
+        t0 = ticks_ms()
+        while not self.done and ticks_diff(ticks_ms(), t0) < 10000:
+            sleep_ms(10)
+
+
+def _raises(exc, fn, *args, **kw):
+    try:
+        fn(*args, **kw)
+    except exc as e:
+        return e
+    raise AssertionError("%s not raised" % exc.__name__)
+
+
+def _good_server(srv):
+    srv.send(b"220 mx.test ESMTP\r\n")
+    while True:
+        ln = srv.line()
+        cmd = ln[:4].upper()
+        if cmd == b"EHLO":
+            srv.send(EHLO)
+        elif cmd == b"AUTH":
+            srv.send(b"235 2.7.0 ok\r\n")
+        elif cmd == b"MAIL":
+            srv.send(b"250 2.1.0 ok\r\n")
+        elif cmd == b"RCPT":
+            if b"bad@" in ln:
+                srv.send(b"550 5.1.1 unknown user\r\n")
+            else:
+                srv.send(b"250 2.1.5 ok\r\n")
+        elif cmd == b"DATA":
+            srv.send(b"354 go\r\n")
+            srv.data = srv.until(b"\r\n.\r\n")
+            srv.send(b"250 2.0.0 queued\r\n")
+        elif cmd == b"QUIT":
+            srv.send(b"221 bye\r\n")
+            return
+        else:
+            srv.send(b"250 ok\r\n")
+
+
+def test_blocking_session_over_tcp():
+    srv = Server(_good_server)
+    m = Message("me@x.org", ["you@y.org", "bad@y.org"], "hi", ".dot\nend\n", date=(2026, 1, 2, 3, 4, 5, 4, 2, 0))
+    with smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000, allow_plaintext_auth=True) as s:
+        assert not s.secure
+        assert "PIPELINING" in s.capabilities
+        s.login("u", "p")
+        r = s.send(None, None, m)
+        assert r.accepted == ["you@y.org"] and list(r.refused) == ["bad@y.org"]
+        assert r.reply.code == 250
+        assert s.noop().code == 250
+        assert s.rset().code == 250
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert srv.data.endswith(b"\r\n\r\n..dot\r\nend\r\n.\r\n"), srv.data
+    sent = b"".join(srv.log)
+    assert (b"MAIL FROM:<me@x.org> SIZE=%d\r\n" % m.size()) in sent, sent
+
+
+def test_plaintext_login_refused_by_default():
+    srv = Server(_good_server)
+    with smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000) as s:
+        _raises(UsageError, s.login, "u", "p")
+    srv.wait()
+    assert not [x for x in srv.log if x.startswith(b"AUTH")]
+
+
+def test_send_from_file_and_iterator():
+    srv = Server(_good_server)
+    path = "/tmp/mp_smtp_client_body.txt"
+    with open(path, "wb") as f:
+        f.write(b"Subject: f\n\n" + b".x\n" * 3000)
+    with smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000, chunk=512) as s:
+        with open(path, "rb") as f:
+            r = s.send("me@x.org", "you@y.org", f)
+        assert r.accepted == ["you@y.org"]
+        d1 = srv.data
+        r = s.send("me@x.org", "you@y.org", iter([b"a\r", b"\nb", "\u00e9\n"]))
+        d2 = srv.data
+    srv.wait()
+    assert d1 == b"Subject: f\r\n\r\n" + b"..x\r\n" * 3000 + b".\r\n", d1[-40:]
+    assert d2 == b"a\r\nb\xc3\xa9\r\n.\r\n", d2
+    import os
+
+    os.remove(path)
+
+
+def test_helo_fallback_and_no_starttls():
+    def old_server(srv):
+        srv.send(b"220 old\r\n")
+        srv.line()
+        srv.send(b"500 what\r\n")
+        srv.line()
+        srv.send(b"250 hello\r\n")
+        srv.line()
+
+    srv = Server(old_server)
+    s = smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000)
+    assert not s.session.esmtp
+    s.close()
+    srv.wait()
+    assert srv.log[1].startswith(b"HELO ")
+
+    srv = Server(old_server)
+    e = _raises(PeerError, smtp.SMTP, "127.0.0.1", srv.port, tls="starttls", verify=False, timeout_ms=5000)
+    assert "STARTTLS" in str(e)
+    srv.wait()
+
+
+# -- bad peers ----------------------------------------------------------------
+
+
+def test_server_that_never_answers_times_out():
+    def silent(srv):
+        sleep_ms(3000)
+
+    srv = Server(silent)
+    t0 = ticks_ms()
+    e = _raises(OSError, smtp.SMTP, "127.0.0.1", srv.port, tls=None, timeout_ms=300)
+    took = ticks_diff(ticks_ms(), t0)
+    assert net.is_timeout(e), e
+    assert took < 2500, took
+    srv.wait()
+
+
+def test_garbage_replies():
+    def garbage(srv):
+        srv.send(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        sleep_ms(200)
+
+    srv = Server(garbage)
+    e = _raises(PeerError, smtp.SMTP, "127.0.0.1", srv.port, tls=None, timeout_ms=3000)
+    assert "not an SMTP reply" in str(e), e
+    srv.wait()
+
+
+def test_one_megabyte_reply_line():
+    def flood(srv):
+        srv.send(b"220 hi\r\n")
+        srv.line()
+        try:
+            srv.send(b"250-")
+            a = b"A" * 1024
+            for _ in range(1024):  # 1 MiB in one line, sent in pieces
+                srv.send(a)
+            srv.send(b"\r\n250 ok\r\n")
+        except OSError:
+            pass  # the client hung up, as it should
+
+    srv = Server(flood)
+    t0 = ticks_ms()
+    e = _raises(LimitError, smtp.SMTP, "127.0.0.1", srv.port, tls=None, timeout_ms=3000)
+    assert "1000 bytes" in str(e), e
+    assert ticks_diff(ticks_ms(), t0) < 3000
+    srv.wait()
+
+
+def test_server_closes_in_the_middle_of_data():
+    def closer(srv):
+        srv.send(b"220 hi\r\n")
+        srv.line()
+        srv.send(b"250 mx\r\n")
+        srv.line()
+        srv.send(b"250 ok\r\n")
+        srv.line()
+        srv.send(b"250 ok\r\n")
+        srv.line()
+        srv.send(b"354 go\r\n")
+        srv._fill()
+        # drop the connection half-way through the body
+
+    srv = Server(closer)
+    s = smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=3000)
+    body = b"x" * 70 + b"\r\n"
+    t0 = ticks_ms()
+    try:
+        s.send("a@x.org", "b@y.org", iter([body] * 20000))
+    except PeerError as e:
+        assert "closed" in str(e), e
+    except OSError as e:
+        assert not net.is_timeout(e), e  # reset/broken pipe, not a hang
+    else:
+        raise AssertionError("no error when the server closed mid-DATA")
+    assert ticks_diff(ticks_ms(), t0) < 3000
+    assert s.conn is None  # the session was closed
+    srv.wait()
+
+
+def test_starttls_offered_then_handshake_fails():
+    def fake_tls(srv):
+        srv.send(b"220 hi\r\n")
+        srv.line()
+        srv.send(b"250-mx\r\n250 STARTTLS\r\n")
+        srv.line()
+        srv.send(b"220 ready\r\n")
+        srv.send(b"this is not a TLS record\r\n" * 4)
+        sleep_ms(300)
+
+    srv = Server(fake_tls)
+    t0 = ticks_ms()
+    try:
+        smtp.SMTP("127.0.0.1", srv.port, tls="starttls", verify=False, timeout_ms=3000)
+    except (OSError, ValueError) as e:
+        assert not net.is_timeout(e), e
+    else:
+        raise AssertionError("handshake with a non-TLS server succeeded")
+    assert ticks_diff(ticks_ms(), t0) < 3000
+    srv.wait()
+    assert [x for x in srv.log if x.startswith(b"STARTTLS")]
+
+
+def test_async_session_over_tcp():
+    import asyncio
+
+    srv = Server(_good_server)
+
+    async def go():
+        async with smtp.AsyncSMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000, allow_plaintext_auth=True) as s:
+            await s.login("u", "p")
+            r = await s.send("me@x.org", ["you@y.org", "bad@y.org"], b"a\n.b\n" * 1000)
+            assert (await s.noop()).code == 250
+            return r
+
+    r = asyncio.run(go())
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert r.accepted == ["you@y.org"] and r.refused["bad@y.org"].enhanced == "5.1.1"
+    assert srv.data == b"a\r\n..b\r\n" * 1000 + b".\r\n"
+
+
+def test_async_timeout():
+    import asyncio
+
+    def silent(srv):
+        sleep_ms(2000)
+
+    srv = Server(silent)
+
+    async def go():
+        async with smtp.AsyncSMTP("127.0.0.1", srv.port, tls=None, timeout_ms=300):
+            pass
+
+    _raises(asyncio.TimeoutError, asyncio.run, go())
+    srv.wait()
