@@ -21,7 +21,6 @@ sizes, ``timeout_ms`` per socket operation) are constructor arguments.
 from microproto.blocking import Connection
 from microproto.errors import PeerError, ProtocolError, UsageError
 from microproto.smtp_core import (
-    SENT,
     Reply,
     SendResult,
     Session,
@@ -512,7 +511,7 @@ def _describe(e, s):
     """One line for an exception, with the phase it happened in."""
     where = ""
     if s is not None:
-        where = " during %s" % s.phase
+        where = " during %s" % (s.session.stage if s.phase == "MAIL" else s.phase)
     if isinstance(e, SMTPRecipientsRefused):
         lines = ["error: every recipient was refused, nothing sent:"]
         for a, r in e.refused.items():

@@ -607,6 +607,7 @@ class Session:
         self.chunk = chunk
         self.copy_chunks = copy_chunks
         self.greeting = None
+        self.stage = ""  # the step of a mail transaction in progress
 
     def greet(self):
         """Read the 220 greeting."""
@@ -731,6 +732,8 @@ class Session:
             params += " SMTPUTF8"
         mail_cmd = command("MAIL", "FROM:" + rev + params)
         result = SendResult()
+        self.stage = "MAIL FROM"
+
         pipe = pipelining and "PIPELINING" in caps
         if pipe:
             # RFC 2920: MAIL, the RCPTs (in batches) and DATA in few writes
@@ -744,6 +747,7 @@ class Session:
                     out += command("RCPT", "TO:" + fwd[k])
                 if j == n:
                     out += b"DATA\r\n"
+                self.stage = "MAIL FROM" if i == 0 else "RCPT TO"
                 r = yield bytes(out)
                 replies.append(r)
                 expect = (j - i) + (1 if j == n else 0) + (1 if i == 0 else 0) - 1
@@ -770,20 +774,24 @@ class Session:
                 yield from self._rset()
                 raise SMTPReplyError(data_r, "DATA")
         else:
+            self.stage = "MAIL FROM"
             r = yield mail_cmd
             if r.code != 250:
                 yield from self._rset()
                 raise SMTPReplyError(r, "MAIL FROM")
+            self.stage = "RCPT TO"
             for k in range(len(fwd)):
                 r = yield command("RCPT", "TO:" + fwd[k])
                 result.add(to_addrs[k], r)
             if not result.accepted:
                 yield from self._rset()
                 raise SMTPRecipientsRefused(result)
+            self.stage = "DATA"
             r = yield b"DATA\r\n"
             if r.code != 354:
                 yield from self._rset()
                 raise SMTPReplyError(r, "DATA")
+        self.stage = "message data"
         r = yield from self._send_body(body)
         result.reply = r
         if r.code != 250:
