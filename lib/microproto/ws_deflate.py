@@ -1,0 +1,181 @@
+"""permessage-deflate (RFC 7692), server side: negotiation and codec glue.
+
+``negotiate(values, ...)`` picks the first acceptable offer from the
+client's Sec-WebSocket-Extensions header values and returns the
+``DeflateParams`` and the response header value, or None. The compression
+itself comes from ``microproto_port.inflate`` (zlib on CPython,
+``deflate.DeflateIO`` on MicroPython, which inflates only: such a server
+never compresses and asks the client not to keep its window).
+
+Limits: the inflated size of a message is bounded by the caller
+(``max_out`` on every read), so a small compressed message cannot expand
+without limit.
+"""
+
+# RFC 7692 7.1
+NAME = "permessage-deflate"
+
+
+class DeflateParams:
+    """Negotiated parameters (server view)."""
+
+    def __init__(self):
+        self.server_no_context_takeover = False
+        self.client_no_context_takeover = False
+        self.server_max_window_bits = 15
+        self.client_max_window_bits = 15
+        self.compress = True
+
+    def header(self):
+        parts = [NAME]
+        if self.server_no_context_takeover:
+            parts.append("server_no_context_takeover")
+        if self.client_no_context_takeover:
+            parts.append("client_no_context_takeover")
+        if self.server_max_window_bits != 15:
+            parts.append("server_max_window_bits=%d" % self.server_max_window_bits)
+        if self._client_bits_sent:
+            parts.append("client_max_window_bits=%d" % self.client_max_window_bits)
+        return "; ".join(parts)
+
+
+def split_offers(values):
+    """``[(name, [(param, value_or_None), ...]), ...]`` from header values;
+    None for a malformed header."""
+    offers = []
+    for v in values:
+        for item in _split_outside_quotes(v, ","):
+            item = item.strip()
+            if not item:
+                continue
+            parts = _split_outside_quotes(item, ";")
+            name = parts[0].strip().lower()
+            params = []
+            for p in parts[1:]:
+                p = p.strip()
+                if not p:
+                    return None
+                eq = p.find("=")
+                if eq < 0:
+                    params.append((p.lower(), None))
+                else:
+                    val = p[eq + 1 :].strip()
+                    if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+                        val = val[1:-1]
+                    params.append((p[:eq].strip().lower(), val))
+            offers.append((name, params))
+    return offers
+
+
+def _split_outside_quotes(s, sep):
+    out = []
+    cur = []
+    q = False
+    for c in s:
+        if c == '"':
+            q = not q
+        if c == sep and not q:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+    out.append("".join(cur))
+    return out
+
+
+def _bits(v):
+    if v is None or not v.isdigit() or len(v) > 2:
+        return None
+    b = int(v)
+    return b if 8 <= b <= 15 else None
+
+
+def _accept(params, can_compress, can_takeover, max_window_bits):
+    p = DeflateParams()
+    p._client_bits_sent = False
+    seen = []
+    client_bits_offered = False
+    client_bits_value = None
+    for k, v in params:
+        if k in seen:
+            return None  # RFC 7692 7: a repeated parameter voids the offer
+        seen.append(k)
+        if k == "server_no_context_takeover":
+            if v is not None:
+                return None
+            p.server_no_context_takeover = True
+        elif k == "client_no_context_takeover":
+            if v is not None:
+                return None
+            p.client_no_context_takeover = True
+        elif k == "server_max_window_bits":
+            b = _bits(v)
+            if b is None:
+                return None
+            p.server_max_window_bits = b
+        elif k == "client_max_window_bits":
+            client_bits_offered = True
+            if v is not None:
+                client_bits_value = _bits(v)
+                if client_bits_value is None:
+                    return None
+        else:
+            return None
+    if not can_takeover:
+        # RFC 7692 7.1.1.2: the server may ask for this even if not offered.
+        p.client_no_context_takeover = True
+    if client_bits_offered:
+        b = client_bits_value or 15
+        if max_window_bits < b:
+            b = max_window_bits
+        p.client_max_window_bits = b
+        p._client_bits_sent = b != 15 or client_bits_value is not None
+    elif max_window_bits < 15:
+        # We cannot limit a client that did not offer the parameter.
+        return None
+    # zlib cannot make an 8-bit window: such a server sends uncompressed.
+    p.compress = can_compress and p.server_max_window_bits >= 9
+    return p
+
+
+def negotiate(values, can_compress=True, can_takeover=True, max_window_bits=15):
+    """``(DeflateParams, response_value)`` for the first acceptable
+    permessage-deflate offer in ``values`` (header values), else None.
+
+    ``max_window_bits``: the largest client window this server inflates
+    (smaller saves RAM on a board; offers that cannot be limited are
+    declined)."""
+    offers = split_offers(values)
+    if not offers:
+        return None
+    for name, params in offers:
+        if name != NAME:
+            continue
+        p = _accept(params, can_compress, can_takeover, max_window_bits)
+        if p is not None:
+            return p, p.header()
+    return None
+
+
+class PerMessageDeflate:
+    """The codec for one connection, built from negotiated ``params``."""
+
+    def __init__(self, params, backend=None, level=6, mem_level=8):
+        if backend is None:
+            from microproto_port import inflate as backend
+        self.params = params
+        self.inflater = backend.Inflater(params.client_max_window_bits, not params.client_no_context_takeover)
+        self.deflater = None
+        if params.compress and backend.CAN_COMPRESS:
+            self.deflater = backend.Deflater(params.server_max_window_bits, level, mem_level)
+
+    def compress(self, data, fin=True):
+        """Compressed payload of a whole message (or of one fragment of it;
+        ``fin`` on the last)."""
+        out = self.deflater.compress(data)
+        if fin:
+            if out[-4:] == b"\x00\x00\xff\xff":
+                out = out[:-4]
+            if self.params.server_no_context_takeover:
+                self.deflater.reset()
+        return out

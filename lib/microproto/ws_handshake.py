@@ -1,0 +1,296 @@
+"""WebSocket opening handshake, server side (RFC 6455 4.2), sans-I/O.
+
+``RequestParser`` reads an HTTP/1.1 request head from bytes with bounded
+lines and header count; ``check_upgrade`` validates it as a WebSocket
+upgrade; ``accept_key``, ``response`` build the reply. Failures are
+``HandshakeError(status, reason, headers)``: the HTTP status to answer with.
+
+Limits: ``max_line`` bytes per request or header line (request line over
+it: 400, header line: 431), ``max_headers`` header lines (431).
+"""
+
+import binascii
+import hashlib
+
+from microproto.buffer import Buffer
+from microproto.errors import LimitError, PeerError
+
+# RFC 6455 1.3
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+VERSION = "13"
+
+STATUS_TEXT = {
+    101: "Switching Protocols",
+    200: "OK",
+    204: "No Content",
+    304: "Not Modified",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    426: "Upgrade Required",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+_TOKEN_CHARS = "!#$%&'*+-.^_`|~"
+
+
+class HandshakeError(PeerError):
+    """The request cannot be upgraded: answer with ``status``."""
+
+    def __init__(self, status, reason, headers=()):
+        super().__init__(reason, status)
+        self.status = status
+        self.headers = list(headers)
+
+
+class Headers:
+    """Request headers: case-insensitive lookup, order and repeats kept."""
+
+    def __init__(self, items=()):
+        self._items = list(items)
+
+    def get(self, name, default=None):
+        name = name.lower()
+        for k, v in self._items:
+            if k.lower() == name:
+                return v
+        return default
+
+    def get_all(self, name):
+        name = name.lower()
+        return [v for k, v in self._items if k.lower() == name]
+
+    def __getitem__(self, name):
+        v = self.get(name)
+        if v is None:
+            raise KeyError(name)
+        return v
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __iter__(self):
+        return iter(self._items)
+
+    def items(self):
+        return list(self._items)
+
+    def __len__(self):
+        return len(self._items)
+
+    def __repr__(self):
+        return "Headers(%r)" % (self._items,)
+
+
+class Request:
+    """A parsed request head: ``method``, ``target`` (as sent), ``path``
+    (without the query), ``query``, ``version``, ``headers``."""
+
+    def __init__(self, method, target, version, headers):
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        q = target.find("?")
+        self.path = target if q < 0 else target[:q]
+        self.query = "" if q < 0 else target[q + 1 :]
+
+
+def _is_token(s):
+    if not s:
+        return False
+    for c in s:
+        if not (c.isalpha() or c.isdigit() or c in _TOKEN_CHARS) or ord(c) > 126:
+            return False
+    return True
+
+
+def _text(line):
+    try:
+        return str(line, "utf-8")
+    except UnicodeError:
+        raise HandshakeError(400, "request head is not UTF-8")
+
+
+class RequestParser:
+    """Incremental parser of one request head.
+
+    ``receive_data(data)`` returns None while more bytes are needed, then
+    the ``Request``; bytes after the head are in ``leftover``. Raises
+    ``HandshakeError`` on malformed or oversized input.
+    """
+
+    def __init__(self, max_line=4096, max_headers=48):
+        self.max_line = max_line
+        self.max_headers = max_headers
+        self._buf = Buffer(max_line)
+        self._start = None
+        self._headers = []
+        self.leftover = b""
+        self.request = None
+
+    def receive_data(self, data):
+        if self.request is not None:
+            self.leftover += bytes(data)
+            return self.request
+        if not data:
+            raise HandshakeError(400, "connection closed during the request")
+        mv = memoryview(data)
+        i = 0
+        n = len(mv)
+        buf = self._buf
+        while True:
+            room = buf.capacity - len(buf)
+            k = min(room, n - i)
+            if k:
+                buf.feed(mv[i : i + k])
+                i += k
+            while True:
+                try:
+                    line = buf.readline(self.max_line)
+                except LimitError:
+                    if self._start is None:
+                        raise HandshakeError(400, "request line too long")
+                    raise HandshakeError(431, "header line too long")
+                if line is None:
+                    break
+                if self._line(line):
+                    rest = bytes(buf.view())
+                    buf.clear()
+                    self.leftover = rest + bytes(mv[i:])
+                    return self.request
+            if i >= n:
+                return None
+
+    def _line(self, line):
+        if line.endswith(b"\r\n"):
+            line = line[:-2]
+        else:
+            line = line[:-1]
+        if self._start is None:
+            if not line:
+                return False  # RFC 9112 2.2: ignore empty lines before the request
+            parts = _text(line).split(" ")
+            if len(parts) != 3 or not parts[1] or not _is_token(parts[0]):
+                raise HandshakeError(400, "malformed request line")
+            if not parts[2].startswith("HTTP/1."):
+                raise HandshakeError(400, "unsupported HTTP version")
+            self._start = parts
+            return False
+        if not line:
+            m, t, v = self._start
+            self.request = Request(m, t, v, Headers(self._headers))
+            return True
+        if line[0] in (0x20, 0x09):
+            raise HandshakeError(400, "obsolete header line folding")
+        if len(self._headers) >= self.max_headers:
+            raise HandshakeError(431, "too many header lines")
+        s = _text(line)
+        c = s.find(":")
+        if c <= 0 or not _is_token(s[:c]):
+            raise HandshakeError(400, "malformed header line")
+        self._headers.append((s[:c], s[c + 1 :].strip()))
+        return False
+
+
+def tokens(values):
+    """Comma-separated tokens of one or more header values, lower-cased."""
+    out = []
+    for v in values:
+        for t in v.split(","):
+            t = t.strip().lower()
+            if t:
+                out.append(t)
+    return out
+
+
+def is_upgrade(request):
+    """True if the request asks for a WebSocket (the Upgrade header)."""
+    return "websocket" in tokens(request.headers.get_all("Upgrade"))
+
+
+def accept_key(key):
+    """Sec-WebSocket-Accept for the client's ``key`` (str)."""
+    h = hashlib.sha1(key.encode() + GUID).digest()
+    return str(binascii.b2a_base64(h)[:-1], "ascii")
+
+
+def check_upgrade(request):
+    """Validate ``request`` as a WebSocket opening handshake (RFC 6455
+    4.2.1); return the client's key or raise ``HandshakeError``."""
+    if request.method != "GET":
+        raise HandshakeError(405, "method must be GET", [("Allow", "GET")])
+    if request.version != "HTTP/1.1":
+        raise HandshakeError(400, "HTTP/1.1 required")
+    h = request.headers
+    if not is_upgrade(request):
+        raise HandshakeError(
+            426, "not a WebSocket upgrade", [("Upgrade", "websocket"), ("Connection", "Upgrade")]
+        )
+    if "upgrade" not in tokens(h.get_all("Connection")):
+        raise HandshakeError(400, "Connection header must contain Upgrade")
+    if len(h.get_all("Host")) != 1:
+        raise HandshakeError(400, "exactly one Host header required")
+    versions = h.get_all("Sec-WebSocket-Version")
+    if versions != [VERSION]:
+        raise HandshakeError(
+            426, "unsupported WebSocket version", [("Sec-WebSocket-Version", VERSION)]
+        )
+    keys = h.get_all("Sec-WebSocket-Key")
+    if len(keys) != 1:
+        raise HandshakeError(400, "exactly one Sec-WebSocket-Key required")
+    key = keys[0]
+    try:
+        raw = binascii.a2b_base64(key)
+    except ValueError:  # binascii.Error is a ValueError
+        raw = b""
+    if len(key) != 24 or len(raw) != 16:
+        raise HandshakeError(400, "Sec-WebSocket-Key must be 16 bytes in base64")
+    return key
+
+
+def select_subprotocol(request, supported):
+    """The first of ``supported`` (server order) that the client offered."""
+    if not supported:
+        return None
+    offered = []
+    for v in request.headers.get_all("Sec-WebSocket-Protocol"):
+        for t in v.split(","):
+            offered.append(t.strip())
+    for p in supported:
+        if p in offered:
+            return p
+    return None
+
+
+def response(status, headers=(), body=b"", reason=None):
+    """An HTTP/1.1 response head (and body) as bytes."""
+    parts = ["HTTP/1.1 %d %s\r\n" % (status, reason or STATUS_TEXT.get(status, "Unknown"))]
+    for k, v in headers:
+        parts.append("%s: %s\r\n" % (k, v))
+    if status != 101:
+        parts.append("Content-Length: %d\r\n" % len(body))
+    parts.append("\r\n")
+    return "".join(parts).encode() + body
+
+
+def accept_response(key, subprotocol=None, extensions=None, extra=()):
+    """The 101 response completing the handshake."""
+    hs = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept_key(key))]
+    if subprotocol:
+        hs.append(("Sec-WebSocket-Protocol", subprotocol))
+    if extensions:
+        hs.append(("Sec-WebSocket-Extensions", extensions))
+    hs.extend(extra)
+    return response(101, hs)
+
+
+def error_response(err):
+    """The response to a ``HandshakeError`` (closes the connection)."""
+    body = (err.reason + "\n").encode()
+    hs = list(err.headers) + [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
+    return response(err.status, hs, body)

@@ -1,0 +1,117 @@
+"""permessage-deflate: negotiation and the RFC 7692 examples through the core
+(inflating works on both runtimes; compressing where the runtime can)."""
+
+from microproto.ws_deflate import PerMessageDeflate, negotiate, split_offers
+from microproto.ws_protocol import ServerProtocol
+from microproto_port import inflate
+from wsfakes import cframe, close_code_sent, feed, frames
+
+CAN_C = inflate.CAN_COMPRESS
+CAN_T = inflate.CAN_TAKEOVER
+
+
+def _neg(value, max_bits=15, can_compress=True, can_takeover=True):
+    r = negotiate([value], can_compress, can_takeover, max_bits)
+    return None if r is None else r[1]
+
+
+def test_split_offers():
+    assert split_offers(['permessage-deflate; client_max_window_bits, x-foo; a="1,2"']) == [
+        ("permessage-deflate", [("client_max_window_bits", None)]),
+        ("x-foo", [("a", "1,2")]),
+    ]
+
+
+def test_negotiation():
+    assert _neg("permessage-deflate") == "permessage-deflate"
+    assert _neg("permessage-deflate; client_max_window_bits") == "permessage-deflate"
+    assert _neg("permessage-deflate; client_max_window_bits=10") == "permessage-deflate; client_max_window_bits=10"
+    assert _neg("permessage-deflate; server_max_window_bits=12") == "permessage-deflate; server_max_window_bits=12"
+    assert (
+        _neg("permessage-deflate; server_no_context_takeover; client_no_context_takeover")
+        == "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    )
+    # invalid offers are declined, the next acceptable one is taken
+    assert _neg("permessage-deflate; server_max_window_bits=7") is None
+    assert _neg("permessage-deflate; server_max_window_bits=16") is None
+    assert _neg("permessage-deflate; server_max_window_bits") is None
+    assert _neg("permessage-deflate; client_max_window_bits=abc") is None
+    assert _neg("permessage-deflate; foo=1") is None
+    assert _neg("permessage-deflate; server_no_context_takeover=1") is None
+    assert _neg("permessage-deflate; server_no_context_takeover; server_no_context_takeover") is None
+    assert _neg("permessage-deflate; foo, permessage-deflate; client_max_window_bits=9") == (
+        "permessage-deflate; client_max_window_bits=9"
+    )
+    assert _neg("x-webkit-deflate-frame") is None
+    # a server that inflates with a small window limits clients that let it
+    assert _neg("permessage-deflate; client_max_window_bits", 10) == "permessage-deflate; client_max_window_bits=10"
+    assert _neg("permessage-deflate", 10) is None
+    # a runtime that cannot keep the window asks the client not to
+    assert _neg("permessage-deflate", 15, False, False) == "permessage-deflate; client_no_context_takeover"
+    r = negotiate(["permessage-deflate; server_max_window_bits=8"])
+    assert r[1] == "permessage-deflate; server_max_window_bits=8" and r[0].compress is False
+
+
+def _core(offer="permessage-deflate", **kw):
+    params, header = negotiate([offer], CAN_C, CAN_T)
+    return ServerProtocol(deflate=PerMessageDeflate(params, inflate), **kw)
+
+
+# RFC 7692 7.2.3.1 / 7.2.3.3 / 7.2.3.4 (unmasked there, masked here)
+HELLO_Z = b"\xf2\x48\xcd\xc9\xc9\x07\x00"
+HELLO_STORED = b"\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00"
+
+
+def test_rfc7692_examples_inflate():
+    for step in (0, 1, 3):
+        p = _core()
+        feed(p, cframe(1, HELLO_Z, rsv=0x40), step)
+        feed(p, cframe(1, HELLO_STORED, rsv=0x40), step)
+        feed(p, cframe(1, HELLO_Z[:3], False, rsv=0x40) + cframe(0, HELLO_Z[3:]), step)
+        feed(p, cframe(1, "plain"), step)  # uncompressed message on the same connection
+        assert p.events_received() == [("text", "Hello")] * 3 + [("text", "plain")], step
+
+
+def test_rfc7692_context_takeover():
+    if not CAN_T:
+        return  # this runtime asks for client_no_context_takeover instead (tested above)
+    p = _core()
+    feed(p, cframe(1, HELLO_Z, rsv=0x40) + cframe(1, b"\xf2\x00\x11\x00\x00", rsv=0x40))
+    assert p.events_received() == [("text", "Hello"), ("text", "Hello")]
+
+
+def test_deflate_rules_and_limits():
+    # RSV1 on a continuation or a control frame
+    p = _core()
+    feed(p, cframe(1, HELLO_Z[:3], False, rsv=0x40) + cframe(0, HELLO_Z[3:], rsv=0x40))
+    assert close_code_sent(p) == 1002
+    p = _core()
+    feed(p, cframe(9, b"", rsv=0x40))
+    assert close_code_sent(p) == 1002
+    # corrupt data
+    p = _core()
+    feed(p, cframe(2, b"\xff\xff\xff\xff", rsv=0x40))
+    assert close_code_sent(p) == 1007
+    # invalid UTF-8 after inflation
+    p = _core()
+    feed(p, cframe(1, b"\x7a\xbb\xa0\xa1\x01\x00", rsv=0x40))  # deflate of ED A0 80 80
+    assert close_code_sent(p) == 1007
+    # a bomb: 4 KiB of zeros inflated against a 1000-byte limit
+    bomb = bytes.fromhex("ecc1010d000000c2a0f74f6d0f0714000000f06e00")
+    p = _core(max_size=1000)
+    feed(p, cframe(2, bomb, rsv=0x40))
+    assert close_code_sent(p) == 1009
+
+
+def test_send_compressed_where_possible():
+    p = _core()
+    p.send_text("Hello")
+    fr = frames(p.data_to_send())
+    if CAN_C:
+        assert fr == [(True, 0x40, 1, HELLO_Z)]
+        # our output inflates back through our own inflater
+        q = _core()
+        feed(q, cframe(1, fr[0][3], rsv=0x40))
+        assert q.events_received() == [("text", "Hello")]
+    else:
+        assert fr == [(True, 0, 1, b"Hello")]

@@ -1,0 +1,151 @@
+"""The opening handshake: parsing at any split, validation statuses,
+Sec-WebSocket-Accept, subprotocols, limits."""
+
+from microproto.ws_handshake import (
+    HandshakeError,
+    RequestParser,
+    accept_key,
+    accept_response,
+    check_upgrade,
+    error_response,
+    is_upgrade,
+    select_subprotocol,
+)
+
+GOOD = (
+    b"GET /chat?x=1 HTTP/1.1\r\n"
+    b"Host: server.example.com\r\n"
+    b"Upgrade: websocket\r\n"
+    b"Connection: keep-alive, Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Origin: http://example.com\r\n"
+    b"Sec-WebSocket-Protocol: chat, superchat\r\n"
+    b"Sec-WebSocket-Version: 13\r\n"
+    b"\r\n"
+)
+
+
+def _parse(data, step=0, **kw):
+    p = RequestParser(**kw)
+    if not step:
+        return p.receive_data(data), p
+    r = None
+    for i in range(0, len(data), step):
+        r = p.receive_data(data[i : i + step])
+        if r is not None and i + step < len(data):
+            p.receive_data(data[i + step :])
+            break
+    return r, p
+
+
+def _status(data, **kw):
+    try:
+        r, p = _parse(data, **kw)
+        if r is None:
+            return None
+        check_upgrade(r)
+    except HandshakeError as e:
+        return e.status
+    return 101
+
+
+def test_rfc6455_accept_key():
+    assert accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def test_parse_at_any_split_with_leftover():
+    for step in (0, 1, 2, 5, 64):
+        r, p = _parse(GOOD + b"\x81\x80abcd", step)
+        assert r is not None, step
+        assert r.method == "GET" and r.path == "/chat" and r.query == "x=1" and r.target == "/chat?x=1"
+        assert r.headers["host"] == "server.example.com"
+        assert r.headers.get("ORIGIN") == "http://example.com"
+        assert p.leftover == b"\x81\x80abcd", (step, p.leftover)
+        assert check_upgrade(r) == "dGhlIHNhbXBsZSBub25jZQ=="
+        assert select_subprotocol(r, ["superchat", "chat"]) == "superchat"
+        assert select_subprotocol(r, ["other"]) is None
+
+
+def test_incomplete_request_needs_more():
+    r, p = _parse(GOOD[:-2])
+    assert r is None
+
+
+def test_accept_response_bytes():
+    out = accept_response("dGhlIHNhbXBsZSBub25jZQ==", "chat", "permessage-deflate")
+    assert out.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    assert b"\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in out
+    assert b"\r\nUpgrade: websocket\r\n" in out and b"\r\nConnection: Upgrade\r\n" in out
+    assert b"\r\nSec-WebSocket-Protocol: chat\r\n" in out
+    assert b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n" in out
+    assert out.endswith(b"\r\n\r\n")
+
+
+def _without(name):
+    lines = GOOD.split(b"\r\n")
+    return b"\r\n".join(l for l in lines if not l.lower().startswith(name.lower() + b":"))
+
+
+def _replace(name, value):
+    lines = GOOD.split(b"\r\n")
+    out = []
+    for l in lines:
+        if l.lower().startswith(name.lower() + b":"):
+            l = name + b": " + value
+        out.append(l)
+    return b"\r\n".join(out)
+
+
+def test_statuses():
+    assert _status(GOOD) == 101
+    assert _status(GOOD.replace(b"GET ", b"POST ", 1)) == 405
+    assert _status(GOOD.replace(b"HTTP/1.1\r\n", b"HTTP/1.0\r\n", 1)) == 400
+    assert _status(GOOD.replace(b"HTTP/1.1\r\n", b"SPDY/3\r\n", 1)) == 400
+    assert _status(b"GET /\r\n\r\n") == 400
+    assert _status(_without(b"Upgrade")) == 426
+    assert _status(_replace(b"Upgrade", b"h2c")) == 426
+    assert _status(_without(b"Connection")) == 400
+    assert _status(_replace(b"Connection", b"keep-alive")) == 400
+    assert _status(_without(b"Host")) == 400
+    assert _status(_without(b"Sec-WebSocket-Key")) == 400
+    assert _status(_replace(b"Sec-WebSocket-Key", b"c2hvcnQ=")) == 400
+    assert _status(_replace(b"Sec-WebSocket-Key", b"not base64 at all!!!!!!!")) == 400
+    assert _status(_without(b"Sec-WebSocket-Version")) == 426
+    assert _status(_replace(b"Sec-WebSocket-Version", b"8")) == 426
+    assert _status(GOOD.replace(b"Host:", b" Host:", 1)) == 400  # folding
+    assert _status(GOOD.replace(b"Host:", b"Ho st:", 1)) == 400
+    assert _status(GOOD.replace(b"Host: ", b"Host\xff: ", 1)) == 400
+
+
+def test_426_carries_the_supported_version():
+    r, p = _parse(_replace(b"Sec-WebSocket-Version", b"8"))
+    try:
+        check_upgrade(r)
+    except HandshakeError as e:
+        out = error_response(e)
+        assert out.startswith(b"HTTP/1.1 426 ")
+        assert b"\r\nSec-WebSocket-Version: 13\r\n" in out
+    else:
+        raise AssertionError("version 8 accepted")
+
+
+def test_limits_400_and_431():
+    long_target = b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n"
+    assert _status(long_target + GOOD[GOOD.index(b"\r\n") + 2 :], max_line=128) == 400
+    assert _status(GOOD.replace(b"Origin: ", b"Origin: " + b"o" * 200), max_line=128) == 431
+    many = GOOD.replace(b"Host:", b"X-A: 1\r\n" * 10 + b"Host:", 1)
+    assert _status(many, max_headers=10) == 431
+    assert _status(many, max_headers=20) == 101
+    # a flood without line ends fails as soon as the limit is reached
+    p = RequestParser(max_line=64)
+    try:
+        p.receive_data(b"G" * 65)
+    except HandshakeError as e:
+        assert e.status == 400
+    else:
+        raise AssertionError("65 bytes without CRLF accepted")
+
+
+def test_plain_get_is_not_an_upgrade():
+    r, p = _parse(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert r.path == "/index.html" and not is_upgrade(r)
