@@ -423,7 +423,11 @@ class AsyncSMTP:
             self.conn = None
             try:
                 c.writer.close()
-                await c.writer.wait_closed()
+                # a TLS peer that never answers close_notify must not hold us
+                import asyncio
+
+                t = self.timeout_ms / 1000 if self.timeout_ms else 5
+                await asyncio.wait_for(c.writer.wait_closed(), t)
             except Exception:
                 pass
 

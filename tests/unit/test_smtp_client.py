@@ -34,11 +34,12 @@ class Server:
         except Exception as e:
             self.error = e
         finally:
-            if s is not None:
-                try:
-                    s.close()
-                except OSError:
-                    pass
+            for x in (getattr(self, "sock", None), s):
+                if x is not None:
+                    try:
+                        x.close()
+                    except OSError:
+                        pass
             self.lsock.close()
             self.done = True
 
@@ -184,7 +185,7 @@ def test_helo_fallback_and_no_starttls():
 
 def test_server_that_never_answers_times_out():
     def silent(srv):
-        sleep_ms(3000)
+        sleep_ms(1200)
 
     srv = Server(silent)
     t0 = ticks_ms()
@@ -304,7 +305,7 @@ def test_async_timeout():
     import asyncio
 
     def silent(srv):
-        sleep_ms(2000)
+        sleep_ms(1000)
 
     srv = Server(silent)
 
@@ -314,3 +315,93 @@ def test_async_timeout():
 
     _raises(asyncio.TimeoutError, asyncio.run, go())
     srv.wait()
+
+
+# -- STARTTLS against a TLS-capable scripted server --------------------------
+
+
+def _tls_server(srv):
+    from fakes import data_path
+    from microproto_port import tls
+
+    srv.send(b"220 mx.test ESMTP\r\n")
+    srv.line()
+    srv.send(b"250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n")
+    srv.line()
+    # plaintext injected after the 220: the client must never act on it
+    srv.send(b"220 go ahead\r\n250-injected\r\n250 AUTH PLAIN\r\n")
+    ctx = tls.server_context(data_path("cert.pem"), data_path("key.pem"))
+    srv.sock = tls.wrap_server(srv.sock, ctx)
+    srv.buf = b""
+    srv.secure_log_start = len(srv.log)
+    _good_server_after_greeting(srv, b"250-mx.test\r\n250-AUTH PLAIN\r\n250 PIPELINING\r\n")
+
+
+def _good_server_after_greeting(srv, ehlo):
+    while True:
+        ln = srv.line()
+        cmd = ln[:4].upper()
+        if cmd == b"EHLO":
+            srv.send(ehlo)
+        elif cmd == b"AUTH":
+            srv.send(b"235 2.7.0 ok\r\n")
+        elif cmd == b"DATA":
+            srv.send(b"354 go\r\n")
+            srv.data = srv.until(b"\r\n.\r\n")
+            srv.send(b"250 2.0.0 queued\r\n")
+        elif cmd == b"QUIT":
+            srv.send(b"221 bye\r\n")
+            return
+        else:
+            srv.send(b"250 ok\r\n")
+
+
+def test_starttls_blocking():
+    from fakes import read_data
+
+    srv = Server(_tls_server)
+    with smtp.SMTP("127.0.0.1", srv.port, tls="starttls", cadata=read_data("cert.pem"), server_hostname="localhost", timeout_ms=5000) as s:
+        assert s.secure
+        assert "AUTH" in s.capabilities and "STARTTLS" not in s.capabilities
+        s.login("u", "p")
+        r = s.send("a@x.org", "b@y.org", b"over tls\n")
+        assert r.accepted == ["b@y.org"]
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert srv.data == b"over tls\r\n.\r\n"
+    after = srv.log[srv.secure_log_start :]
+    assert after[0].startswith(b"EHLO ") and after[1].startswith(b"AUTH PLAIN ")
+
+
+def test_starttls_async():
+    import asyncio
+
+    from fakes import read_data
+
+    srv = Server(_tls_server)
+
+    async def go():
+        async with smtp.AsyncSMTP("127.0.0.1", srv.port, cadata=read_data("cert.pem"), server_hostname="localhost", timeout_ms=5000) as s:
+            assert s.secure and "STARTTLS" not in s.capabilities
+            await s.login("u", "p")
+            return await s.send("a@x.org", ["b@y.org"], b"async over tls\n")
+
+    r = asyncio.run(go())
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert r.accepted == ["b@y.org"]
+    assert srv.data == b"async over tls\r\n.\r\n"
+
+
+def test_starttls_rejects_wrong_ca():
+    from fakes import read_data
+
+    srv = Server(_tls_server)
+    try:
+        smtp.SMTP("127.0.0.1", srv.port, cadata=read_data("other_ca.pem"), server_hostname="localhost", timeout_ms=5000)
+    except (OSError, ValueError) as e:
+        assert not net.is_timeout(e), e
+    else:
+        raise AssertionError("server certificate from an unknown CA accepted")
+    srv.wait()
+    assert not [x for x in srv.log if x.startswith(b"AUTH")]
