@@ -229,11 +229,27 @@ class _Connection:
                 pass
             if locked:
                 self.lock.release()
+            if core.error is not None:
+                await self._linger()
             try:
                 self.writer.close()
                 await self.writer.wait_closed()
             except Exception:
                 pass
+
+    async def _linger(self):
+        # After a protocol error the client may still be sending: closing
+        # with unread input makes the kernel send RST, which can destroy
+        # the error message in flight. Read and drop a bounded amount first.
+        total = 0
+        try:
+            while total < 262144:
+                data = await asyncio.wait_for(self.reader.read(4096), 0.5)
+                if not data:
+                    break
+                total += len(data)
+        except Exception:
+            pass
 
     def _open_shell(self):
         self.session = self.server.shell.open(self.term)

@@ -1,0 +1,446 @@
+"""Our Telnet server, on CPython and on the MicroPython unix port, against
+real clients: inetutils telnet and busybox telnet under pexpect,
+telnetlib3's client over asyncio, Python's ssl for telnets, and raw
+sockets sending hostile input."""
+
+import asyncio
+import os
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+import pexpect
+import pytest
+import telnetlib3
+from conftest import CERT, KEY, cpython_env, free_port, start_module
+
+PASSWORD = "correct horse"
+ENV = "MP_TELNET_TEST_PW"
+
+
+def start(runtime, shell="repl", extra=()):
+    port = free_port()
+    env = cpython_env()
+    env[ENV] = PASSWORD
+    args = ["--host", "127.0.0.1", "--port", str(port), "--shell", shell]
+    if "--no-password" not in extra:
+        args += ["--password-env", ENV]
+    proc = start_module(runtime, "microproto.telnet", args + list(extra), port=port, env=env)
+    return proc, port
+
+
+def spawn(cmd, port):
+    argv = ["telnet", "127.0.0.1", str(port)]
+    if cmd == "busybox":
+        argv = ["busybox"] + argv
+    c = pexpect.spawn(argv[0], argv[1:], dimensions=(24, 80), timeout=10)
+    return c
+
+
+def login_pexpect(c, prompt):
+    c.expect("Password: ")
+    c.send(PASSWORD + "\r")
+    c.expect(prompt)
+
+
+class Raw:
+    """A plain TCP client that answers nothing (or what it is told)."""
+
+    def __init__(self, port, timeout_s=10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
+        self.data = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def until(self, marker):
+        while marker not in self.data:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise AssertionError("closed before %r; got %r" % (marker, self.data[-300:]))
+            self.data += chunk
+        return self.data
+
+    def until_eof(self, timeout_s=15, limit=10_000_000):
+        """Read until the server closes; True if it did within timeout_s."""
+        self.sock.settimeout(timeout_s)
+        end = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < end and len(self.data) < limit:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.data += chunk
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+    def login(self, prompt=b">>> "):
+        self.until(b"Password: ")
+        self.send(PASSWORD.encode() + b"\r\n")
+        self.until(prompt)
+        self.data = b""
+
+    def evaluate(self, expr, expect):
+        self.data = b""
+        self.send(expr + b"\r\n")
+        self.until(expect)
+
+    def close(self):
+        self.sock.close()
+
+    def reset(self):
+        """Abrupt disconnect: RST instead of FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.sock.close()
+
+
+# -- real clients -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("client", ["inetutils", "busybox"])
+def test_pexpect_client_repl(runtime, client):
+    proc, port = start(runtime)
+    with proc:
+        c = spawn(client, port)
+        login_pexpect(c, ">>> ")
+        c.send("6*7\r")
+        c.expect("42\r\n>>> ")
+        c.send("for i in range(3):\r")
+        c.expect(r"\.\.\. ")
+        c.send("  print(i * 10)\r")
+        c.expect(r"\.\.\. ")
+        c.send("\r")
+        c.expect("0\r\n10\r\n20\r\n>>> ")
+        c.send("1/0\r")
+        c.expect("ZeroDivisionError")
+        c.expect(">>> ")
+        # typing with corrections: backspace erases
+        c.send("7*8x\x7f\r")
+        c.expect("56\r\n>>> ")
+        c.send("\x04")
+        c.expect("logout")
+        c.expect(pexpect.EOF)
+        assert proc.alive()
+
+
+@pytest.mark.parametrize("client", ["inetutils", "busybox"])
+def test_pexpect_client_window_size(runtime, client):
+    proc, port = start(runtime, "echo")
+    with proc:
+        c = spawn(client, port)
+        login_pexpect(c, "> ")
+        c.send("size\r")
+        c.expect("80x24")
+        if client == "inetutils":
+            # a resize sends a new NAWS (busybox telnet only sends it once)
+            c.setwinsize(30, 100)
+            time.sleep(0.3)
+            c.send("size\r")
+            c.expect("100x30")
+        c.send("count\r")
+        c.expect("1\r\n")
+        c.send("quit\r")
+        c.expect("bye")
+        c.expect(pexpect.EOF)
+
+
+def test_telnetlib3_client(runtime):
+    proc, port = start(runtime, "echo")
+    proc2, port2 = start(runtime, "repl")
+
+    async def until(reader, marker):
+        buf = ""
+        while marker not in buf:
+            chunk = await asyncio.wait_for(reader.read(4096), 10)
+            if not chunk:
+                raise AssertionError("closed before %r: %r" % (marker, buf))
+            buf += chunk
+        return buf
+
+    async def session(p, cmd, expect):
+        r, w = await telnetlib3.open_connection(
+            "127.0.0.1", p, cols=132, rows=50, connect_minwait=0.2
+        )
+        await until(r, "Password: ")
+        w.write(PASSWORD + "\r")  # telnetlib3 sends a bare CR
+        await until(r, "> ")
+        w.write(cmd + "\r")
+        out = await until(r, expect)
+        w.close()
+        return out
+
+    with proc, proc2:
+        assert "132x50" in asyncio.run(session(port, "size", "132x50"))
+        assert "42" in asyncio.run(session(port2, "6*7", "42\r\n"))
+        out = asyncio.run(session(port, "term", "\r\n> "))
+        assert "term" in out and "None" not in out.split("term", 1)[1], out
+
+
+def test_telnets_tls(runtime):
+    proc, port = start(runtime, "repl", ["--certfile", CERT, "--keyfile", KEY])
+    with proc:
+        ctx = ssl.create_default_context(cafile=CERT)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname="localhost")
+        c = Raw.__new__(Raw)
+        c.sock = s
+        c.data = b""
+        c.login()
+        c.evaluate(b"6*7", b"42\r\n>>> ")
+        c.close()
+        # a plaintext client gets nothing usable and the server stays up
+        p = Raw(port)
+        p.send(b"6*7\r\n")
+        p.until_eof(timeout_s=5)
+        assert b"42" not in p.data
+        p.close()
+        assert proc.alive()
+
+
+# -- security ------------------------------------------------------------------
+
+
+def test_three_failures_cut_the_session_with_delay(runtime):
+    proc, port = start(runtime)
+    with proc:
+        c = Raw(port)
+        c.until(b"Password: ")
+        t0 = time.monotonic()
+        c.send(b"a\r\nb\r\nc\r\n" + PASSWORD.encode() + b"\r\n")
+        assert c.until_eof(timeout_s=15)
+        elapsed = time.monotonic() - t0
+        assert c.data.count(b"Login incorrect") == 3, c.data
+        assert b"too many failures" in c.data
+        assert b">>> " not in c.data
+        assert elapsed >= 2.5, elapsed  # about one second per failure
+        c.close()
+        good = Raw(port)
+        good.login()
+        good.evaluate(b"6*7", b"42")
+        good.close()
+
+
+def test_no_password_warns(runtime):
+    proc, port = start(runtime, "echo", ["--no-password"])
+    with proc:
+        c = Raw(port)
+        c.until(b"> ")
+        c.close()
+    assert "WARNING" in proc.output and "without a password" in proc.output, proc.output
+    assert "telnet server listening on 127.0.0.1:%d" % port in proc.output
+
+
+def test_cli_refuses_to_start_without_password(runtime):
+    from conftest import runtime_command
+
+    import subprocess
+
+    argv = runtime_command(runtime, "microproto.telnet", ["--port", str(free_port())])
+    r = subprocess.run(argv, env=cpython_env(), capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "password is required" in r.stdout + r.stderr
+
+
+def test_max_sessions_polite_refusal(runtime):
+    proc, port = start(runtime, "echo", ["--max-sessions", "2"])
+    with proc:
+        a = Raw(port)
+        a.login(b"> ")
+        b = Raw(port)
+        b.login(b"> ")
+        c = Raw(port)
+        assert c.until_eof(timeout_s=10)
+        assert b"busy" in c.data and b"2 sessions" in c.data, c.data
+        c.close()
+        a.close()
+        time.sleep(0.3)
+        d = Raw(port)
+        d.login(b"> ")
+        d.evaluate(b"echo hi", b"hi\r\n> ")
+        b.evaluate(b"echo still", b"still\r\n> ")
+        d.close()
+        b.close()
+
+
+def test_idle_timeout(runtime):
+    proc, port = start(runtime, "echo", ["--idle-timeout", "1"])
+    with proc:
+        c = Raw(port)
+        c.login(b"> ")
+        t0 = time.monotonic()
+        assert c.until_eof(timeout_s=10)
+        assert 0.8 <= time.monotonic() - t0 < 5
+        assert b"idle timeout" in c.data
+        c.close()
+
+
+# -- hostile input: the session ends (or recovers), others keep working ---------
+
+
+def _with_bystander(runtime, attack):
+    proc, port = start(runtime)
+    with proc:
+        good = Raw(port)
+        good.login()
+        attack(port)
+        good.evaluate(b"6*7", b"42\r\n>>> ")
+        # and a fresh session still logs in
+        late = Raw(port)
+        late.login()
+        late.evaluate(b"7*6", b"42")
+        late.close()
+        good.close()
+        assert proc.alive()
+
+
+def test_endless_subnegotiation(runtime):
+    def attack(port):
+        a = Raw(port)
+        a.until(b"Password: ")
+        a.send(b"\xff\xfa\x18" + b"A" * 2000)
+        assert a.until_eof(timeout_s=10)
+        assert b"subnegotiation longer than" in a.data
+        a.close()
+
+    _with_bystander(runtime, attack)
+
+
+def test_malformed_subnegotiation(runtime):
+    def attack(port):
+        a = Raw(port)
+        a.login()
+        a.send(b"\xff\xfa\x1f\x00\x50\xff\xf1")
+        assert a.until_eof(timeout_s=10)
+        assert b"malformed subnegotiation" in a.data
+        a.close()
+
+    _with_bystander(runtime, attack)
+
+
+def test_option_storm(runtime):
+    def attack(port):
+        a = Raw(port)
+        a.login()
+        storm = b"".join(bytes((255, v, o)) for o in range(256) for v in (251, 252, 253, 254))
+        try:
+            a.send(storm * 4)
+        except OSError:
+            pass
+        assert a.until_eof(timeout_s=10)
+        assert b"too many option negotiations" in a.data
+        # fewer replies than requests: nothing redundant, nothing looping
+        assert len(a.data) < 3 * 300
+        a.close()
+
+    _with_bystander(runtime, attack)
+
+
+def test_iac_flood(runtime):
+    def attack(port):
+        a = Raw(port)
+        a.login()
+        # 1 MB of commands: NOP, AYT, GA, IAC IAC (data), EC; then a statement
+        unit = b"\xff\xf1\xff\xf6\xff\xf9\xff\xff\xff\xf7"
+        writer = threading.Thread(
+            target=a.send, args=(unit * (1_000_000 // len(unit)) + b"\r\n6*7\r\n",)
+        )
+        writer.start()
+        a.until(b"42\r\n>>> ")
+        writer.join(30)
+        # AYT answered, but not once per request
+        ayt = a.data.count(b"[yes]")
+        assert 1 <= ayt < 1_000_000 // len(unit) // 4, ayt
+        a.close()
+
+    _with_bystander(runtime, attack)
+
+
+def test_one_megabyte_line(runtime):
+    def attack(port):
+        a = Raw(port)
+        a.login()
+        done = []
+
+        def pump():
+            a.sock.settimeout(60)
+            try:
+                while b"42" not in a.data:
+                    chunk = a.sock.recv(65536)
+                    if not chunk:
+                        break
+                    a.data += chunk
+            finally:
+                done.append(1)
+
+        t = threading.Thread(target=pump)
+        t.start()
+        a.send(b"x" * 1_000_000 + b"\r\n6*7\r\n")
+        t.join(60)
+        assert b"line longer than 512 bytes: ignored" in a.data, a.data[-200:]
+        assert b"42" in a.data
+        a.close()
+
+    _with_bystander(runtime, attack)
+
+
+def test_abrupt_disconnects(runtime):
+    def attack(port):
+        for i in range(5):
+            a = Raw(port)
+            a.until(b"Password: ")
+            if i % 2:
+                a.send(PASSWORD.encode() + b"\r\n")
+                a.until(b">>> ")
+                a.send(b"\xff\xfa\x18\x00xter")  # cut inside a subnegotiation
+            a.reset()
+        # one that leaves in the middle of a running statement
+        a = Raw(port)
+        a.login()
+        a.send(b"sum(range(300000))\r\n")
+        a.close()
+        time.sleep(0.5)
+
+    _with_bystander(runtime, attack)
+
+
+def test_ctrl_c_at_prompt_and_ip(runtime):
+    proc, port = start(runtime)
+    with proc:
+        a = Raw(port)
+        a.login()
+        a.send(b"if True:\r\n")
+        a.until(b"... ")
+        a.data = b""
+        a.send(b"\x03")
+        a.until(b"KeyboardInterrupt\r\n>>> ")
+        a.send(b"\xff\xf4")  # IAC IP
+        a.until(b"KeyboardInterrupt\r\n>>> ")
+        a.send(b"\xff\xf6")  # IAC AYT
+        a.until(b"[yes]")
+        a.evaluate(b"6*7", b"42")
+        a.close()
+
+
+def test_ctrl_c_interrupts_running_statement_cpython():
+    # CPython only: MicroPython gives no way to raise in running code
+    proc, port = start("cpython")
+    with proc:
+        a = Raw(port)
+        a.login()
+        a.send(b"while True: pass\r\n\r\n")
+        time.sleep(0.5)
+        other = Raw(port)
+        other.login()
+        other.evaluate(b"6*7", b"42")  # the loop does not block other sessions
+        a.send(b"\x03")
+        a.until(b"KeyboardInterrupt")
+        a.until(b">>> ")
+        a.evaluate(b"6*7", b"42")
+        a.close()
+        other.close()
