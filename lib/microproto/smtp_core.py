@@ -392,12 +392,13 @@ class DotStuffer:
 
     Works on chunks split anywhere. ``encode(data, n)`` takes at most
     ``chunk`` bytes and returns a view into one preallocated buffer of
-    ``2 * chunk + 5`` bytes, valid until the next call.
+    ``2 * chunk + 8`` bytes, valid until the next call.
     """
 
     def __init__(self, chunk=_CHUNK, copy=False):
         self.chunk = chunk
-        self._out = bytearray(2 * chunk + 5)
+        # one chunk can double (CRLF, '..'), plus a held CR and the end
+        self._out = bytearray(2 * chunk + 8)
         self._mv = memoryview(self._out)
         self._copy = copy
         self._bol = True  # at the start of a line
@@ -474,11 +475,13 @@ class DotStuffer:
         self._bol = bol and not self._cr
         return self._result(o)
 
-    def finish(self):
+    def finish(self, keep=0):
         """The end of the body: a pending line end, a CRLF if the body did
-        not end with one, then ``.CRLF``."""
+        not end with one, then ``.CRLF``. With ``keep``, the first ``keep``
+        bytes of the last ``encode`` result stay in front (one write instead
+        of two: a small second write would wait for a delayed ACK)."""
         out = self._mv
-        o = 0
+        o = keep
         if self._cr or not self._bol:
             out[0:2] = b"\r\n"
             o = 2
@@ -811,15 +814,17 @@ class Session:
         stuffer = DotStuffer(self.chunk, self.copy_chunks)
         buf = bytearray(self.chunk)
         parser = self.parser
+        held = 0  # encoded bytes not yet sent (front of the out buffer)
         for n in body_chunks(body, buf):
-            out = stuffer.encode(buf, n)
-            if len(out):
+            if held:
                 parser.pass_through()
                 r = yield out
                 if r is not SENT:
                     # the server spoke in the middle of the data: give up
                     raise SMTPReplyError(r, "message data")
-        r = yield stuffer.finish()
+            out = stuffer.encode(buf, n)
+            held = len(out)
+        r = yield stuffer.finish(held)
         if r is SENT:
             raise PeerError("message data: no reply")
         return r
