@@ -162,7 +162,9 @@ class Client:
 def open_session(kind, port):
     c = Client(port)
     if kind == "telnetlib3":
-        c.settle()
+        # its shell starts once negotiation is over: wait for an echo
+        c.s.sendall(b"z")
+        c.until(b"z")
     else:
         c.until(b"Password: ")
         c.s.sendall(b"bench\r\n")
@@ -178,13 +180,15 @@ def echo_latency(kind, port, keys):
         ch = b"abcdefghij"[i % 10 : i % 10 + 1]
         t0 = time.perf_counter()
         c.s.sendall(ch)
-        c.until(ch)
+        got = c.until(ch)
         times.append((time.perf_counter() - t0) * 1000)
+        if got != ch:
+            raise RuntimeError("%s: echo of %r came as %r" % (kind, ch, got))
         if i % 50 == 49 and kind != "telnetlib3":
             c.s.sendall(b"\x15")  # Ctrl-U: keep the line short
-            c.buf = b""
             time.sleep(0.01)
             c.settle(0.05)
+            c.buf = b""
     c.close()
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.99) - 1]

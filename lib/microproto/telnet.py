@@ -51,7 +51,7 @@ import sys
 from microproto.errors import PeerError, UsageError
 from microproto.telnet_line import LineDiscipline
 from microproto.telnet_nvt import ECHO, TelnetCore
-from microproto_port import RUNTIME, sleep_ms
+from microproto_port import RUNTIME, ticks_diff, ticks_ms
 
 _REQUIRED = "<required>"
 
@@ -171,6 +171,7 @@ class _Connection:
         self.busy = False
         self.queue = []
         self.failures = 0
+        self.last_rx = ticks_ms()
         self.logged_in = server.password is None
         try:
             peer = writer.get_extra_info("peername")
@@ -262,18 +263,22 @@ class _Connection:
         core = self.core
         idle = self.server.idle_timeout_s
         size = self.server.read_size
+        self.last_rx = ticks_ms()
         try:
             while not self.closing:
                 limit = idle if self.logged_in else min(idle, self.server.login_timeout_s)
-                try:
-                    data = await asyncio.wait_for(self.reader.read(size), limit)
-                except asyncio.TimeoutError:
-                    if self.busy:
-                        continue
-                    core.send_text("\nidle timeout: closing the session\n")
+                left_ms = int(limit * 1000) - ticks_diff(ticks_ms(), self.last_rx)
+                if left_ms <= 0 and not self.busy:
+                    what = "idle" if self.logged_in else "login"
+                    core.send_text("\n%s timeout: closing the session\n" % what)
                     break
+                try:
+                    data = await asyncio.wait_for(self.reader.read(size), max(left_ms, 100) / 1000)
+                except asyncio.TimeoutError:
+                    continue  # checked again above: the limit may have changed (login)
                 if not data:
                     break
+                self.last_rx = ticks_ms()
                 try:
                     core.receive_data(data)
                 except PeerError:

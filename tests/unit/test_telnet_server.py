@@ -139,3 +139,39 @@ def test_three_failures_cut_the_session():
     assert data.count(b"Login incorrect") == 3 and b"too many failures" in data, data
     assert b">>> " not in data
     assert b"42\r\n" in ok, ok
+
+
+def test_login_and_idle_timeouts():
+    port = free_port()
+
+    async def main():
+        server = await telnet.serve(
+            "echo", "127.0.0.1", port, password="pw", login_timeout_s=1, idle_timeout_s=2, verbose=False
+        )
+        try:
+            # no password typed: cut after the login timeout
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            slow = await read_until(r, b"\x00never")
+            w.close()
+            await w.wait_closed()
+            # logged in: the login timeout no longer applies, the idle one does
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            await read_until(r, b"Password: ")
+            w.write(b"pw\r\n")
+            await w.drain()
+            await read_until(r, b"> ")
+            await asyncio.sleep(1.5)
+            w.write(b"echo still here\r\n")
+            await w.drain()
+            alive = await read_until(r, b"still here\r\n> ")
+            idle = await read_until(r, b"\x00never")
+            w.close()
+            await w.wait_closed()
+            return slow, alive, idle
+        finally:
+            server.close()
+
+    slow, alive, idle = asyncio.run(main())
+    assert b"login timeout" in slow, slow
+    assert b"still here" in alive, alive
+    assert b"idle timeout" in idle, idle
