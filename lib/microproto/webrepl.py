@@ -1,0 +1,290 @@
+"""The console session core: MicroPython WebREPL's wire format (sans-I/O).
+
+One object per WebSocket connection of the device console. It takes the
+WebSocket messages the client sent and produces the messages to send back;
+running Python lines is left to the driver (``("exec", line)`` events, then
+``output()``), so a long statement never blocks the protocol.
+
+Wire format (as MicroPython's WebREPL and its clients speak it):
+- The server opens with the text ``"Password: "``; the client sends the
+  password and CR (text or binary). Right: ``"\\r\\nWebREPL connected\\r\\n>>> "``;
+  wrong: ``"\\r\\nAccess denied\\r\\n"`` and the session closes (1008).
+- Text messages are terminal input (keystrokes or whole lines); terminal
+  output goes out as text. A CR LF that ends a piece of output is sent as a
+  message of its own, as the MicroPython REPL does, because existing clients
+  wait for a ``"\\r\\n"`` message followed by a ``">>> "`` message.
+- Binary messages starting with ``"WA"`` are file requests, 82 bytes:
+  ``<2sBBQLH64s`` = sig, type (1 put, 2 get, 3 version), flags, offset,
+  size, name length, name. Replies are ``"WB"`` + a little-endian 16-bit
+  status (0 ok, 1 error). Put: after ``WB 0`` the client sends ``size``
+  bytes in binary messages, then gets ``WB 0``. Get: after ``WB 0`` each
+  binary message ``"\\0"`` from the client is answered with a 16-bit length
+  and that many bytes (at most ``chunk_size``); length 0 ends, then ``WB 0``.
+  Version: three bytes.
+
+Fixes of WebREPL's known faults: the password is compared in constant time
+(``microproto.auth``) and bounded (``max_password``); files stream through
+``chunk_size`` bytes at a time with no 64 KiB cap (``max_file_size``
+bounds an upload, default 16 MiB); file names are bounded to 64 bytes and
+names with a ``..`` component are refused; bad records get ``WB 1`` and the
+session goes on; close codes are given (1008 wrong password, 1000 Ctrl-D,
+1003 binary data that is no file record).
+
+Events (``next_event()``): ``("login", True|False)``, ``("exec", str)``,
+``("interrupt", None)``, ``("close", code, reason)``, ``("file", kind,
+name, ok)`` after each transfer.
+"""
+
+import struct
+
+from microproto import __version__
+from microproto.auth import password_equal
+from microproto.telnet_line import LineDiscipline
+from microproto_port import const
+
+_PUT = const(1)
+_GET = const(2)
+_VER = const(3)
+_REC_SIZE = const(82)
+_REC_FMT = "<2sBBQLH64s"
+
+_S_PASSWORD = const(0)
+_S_REPL = const(1)
+_S_PUT = const(2)
+_S_GET = const(3)
+_S_CLOSED = const(4)
+
+OK = b"WB\x00\x00"
+ERR = b"WB\x01\x00"
+
+
+def _safe_name(name):
+    for part in name.split("/"):
+        if part == "..":
+            return False
+    return bool(name)
+
+
+class WebREPL:
+    """One console session. ``opener(name, mode)`` opens files (default
+    ``open``); ``password`` is required (str or bytes)."""
+
+    def __init__(self, password, opener=open, max_line=512, chunk_size=1024,
+                 max_file_size=16 * 1024 * 1024, max_password=64):
+        if not password:
+            raise ValueError("the console needs a password")
+        self._password = password
+        self._opener = opener
+        self.chunk_size = chunk_size
+        self.max_file_size = max_file_size
+        self.max_password = max_password
+        self._pw = bytearray()
+        self._lines = LineDiscipline(max_line, echo=True)
+        self._state = _S_PASSWORD
+        self._out = []  # (is_text, bytes)
+        self._events = []
+        self._file = None
+        self._name = ""
+        self._left = 0
+        self.busy = False  # a line is being executed by the driver
+        self._out.append((True, b"Password: "))
+
+    # -- output -----------------------------------------------------------
+
+    def messages_to_send(self):
+        """The messages produced so far: a list of ``(is_text, bytes)``."""
+        out = self._out
+        self._out = []
+        return out
+
+    def next_event(self):
+        if self._events:
+            return self._events.pop(0)
+        return None
+
+    @property
+    def closed(self):
+        return self._state == _S_CLOSED
+
+    def _text(self, data):
+        # a trailing CR LF goes out on its own (see the module docstring)
+        if data.endswith(b"\r\n") and len(data) > 2:
+            self._out.append((True, data[:-2]))
+            self._out.append((True, b"\r\n"))
+        elif data:
+            self._out.append((True, data))
+
+    def _close(self, code, reason):
+        self._end_file()
+        self._state = _S_CLOSED
+        self._events.append(("close", code, reason))
+
+    # -- input ------------------------------------------------------------
+
+    def receive(self, data, is_text):
+        """One complete WebSocket message from the client."""
+        if self._state == _S_CLOSED:
+            return
+        if isinstance(data, str):
+            data = data.encode()
+        if self._state == _S_PASSWORD:
+            self._receive_password(data)
+        elif self._state == _S_PUT and not is_text:
+            self._receive_put(data)
+        elif self._state == _S_GET and not is_text:
+            self._receive_get(data)
+        elif is_text:
+            self._receive_keys(data)
+        elif data[:2] == b"WA":
+            self._receive_record(data)
+        else:
+            self._close(1003, "binary data outside a file transfer")
+
+    def _receive_password(self, data):
+        for b in data:
+            if b == 13 or b == 10:
+                ok = password_equal(bytes(self._pw), self._password)
+                self._pw = bytearray()
+                self._events.append(("login", ok))
+                if ok:
+                    self._state = _S_REPL
+                    self._out.append((True, b"\r\nWebREPL connected\r\n>>> "))
+                else:
+                    self._out.append((True, b"\r\nAccess denied\r\n"))
+                    self._close(1008, "wrong password")
+                return
+            if len(self._pw) >= self.max_password:
+                self._out.append((True, b"\r\nAccess denied\r\n"))
+                self._close(1008, "password too long")
+                return
+            self._pw.append(b)
+
+    def _receive_keys(self, data):
+        ld = self._lines
+        ld.feed(data)
+        echo = ld.echo_to_send()
+        while True:
+            ev = ld.next_event()
+            if ev is None:
+                break
+            kind = ev[0]
+            if kind == "line":
+                try:
+                    self._events.append(("exec", bytes(ev[1]).decode()))
+                except UnicodeError:
+                    self._text(echo)
+                    echo = b""
+                    self.output("invalid UTF-8 in the line: ignored\n")
+            elif kind == "interrupt":
+                self._events.append(("interrupt", None))
+            elif kind == "eof":
+                self._text(echo)
+                echo = b""
+                self._text(b"\r\nbye\r\n")
+                self._close(1000, "end of session")
+                return
+            elif kind == "overlong":
+                self._text(echo)
+                echo = b""
+                self.output("line longer than %d bytes: ignored\n" % ld.max_line)
+        self._text(echo)
+
+    def output(self, text, more=False):
+        """The driver ran a line: send its output and the next prompt."""
+        if self._state == _S_CLOSED:
+            return
+        if text:
+            self._text(text.replace("\r\n", "\n").replace("\n", "\r\n").encode())
+        self._out.append((True, b"... " if more else b">>> "))
+
+    def interrupted(self):
+        """The driver handled Ctrl-C with nothing running: fresh prompt."""
+        self._text(b"\r\nKeyboardInterrupt\r\n")
+        self._out.append((True, b">>> "))
+
+    # -- files ------------------------------------------------------------
+
+    def _receive_record(self, data):
+        if len(data) < _REC_SIZE:
+            self._out.append((False, ERR))
+            return
+        sig, kind, flags, offset, size, nlen, raw = struct.unpack(_REC_FMT, bytes(data[:_REC_SIZE]))
+        if nlen > 64:
+            self._out.append((False, ERR))
+            return
+        if kind == _VER:
+            v = [int(x) for x in __version__.split(".")[:3]]
+            self._out.append((False, bytes(v)))
+            return
+        try:
+            name = raw[:nlen].decode()
+        except UnicodeError:
+            name = ""
+        if not _safe_name(name) or kind not in (_PUT, _GET):
+            self._out.append((False, ERR))
+            return
+        if kind == _PUT and size > self.max_file_size:
+            self._out.append((False, ERR))
+            self._events.append(("file", "put", name, False))
+            return
+        try:
+            self._file = self._opener(name, "wb" if kind == _PUT else "rb")
+        except OSError:
+            self._out.append((False, ERR))
+            self._events.append(("file", "put" if kind == _PUT else "get", name, False))
+            return
+        self._name = name
+        self._out.append((False, OK))
+        if kind == _PUT:
+            self._left = size
+            self._state = _S_PUT
+            if size == 0:
+                self._finish_put(True)
+            # data that came in the same message as the record
+            elif len(data) > _REC_SIZE:
+                self._receive_put(memoryview(data)[_REC_SIZE:])
+        else:
+            self._state = _S_GET
+
+    def _receive_put(self, data):
+        n = len(data)
+        if n > self._left:
+            self._finish_put(False)
+            return
+        try:
+            self._file.write(data)
+        except OSError:
+            self._finish_put(False)
+            return
+        self._left -= n
+        if self._left == 0:
+            self._finish_put(True)
+
+    def _finish_put(self, ok):
+        self._end_file()
+        self._state = _S_REPL
+        self._out.append((False, OK if ok else ERR))
+        self._events.append(("file", "put", self._name, ok))
+
+    def _receive_get(self, data):
+        try:
+            chunk = self._file.read(self.chunk_size)
+        except OSError:
+            chunk = None
+        if chunk:
+            self._out.append((False, struct.pack("<H", len(chunk)) + chunk))
+            return
+        self._end_file()
+        self._state = _S_REPL
+        self._out.append((False, b"\x00\x00"))
+        self._out.append((False, OK if chunk is not None else ERR))
+        self._events.append(("file", "get", self._name, chunk is not None))
+
+    def _end_file(self):
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
+

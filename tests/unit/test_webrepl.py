@@ -1,0 +1,200 @@
+"""The console session core (WebREPL wire format), message by message."""
+
+import struct
+
+from microproto.auth import password_equal
+from microproto.webrepl import ERR, OK, WebREPL
+
+
+class MemFiles:
+    """An in-memory filesystem for the core's ``opener``."""
+
+    def __init__(self):
+        self.files = {}
+
+    def __call__(self, name, mode):
+        if "r" in mode:
+            if name not in self.files:
+                raise OSError(2)
+            return _Reader(self.files[name])
+        return _Writer(self.files, name)
+
+
+class _Reader:
+    def __init__(self, data):
+        self.data = data
+        self.pos = 0
+
+    def read(self, n):
+        c = self.data[self.pos : self.pos + n]
+        self.pos += len(c)
+        return c
+
+    def close(self):
+        pass
+
+
+class _Writer:
+    def __init__(self, files, name):
+        self.files = files
+        self.name = name
+        self.buf = bytearray()
+
+    def write(self, b):
+        self.buf += b
+        return len(b)
+
+    def close(self):
+        self.files[self.name] = bytes(self.buf)
+
+
+def _record(kind, name, size=0):
+    n = name.encode()
+    return struct.pack("<2sBBQLH64s", b"WA", kind, 0, 0, size, len(n), n)
+
+
+def _login(files=None):
+    s = WebREPL("secret", opener=files or MemFiles())
+    assert s.messages_to_send() == [(True, b"Password: ")]
+    s.receive(b"secret\r", False)  # the webrepl client sends it as binary
+    assert s.next_event() == ("login", True)
+    assert s.messages_to_send() == [(True, b"\r\nWebREPL connected\r\n>>> ")]
+    return s
+
+
+def test_password_equal():
+    assert password_equal("abc", b"abc")
+    assert not password_equal("abc", "abd")
+    assert not password_equal("", "abc")
+
+
+def test_wrong_password_closes_with_1008():
+    s = WebREPL("secret")
+    s.messages_to_send()
+    s.receive("guess\r", True)
+    assert s.next_event() == ("login", False)
+    assert s.next_event() == ("close", 1008, "wrong password")
+    assert s.messages_to_send() == [(True, b"\r\nAccess denied\r\n")]
+    assert s.closed
+    s.receive("secret\r", True)  # nothing after close
+    assert s.next_event() is None
+
+
+def test_endless_password_is_cut():
+    s = WebREPL("secret", max_password=8)
+    s.messages_to_send()
+    s.receive("x" * 100, True)
+    assert s.next_event() == ("close", 1008, "password too long")
+
+
+def test_line_runs_and_prompt_follows_a_lone_crlf():
+    s = _login()
+    s.receive("6*7\r\n", True)
+    assert s.next_event() == ("exec", "6*7")
+    # echo first, with its CR LF on its own
+    assert s.messages_to_send() == [(True, b"6*7"), (True, b"\r\n")]
+    s.output("42\n")
+    assert s.messages_to_send() == [(True, b"42"), (True, b"\r\n"), (True, b">>> ")]
+
+
+def test_keystrokes_one_by_one_with_backspace():
+    s = _login()
+    for k in ("1", "+", "x", "\x7f", "1", "\r"):
+        s.receive(k, True)
+    assert s.next_event() == ("exec", "1+1")
+    echo = b"".join(m for _, m in s.messages_to_send())
+    assert echo == b"1+x\b \b1\r\n", echo
+
+
+def test_continuation_prompt_and_no_output():
+    s = _login()
+    s.receive("x = 1\r", True)
+    assert s.next_event() == ("exec", "x = 1")
+    s.messages_to_send()
+    s.output("", more=True)
+    assert s.messages_to_send() == [(True, b"... ")]
+
+
+def test_ctrl_c_and_ctrl_d():
+    s = _login()
+    s.receive("\x03", True)
+    assert s.next_event() == ("interrupt", None)
+    s.receive("\x04", True)
+    assert s.next_event() == ("close", 1000, "end of session")
+
+
+def test_overlong_line_is_refused_not_run():
+    s = WebREPL("pw", max_line=16)
+    s.receive("pw\r", True)
+    s.next_event()
+    s.receive("y" * 40 + "\r", True)
+    assert s.next_event() is None
+    out = b"".join(m for _, m in s.messages_to_send())
+    assert b"line longer than 16 bytes" in out and out.endswith(b">>> ")
+
+
+def test_put_then_get_a_file_in_chunks():
+    files = MemFiles()
+    s = _login(files)
+    body = bytes(range(256)) * 10  # 2560 bytes: three chunks of 1024 at most
+    s.receive(_record(1, "data.bin", len(body)), False)
+    assert s.messages_to_send() == [(False, OK)]
+    for i in range(0, len(body), 1000):
+        s.receive(body[i : i + 1000], False)
+    assert s.messages_to_send() == [(False, OK)]
+    assert s.next_event() == ("file", "put", "data.bin", True)
+    assert files.files["data.bin"] == body
+
+    s.receive(_record(2, "data.bin"), False)
+    assert s.messages_to_send() == [(False, OK)]
+    got = b""
+    while True:
+        s.receive(b"\x00", False)
+        msgs = s.messages_to_send()
+        (n,) = struct.unpack("<H", msgs[0][1][:2])
+        if n == 0:
+            assert msgs == [(False, b"\x00\x00"), (False, OK)]
+            break
+        assert n <= 1024 and len(msgs[0][1]) == n + 2
+        got += msgs[0][1][2:]
+    assert got == body
+    assert s.next_event() == ("file", "get", "data.bin", True)
+
+
+def test_put_larger_than_announced_fails_cleanly():
+    files = MemFiles()
+    s = _login(files)
+    s.receive(_record(1, "f.txt", 4), False)
+    s.messages_to_send()
+    s.receive(b"too long", False)
+    assert s.messages_to_send() == [(False, ERR)]
+    assert s.next_event() == ("file", "put", "f.txt", False)
+    s.receive("1\r", True)  # the session goes on
+    assert s.next_event() == ("exec", "1")
+
+
+def test_bad_records():
+    s = _login()
+    s.receive(b"WA\x01", False)  # short record
+    assert s.messages_to_send() == [(False, ERR)]
+    s.receive(_record(2, "missing.txt"), False)
+    assert s.messages_to_send() == [(False, ERR)]
+    assert s.next_event() == ("file", "get", "missing.txt", False)
+    s.receive(_record(1, "../escape.txt", 3), False)
+    assert s.messages_to_send() == [(False, ERR)]
+    s.receive(_record(9, "x"), False)
+    assert s.messages_to_send() == [(False, ERR)]
+    s.receive(_record(3, ""), False)
+    ver = s.messages_to_send()
+    assert len(ver) == 1 and len(ver[0][1]) == 3
+    s.receive(b"\x01\x02", False)
+    assert s.next_event() == ("close", 1003, "binary data outside a file transfer")
+
+
+def test_upload_over_the_limit_is_refused():
+    s = WebREPL("pw", opener=MemFiles(), max_file_size=100)
+    s.receive("pw\r", True)
+    s.next_event()
+    s.messages_to_send()
+    s.receive(_record(1, "big", 101), False)
+    assert s.messages_to_send() == [(False, ERR)]
