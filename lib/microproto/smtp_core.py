@@ -483,8 +483,8 @@ class DotStuffer:
         out = self._mv
         o = keep
         if self._cr or not self._bol:
-            out[0:2] = b"\r\n"
-            o = 2
+            out[o : o + 2] = b"\r\n"
+            o += 2
         out[o : o + 3] = b".\r\n"
         self._bol = True
         self._cr = False

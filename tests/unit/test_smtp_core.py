@@ -340,3 +340,17 @@ def test_pass_through_yields_sent():
     p.pass_through()
     assert p.next_event() is SENT
     assert p.next_event() is None
+
+
+def test_body_without_final_newline_and_held_last_chunk():
+    for body, wire in (
+        (b"abc", b"abc\r\n.\r\n"),
+        (b"x\r", b"x\r\n.\r\n"),
+        (b"a\n" * 700 + b".end", b"a\r\n" * 700 + b"..end\r\n.\r\n"),
+        (b"", b".\r\n"),
+    ):
+        s, c, sock = _session([EHLO_PLAIN, b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n", b"250 ok\r\n"], chunk=256)
+        c.run(s.hello())
+        c.run(s.mail("a@x", "b@y", body))
+        sent = bytes(sock.sent)
+        assert sent[sent.index(b"DATA\r\n") + 6 :] == wire, (body[-10:], sent[-20:])
