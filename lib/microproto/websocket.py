@@ -718,6 +718,9 @@ Run a WebSocket echo server.
   --password P        require HTTP Basic auth with this password
   --no-compression    do not negotiate permessage-deflate
   --ping-interval-ms N  keepalive pings (0: off; default 20000)
+  --ping-timeout-ms N   close (1011) when no pong comes in time (default 20000)
+  --handshake-timeout-ms N  (default 10000)
+  --close-timeout-ms N      (default 5000)
   --read-size N       bytes per socket read (default 4096)
   --max-connections N (default 8)
   -h, --help          show this help
@@ -729,7 +732,9 @@ def _parse_args(argv):
     serve_opts = {}
     flags = {"--echo": "echo", "--stream": "stream", "--no-compression": "nocomp"}
     ints = {"--port": "port", "--max-size": "max_size", "--ping-interval-ms": "ping_interval_ms",
-            "--read-size": "read_size", "--max-connections": "max_connections"}
+            "--ping-timeout-ms": "ping_timeout_ms", "--handshake-timeout-ms": "handshake_timeout_ms",
+            "--close-timeout-ms": "close_timeout_ms", "--read-size": "read_size",
+            "--max-connections": "max_connections"}
     strs = {"--host": "host", "--certfile": "certfile", "--keyfile": "keyfile", "--password": "password"}
     i = 0
     while i < len(argv):
@@ -761,7 +766,8 @@ def _parse_args(argv):
                 opts[strs[a]] = val
             continue
         raise UsageError("unknown argument %r" % a)
-    for k in ("max_size", "ping_interval_ms", "read_size", "max_connections", "certfile", "keyfile", "password"):
+    for k in ("max_size", "ping_interval_ms", "ping_timeout_ms", "handshake_timeout_ms", "close_timeout_ms",
+              "read_size", "max_connections", "certfile", "keyfile", "password"):
         if k in opts:
             serve_opts[k] = opts[k]
     if "ping_interval_ms" in serve_opts and serve_opts["ping_interval_ms"] <= 0:
