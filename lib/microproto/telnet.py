@@ -304,9 +304,7 @@ class _Connection:
             if kind == "data":
                 ld.echo = self.logged_in and core.local_enabled(ECHO)
                 ld.feed(ev[1])
-                e = ld.echo_to_send()
-                if e:
-                    core.send_data(e)
+                ld.echo_into(core.send_data)
                 if not self._line_events():
                     return False
             elif kind == "interrupt":

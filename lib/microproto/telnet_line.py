@@ -73,8 +73,15 @@ class LineDiscipline:
         if not self._echo:
             return b""
         out = bytes(self._echo)
-        self._echo = bytearray()
+        self._echo[:] = b""  # keeps its capacity
         return out
+
+    def echo_into(self, send):
+        """Hand the echo to ``send(bytearray)`` (which must copy it, like
+        ``TelnetCore.send_data``) and forget it: no allocation."""
+        if self._echo:
+            send(self._echo)
+            self._echo[:] = b""
 
     def clear(self):
         """Discard the line being typed."""
@@ -111,6 +118,7 @@ class LineDiscipline:
         n = len(data)
         i = 0
         line = self._line
+        mv = None
         while i < n:
             b = data[i]
             if self._after_cr:
@@ -145,10 +153,21 @@ class LineDiscipline:
                 else:
                     take = j - i if j - i <= room else room
                     k = self._len
-                    line[k : k + take] = data[i : i + take]
+                    if take > 8:
+                        if mv is None:
+                            mv = memoryview(data)  # long runs: copied without a slice
+                        run = mv[i : i + take]
+                        line[k : k + take] = run
+                        if self.echo:
+                            self._echo += run
+                    else:
+                        # a short run (typing): byte by byte, nothing allocated
+                        for x in range(take):
+                            line[k + x] = data[i + x]
+                        if self.echo:
+                            for x in range(take):
+                                self._echo.append(data[i + x])
                     self._len = k + take
-                    if self.echo:
-                        self._echo += data[i : i + take]
                     if take < j - i:
                         self._dropped = j - i - take
                         if self.echo:

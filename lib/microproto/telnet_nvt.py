@@ -152,12 +152,14 @@ class TelnetCore:
         if not self._out:
             return b""
         out = bytes(self._out)
-        self._out = bytearray()
+        self._out[:] = b""  # keeps its capacity: no regrowth next time
         return out
 
     def send_data(self, data):
         """Queue application bytes, doubling every 0xFF."""
-        if IAC in data:
+        if isinstance(data, memoryview):
+            data = bytes(data)
+        if data.find(_IAC_B) >= 0:  # (int in bytearray: not on MicroPython)
             data = bytes(data).replace(_IAC_B, b"\xff\xff")
         self._out += data
 
@@ -264,10 +266,13 @@ class TelnetCore:
             self._out += bytes((IAC, SB, TTYPE, _TTYPE_SEND, IAC, SE))
 
     # -- input ---------------------------------------------------------
+    def _flush_pend(self):
+        self._events.append(("data", bytes(self._pend)))
+        self._pend[:] = b""
+
     def _event(self, kind, value):
         if self._pend:
-            self._events.append(("data", bytes(self._pend)))
-            self._pend = bytearray()
+            self._flush_pend()
         ev = self._events
         if ev and ev[-1][0] == kind and kind in ("interrupt", "naws"):
             ev[-1] = (kind, value)
@@ -300,12 +305,15 @@ class TelnetCore:
             return
         if isinstance(data, memoryview):
             data = bytes(data)
+        if self._state == _S_DATA and data.find(_IAC_B) < 0:
+            # the common case: plain data, handed on as it came (no copy)
+            self._events.append(("data", data))
+            return
         try:
             self._parse(data)
         finally:
             if self._pend:
-                self._events.append(("data", bytes(self._pend)))
-                self._pend = bytearray()
+                self._flush_pend()
 
     def _parse(self, data):
         n = len(data)
@@ -314,11 +322,17 @@ class TelnetCore:
         while i < n:
             if state == _S_DATA:
                 j = data.find(_IAC_B, i)
+                end = n if j < 0 else j
+                pend = self._pend
+                if end - i > 16:
+                    pend += data[i:end] if i or end < n else data
+                else:
+                    # a short run between commands: no slice object at all
+                    while i < end:
+                        pend.append(data[i])
+                        i += 1
                 if j < 0:
-                    self._pend += data[i:] if i else data
                     break
-                if j > i:
-                    self._pend += data[i:j]
                 state = _S_IAC
                 i = j + 1
                 continue

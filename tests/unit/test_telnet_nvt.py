@@ -334,3 +334,55 @@ def test_same_error_split_anywhere():
     assert whole[2] == "LimitError"
     for i in range(1, len(data)):
         assert _run_split(data, [i], max_sb=8) == whole, i
+
+
+def _alloc_per_chunk(chunk, rounds=50):
+    import gc
+
+    from microproto.telnet_line import LineDiscipline
+
+    core = TelnetCore()
+    ld = LineDiscipline(max_line=512)
+
+    def run(n):
+        for _ in range(n):
+            core.receive_data(chunk)
+            while True:
+                ev = core.next_event()
+                if ev is None:
+                    break
+                ld.feed(ev[1])
+                while ld.next_event() is not None:
+                    pass
+                ld.echo_into(core.send_data)
+                ld.clear()
+            core.data_to_send()
+
+    run(5)  # warm up: buffers reach their working size
+    gc.collect()
+    gc.disable()
+    try:
+        a0 = gc.mem_alloc()
+        run(rounds)
+        a1 = gc.mem_alloc()
+    finally:
+        gc.enable()
+    return (a1 - a0) // rounds
+
+
+def test_steady_state_allocation_is_per_chunk_not_per_byte():
+    import gc
+
+    if not hasattr(gc, "mem_alloc"):
+        return  # MicroPython measures heap use; CPython has no equivalent here
+    small = _alloc_per_chunk(b"abcdefgh" * 8)
+    big = _alloc_per_chunk(b"abcdefgh" * 64)
+    # plain typed text: a few small objects per read, whatever its size
+    # (the bytes handed to the socket, one copy per read, are counted too)
+    assert big - small < 600, (small, big)
+    # IAC IAC and commands on the slow path: still a bounded cost per read
+    # (the echo of 0xFF bytes is escaped: one copy and one replace)
+    iacs = _alloc_per_chunk(b"\xff\xffa\xff\xf1" * 100)
+    assert iacs < 2048, iacs
+    # one keystroke: a few small objects
+    assert _alloc_per_chunk(b"a") < 256
