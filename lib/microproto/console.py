@@ -1,0 +1,172 @@
+"""The device console: a browser terminal and a Telnet REPL, on any runtime.
+
+    python -m microproto.console --password-env CONSOLE_PASSWORD
+    tools/micropython -m microproto.console --password-env CONSOLE_PASSWORD
+
+One WebSocket server (default port 8266, WebREPL's) serves the console page
+(``console.html``: a terminal and a file upload/download pane) to a plain
+GET and speaks MicroPython WebREPL's wire format to WebSocket clients
+(``microproto.webrepl``): the password prompt, the terminal, "WA"/"WB" file
+records. Each session gets its own REPL (``microproto_port.repl.Session``).
+With ``--telnet-port`` a Telnet server (``microproto.telnet``, REPL shell,
+same password) runs beside it in the same event loop.
+
+Security: a password is required (constant-time compare, ``fail_delay_ms``
+after a wrong one, then the session closes with 1008); the servers bind to
+loopback unless ``--host`` says otherwise; ``--certfile/--keyfile`` give
+wss. ``legacy_clients=True`` (``--legacy-webrepl``) also accepts what
+existing WebREPL tools send and RFC 6455 forbids: unmasked client frames
+and a Sec-WebSocket-Key that is not 16 bytes of base64. It is off by
+default and applies to this console only.
+
+Limits: ``max_line`` per typed line, ``max_file_size`` per upload (files
+stream 1 KiB at a time), ``max_connections`` sessions; the WebSocket
+limits of ``microproto.websocket.serve`` apply to each connection.
+"""
+
+import asyncio
+import sys
+
+from microproto import websocket
+from microproto.webrepl import WebREPL
+
+PAGE = __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "console.html"
+
+
+def page_handler(request):
+    """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere."""
+    if request.path not in ("/", "/index.html"):
+        return None
+    if request.method not in ("GET", "HEAD"):
+        return 405, [("Allow", "GET, HEAD")], b""
+    import os
+
+    size = os.stat(PAGE)[6]
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(size)),
+               ("Cache-Control", "no-store")]
+    if request.method == "HEAD":
+        return 200, headers, b""
+    return 200, headers, open(PAGE, "rb")
+
+
+async def _session(ws, password, fail_delay_ms, max_line, max_file_size):
+    from microproto_port.repl import Session
+
+    core = WebREPL(password, max_line=max_line, max_file_size=max_file_size)
+    repl = Session("<console>")
+    lines = []
+    wake = asyncio.Event()
+    send_lock = asyncio.Lock()
+
+    async def flush():
+        async with send_lock:
+            for is_text, data in core.messages_to_send():
+                if is_text:
+                    await ws.send(data.decode())
+                else:
+                    await ws.send(data)
+
+    async def runner():
+        while not core.closed:
+            await wake.wait()
+            wake.clear()
+            while lines and not core.closed:
+                out, more = await repl.apush(lines.pop(0))
+                core.output(out, more)
+                await flush()
+
+    task = asyncio.create_task(runner())
+    try:
+        await flush()
+        async for message in ws:
+            core.receive(message, isinstance(message, str))
+            while True:
+                ev = core.next_event()
+                if ev is None:
+                    break
+                kind = ev[0]
+                if kind == "exec":
+                    lines.append(ev[1])
+                    wake.set()
+                elif kind == "interrupt":
+                    if not repl.interrupt():
+                        del lines[:]
+                        repl.reset()
+                        core.interrupted()
+                elif kind == "login" and not ev[1]:
+                    await asyncio.sleep(fail_delay_ms / 1000)
+                elif kind == "close":
+                    await flush()
+                    await ws.close(ev[1], ev[2])
+                    return
+            await flush()
+    finally:
+        wake.set()
+        task.cancel()
+        repl.close()
+
+
+async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False, fail_delay_ms=1000,
+                max_line=512, max_file_size=16 * 1024 * 1024, **ws_options):
+    """Start the console's WebSocket server; returns it (``close()``,
+    ``wait_closed()``). ``ws_options`` go to ``microproto.websocket.serve``."""
+    if not password:
+        raise ValueError("the console needs a password")
+
+    async def handler(ws):
+        await _session(ws, password, fail_delay_ms, max_line, max_file_size)
+
+    if legacy_clients:
+        ws_options["legacy_webrepl"] = True
+    ws_options.setdefault("max_connections", 4)
+    return await websocket.serve(handler, host, port, http_handler=page_handler, **ws_options)
+
+
+SPEC = (
+    ("--host", "host", str, "127.0.0.1", "address to bind"),
+    ("--port", "port", int, 8266, "WebSocket/HTTP port"),
+    ("--password-env", "password_env", str, "CONSOLE_PASSWORD", "environment variable holding the password"),
+    ("--telnet-port", "telnet_port", int, None, "also run a Telnet REPL on this port"),
+    ("--certfile", "certfile", str, None, "TLS certificate (PEM): wss, and telnets"),
+    ("--keyfile", "keyfile", str, None, "TLS private key (PEM)"),
+    ("--legacy-webrepl", "legacy", bool, False,
+     "accept unmasked frames and non-standard keys from old WebREPL tools (not RFC 6455)"),
+)
+
+
+def main(argv=None):
+    from microproto import cli
+
+    o = cli.parse(sys.argv[1:] if argv is None else argv, SPEC, "python -m microproto.console [options]",
+                  "The device console: a browser terminal (WebREPL protocol, with file transfer)\n"
+                  "and optionally a Telnet REPL, both behind the password in $CONSOLE_PASSWORD.")
+    import os
+
+    password = os.getenv(o["password_env"])
+    if not password:
+        print("console: set the password in $%s" % o["password_env"])
+        sys.exit(2)
+    tls = {}
+    if o["certfile"]:
+        tls = {"certfile": o["certfile"], "keyfile": o["keyfile"]}
+    host, port, tport = o["host"], o["port"], o["telnet_port"]
+
+    async def run():
+        await serve(host, port, password, legacy_clients=o["legacy"], **tls)
+        print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
+        if tport:
+            from microproto import telnet
+
+            await telnet.serve("repl", host, tport, password=password, **tls)
+            print("console: telnet %s %d" % (host, tport))
+        while True:
+            await asyncio.sleep(3600)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
