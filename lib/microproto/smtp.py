@@ -88,9 +88,12 @@ class SMTP:
     ``SMTP(host, port=None, tls="starttls"|"implicit"|None, cafile=None,
     cadata=None, verify=True, timeout_ms=30000, local_hostname="localhost",
     allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
-    chunk=2048, max_line=1000, max_lines=64, pipelining=True)``.
+    chunk=2048, max_line=1000, max_lines=64, pipelining=True, chunking=True,
+    connect=True)``.
 
-    ``port`` defaults to 587, 465 or 25 by ``tls``. ``timeout_ms`` bounds
+    ``pipelining``/``chunking``: use PIPELINING (RFC 2920) and BDAT (RFC
+    3030) when the server offers them. ``port`` defaults to 587, 465 or 25
+    by ``tls``. ``timeout_ms`` bounds
     each socket operation (``OSError``). ``chunk`` is the body chunk size.
     With ``connect=False``, call ``connect()`` yourself. Use as a context
     manager: QUIT and close on exit.
@@ -113,6 +116,7 @@ class SMTP:
         max_line=1000,
         max_lines=64,
         pipelining=True,
+        chunking=True,
         connect=True,
     ):
         self.host = host
@@ -122,6 +126,7 @@ class SMTP:
         self.allow_plaintext_auth = allow_plaintext_auth
         self.server_hostname = server_hostname or host
         self.pipelining = pipelining
+        self.chunking = chunking
         self.session = Session(local_hostname, chunk, max_line=max_line, max_lines=max_lines)
         self.secure = False
         self.phase = "connect"
@@ -192,7 +197,7 @@ class SMTP:
         ``result.accepted``; ``result.refused`` maps the others to the reply.
         Raises ``SMTPRecipientsRefused`` if all are refused."""
         from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining)
+        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking)
         try:
             return self._run("MAIL", conv)
         except SMTPReplyError:
@@ -296,6 +301,7 @@ class AsyncSMTP:
         max_line=1000,
         max_lines=64,
         pipelining=True,
+        chunking=True,
     ):
         self.host = host
         self.tls = _tls_mode(tls)
@@ -304,6 +310,7 @@ class AsyncSMTP:
         self.allow_plaintext_auth = allow_plaintext_auth
         self.server_hostname = server_hostname or host
         self.pipelining = pipelining
+        self.chunking = chunking
         # chunks are copied: a stream may keep what it was given to write
         self.session = Session(local_hostname, chunk, True, max_line=max_line, max_lines=max_lines)
         self.secure = False
@@ -392,7 +399,7 @@ class AsyncSMTP:
 
     async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None):
         from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining)
+        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking)
         try:
             return await self._run("MAIL", conv)
         except SMTPReplyError:
@@ -448,7 +455,7 @@ class AsyncSMTP:
 _USAGE = """usage: python -m microproto.smtp --server HOST [--port P]
     [--tls starttls|implicit|none] [--cafile F] [--insecure] [--tls-hostname NAME]
     [--user U --password-env VAR] [--auth MECH] [--allow-plaintext-auth]
-    [--timeout-ms MS] [--helo NAME]
+    [--timeout-ms MS] [--helo NAME] [--no-pipelining] [--no-chunking]
     --from ADDR --to ADDR [--to ADDR ...] [--cc ADDR ...]
     (--subject S --body TEXT [--html HTML] [--attach FILE ...] | MESSAGE_FILE | -)
 
@@ -472,7 +479,7 @@ _VALUE = (
     "--body",
     "--html",
 )
-_FLAGS = ("--insecure", "--allow-plaintext-auth", "--help", "-h")
+_FLAGS = ("--insecure", "--allow-plaintext-auth", "--no-chunking", "--no-pipelining", "--help", "-h")
 
 
 def _parse_args(argv):
@@ -611,6 +618,8 @@ def main(argv=None):
             local_hostname=opts.get("--helo", "localhost"),
             allow_plaintext_auth=bool(opts.get("--allow-plaintext-auth")),
             server_hostname=opts.get("--tls-hostname"),
+            pipelining=not opts.get("--no-pipelining"),
+            chunking=not opts.get("--no-chunking"),
         )
         s.connect()
         if "--user" in opts:

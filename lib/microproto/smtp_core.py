@@ -34,6 +34,8 @@ _MAX_COMMAND = const(12288)
 _CHUNK = const(2048)
 # RCPT commands sent in one PIPELINING group (keeps the reply queue bounded)
 _PIPE_BATCH = const(32)
+# BDAT chunks sent ahead of their replies with PIPELINING
+_BDAT_WINDOW = const(8)
 
 _CR = const(13)
 _LF = const(10)
@@ -388,27 +390,42 @@ def cram_md5_response(user, password, challenge):
 class DotStuffer:
     """DATA body encoder (RFC 5321 4.5.2 and 2.3.8): every line end becomes
     CRLF (lone CR and lone LF included), a line starting with '.' gets one
-    more, and ``finish()`` ends the body with ``CRLF . CRLF``.
+    more, and ``finish()`` ends the body with ``CRLF . CRLF``. With
+    ``dots=False`` (BDAT, RFC 3030) lines are only made CRLF and ``finish``
+    adds just a missing final CRLF.
 
     Works on chunks split anywhere. ``encode(data, n)`` takes at most
     ``chunk`` bytes and returns a view into one preallocated buffer of
-    ``2 * chunk + 8`` bytes, valid until the next call.
+    ``2 * chunk + 8`` bytes (plus ``base`` bytes kept free in front for a
+    command, see ``framed``), valid until the next call.
     """
 
-    def __init__(self, chunk=_CHUNK, copy=False):
+    def __init__(self, chunk=_CHUNK, copy=False, dots=True, base=0):
         self.chunk = chunk
+        self._base = base
         # one chunk can double (CRLF, '..'), plus a held CR and the end
-        self._out = bytearray(2 * chunk + 8)
-        self._mv = memoryview(self._out)
+        self._buf = bytearray(base + 2 * chunk + 8)
+        self._full = memoryview(self._buf)
+        self._mv = self._full[base:]
         self._copy = copy
+        self._dots = dots
         self._bol = True  # at the start of a line
         self._cr = False  # the last byte seen was a CR not yet written
-        self.eight_bit = False  # seen a byte > 127 (only if check_8bit)
 
     def _result(self, o):
         if self._copy:
             return bytes(self._mv[:o])
         return self._mv[:o]
+
+    def framed(self, head, o):
+        """``head`` (at most ``base`` bytes) followed by the first ``o``
+        encoded bytes, in one view (one write: no delayed-ACK stall)."""
+        b = self._base
+        k = len(head)
+        self._full[b - k : b] = head
+        if self._copy:
+            return bytes(self._full[b - k : b + o])
+        return self._full[b - k : b + o]
 
     def encode(self, data, n=None):
         if n is None:
@@ -418,11 +435,12 @@ class DotStuffer:
         if isinstance(data, memoryview):
             data = bytes(data[:n])
         out = self._mv
+        dots = self._dots
         if (
             n
             and not self._cr
-            and not (self._bol and data[0] == _DOT)
-            and data.find(b"\n.", 0, n) < 0
+            and not (dots and self._bol and data[0] == _DOT)
+            and not (dots and data.find(b"\n.", 0, n) >= 0)
         ):
             crlf = data.count(b"\r\n", 0, n)
             if data.count(b"\n", 0, n) == crlf and data.count(b"\r", 0, n) == crlf:
@@ -445,7 +463,7 @@ class DotStuffer:
         while i < n:
             if bol:
                 bol = False
-                if data[i] == _DOT:
+                if dots and data[i] == _DOT:
                     out[o] = _DOT
                     o += 1
             if kcr != -1 and kcr < i:
@@ -485,10 +503,12 @@ class DotStuffer:
         if self._cr or not self._bol:
             out[o : o + 2] = b"\r\n"
             o += 2
-        out[o : o + 3] = b".\r\n"
+        if self._dots:
+            out[o : o + 3] = b".\r\n"
+            o += 3
         self._bol = True
         self._cr = False
-        return self._result(o + 3)
+        return self._result(o)
 
 
 def stuff(data, chunk=_CHUNK):
@@ -704,6 +724,7 @@ class Session:
         eight_bit=None,
         smtputf8=None,
         pipelining=True,
+        chunking=True,
     ):
         """One mail transaction: MAIL FROM, RCPT TO for each address, DATA
         and the body streamed from ``body`` (see ``body_chunks``). Returns a
@@ -713,7 +734,8 @@ class Session:
 
         ``size``: the message size to announce (SIZE=) when known;
         ``eight_bit``: True/None (unknown) asks for BODY=8BITMIME when
-        offered; ``smtputf8``: None means "when an address is not ASCII".
+        offered; ``smtputf8``: None means "when an address is not ASCII";
+        ``chunking``: send the body with BDAT (RFC 3030) when offered.
         """
         if isinstance(to_addrs, str):
             to_addrs = [to_addrs]
@@ -736,6 +758,7 @@ class Session:
         mail_cmd = command("MAIL", "FROM:" + rev + params)
         result = SendResult()
         self.stage = "MAIL FROM"
+        bdat = chunking and "CHUNKING" in caps
 
         pipe = pipelining and "PIPELINING" in caps
         if pipe:
@@ -748,12 +771,12 @@ class Session:
                 j = i + _PIPE_BATCH if i + _PIPE_BATCH < n else n
                 for k in range(i, j):
                     out += command("RCPT", "TO:" + fwd[k])
-                if j == n:
+                if j == n and not bdat:
                     out += b"DATA\r\n"
                 self.stage = "MAIL FROM" if i == 0 else "RCPT TO"
                 r = yield bytes(out)
                 replies.append(r)
-                expect = (j - i) + (1 if j == n else 0) + (1 if i == 0 else 0) - 1
+                expect = (j - i) + (1 if j == n and not bdat else 0) + (1 if i == 0 else 0) - 1
                 for _ in range(expect):
                     r = yield None
                     replies.append(r)
@@ -762,18 +785,18 @@ class Session:
             mail_r = replies[0]
             for k in range(n):
                 result.add(to_addrs[k], replies[1 + k])
-            data_r = replies[-1]
+            data_r = None if bdat else replies[-1]
             if mail_r.code != 250:
-                if data_r.code == 354:
+                if data_r is not None and data_r.code == 354:
                     yield from self._abort_data()
                 yield from self._rset()
                 raise SMTPReplyError(mail_r, "MAIL FROM")
             if not result.accepted:
-                if data_r.code == 354:
+                if data_r is not None and data_r.code == 354:
                     yield from self._abort_data()
                 yield from self._rset()
                 raise SMTPRecipientsRefused(result)
-            if data_r.code != 354:
+            if data_r is not None and data_r.code != 354:
                 yield from self._rset()
                 raise SMTPReplyError(data_r, "DATA")
         else:
@@ -789,16 +812,20 @@ class Session:
             if not result.accepted:
                 yield from self._rset()
                 raise SMTPRecipientsRefused(result)
-            self.stage = "DATA"
-            r = yield b"DATA\r\n"
-            if r.code != 354:
-                yield from self._rset()
-                raise SMTPReplyError(r, "DATA")
+            if not bdat:
+                self.stage = "DATA"
+                r = yield b"DATA\r\n"
+                if r.code != 354:
+                    yield from self._rset()
+                    raise SMTPReplyError(r, "DATA")
         self.stage = "message data"
-        r = yield from self._send_body(body)
+        if bdat:
+            r = yield from self._send_bdat(body, pipe)
+        else:
+            r = yield from self._send_body(body)
         result.reply = r
         if r.code != 250:
-            raise SMTPReplyError(r, "message data")
+            raise SMTPReplyError(r, "BDAT" if bdat else "message data")
         return result
 
     def _rset(self):
@@ -828,3 +855,46 @@ class Session:
         if r is SENT:
             raise PeerError("message data: no reply")
         return r
+
+    def _send_bdat(self, body, pipelined):
+        """The body as BDAT chunks (RFC 3030): CRLF line ends, no
+        dot-stuffing. With PIPELINING up to ``_BDAT_WINDOW`` chunks await
+        their reply; a refused chunk stops the transfer (then RSET)."""
+        stuffer = DotStuffer(self.chunk, self.copy_chunks, dots=False, base=24)
+        buf = bytearray(self.chunk)
+        parser = self.parser
+        window = _BDAT_WINDOW if pipelined else 1
+        waiting = 0  # chunks sent whose reply has not been read
+        failed = None
+        held = 0
+        for n in body_chunks(body, buf):
+            if held:
+                waiting += 1
+                if waiting < window:
+                    parser.pass_through()
+                r = yield stuffer.framed(b"BDAT %d\r\n" % held, held)
+                if r is not SENT:
+                    waiting -= 1
+                    if r.code != 250:
+                        failed = r
+                        break
+            held = len(stuffer.encode(buf, n))
+        last = None
+        if failed is None:
+            held = len(stuffer.finish(held))
+            waiting += 1
+            last = yield stuffer.framed(b"BDAT %d LAST\r\n" % held, held)
+            waiting -= 1
+        # replies come in order: the one just read may not be the last
+        while waiting:
+            r = yield None
+            waiting -= 1
+            if failed is None and last.code != 250:
+                failed = last
+            last = r
+        if failed is None and last.code != 250:
+            failed = last
+        if failed is not None:
+            yield from self._rset()
+            raise SMTPReplyError(failed, "BDAT")
+        return last

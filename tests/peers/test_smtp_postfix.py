@@ -124,6 +124,22 @@ class Postfix:
         except OSError:
             return ""
 
+    def log_for(self, queue_id):
+        """The smtpd 'disconnect' line of the session that queued ``queue_id``."""
+        with open(os.path.join(self.dir, "maillog")) as f:
+            lines = f.read().splitlines()
+        pid = None
+        for ln in lines:
+            if queue_id + ": client=" in ln:
+                pid = ln.split("smtpd[")[1].split("]")[0]
+                start = lines.index(ln)
+                break
+        assert pid, queue_id
+        for ln in lines[start:]:
+            if "smtpd[%s]: disconnect" % pid in ln:
+                return ln
+        return ""
+
     def delivered(self, token, timeout_s=60):
         """The Maildir file holding ``token`` (delivery is asynchronous)."""
         token = token.encode()
@@ -203,17 +219,26 @@ def cli_args(port):
     ]
 
 
-def test_cli_message_file_delivered_byte_for_byte(postfix, runtime, tmp_path):
-    token = "file-%s-%d" % (runtime, os.getpid())
+@pytest.mark.parametrize("mode", ["bdat", "data", "data-nopipe"])
+def test_cli_message_file_delivered_byte_for_byte(postfix, runtime, tmp_path, mode):
+    token = "file-%s-%s-%d" % (runtime, mode, os.getpid())
     msg, att, text = big_message(tmp_path, token)
     raw = b"".join(bytes(c) for c in msg)
     assert len(raw) > 5 * 1024 * 1024
     f = tmp_path / "m.eml"
     f.write_bytes(raw)
-    p = run_cli(runtime, cli_args(postfix.port) + ["--from", "sender@example.test", "--to", "box@example.test", str(f)])
+    extra = {"bdat": [], "data": ["--no-chunking"], "data-nopipe": ["--no-chunking", "--no-pipelining"]}[mode]
+    p = run_cli(runtime, cli_args(postfix.port) + extra + ["--from", "sender@example.test", "--to", "box@example.test", str(f)])
     assert p.returncode == 0, (p.stdout, p.stderr, postfix.log())
     got = strip_trace(postfix.delivered(token))
     assert got == raw.replace(b"\r\n", b"\n")
+    # Postfix logs the commands of each session: check the path taken
+    queue_id = p.stdout.decode().split("queued as ")[1].split()[0]
+    log = postfix.log_for(queue_id)
+    if mode == "bdat":
+        assert "bdat=" in log and "data=" not in log, log
+    else:
+        assert "data=1" in log and "bdat=" not in log, log
 
 
 def test_cli_built_message_with_attachment(postfix, runtime, tmp_path):
@@ -246,13 +271,19 @@ def test_api_delivers_stuffed_and_unnormalised_lines(postfix):
         b"Message-ID: <" + token.encode() + b"@example.test>\nDate: Sat, 28 Nov 2026 00:00:00 +0000\n\n"
         b".\n..\n.x\r\nlone cr\rh\xc3\xa9 \xe2\x9c\x93\nno final newline"
     )
-    with smtp.SMTP("127.0.0.1", postfix.port, tls="starttls", cafile=CERT, server_hostname="localhost", timeout_ms=30000) as s:
-        assert s.secure and "8BITMIME" in s.capabilities and "PIPELINING" in s.capabilities
-        r = s.send("a@example.test", ["box@example.test"], raw)
-        assert r.accepted == ["box@example.test"] and r.reply.code == 250
-    got = strip_trace(postfix.delivered(token))
-    expected = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + b"\n"
-    assert got == expected, (got[-120:], expected[-120:])
+    for chunking in (True, False):
+        tok = token + ("-bdat" if chunking else "-data")
+        msg = raw.replace(token.encode(), tok.encode())
+        with smtp.SMTP(
+            "127.0.0.1", postfix.port, cafile=CERT, server_hostname="localhost", timeout_ms=30000, chunking=chunking
+        ) as s:
+            assert s.secure and "8BITMIME" in s.capabilities and "PIPELINING" in s.capabilities
+            assert "CHUNKING" in s.capabilities
+            r = s.send("a@example.test", ["box@example.test"], msg)
+            assert r.accepted == ["box@example.test"] and r.reply.code == 250
+        got = strip_trace(postfix.delivered(tok))
+        expected = msg.replace(b"\r\n", b"\n").replace(b"\r", b"\n") + b"\n"
+        assert got == expected, (got[-120:], expected[-120:])
 
 
 def test_api_message_object_and_unknown_domain(postfix, tmp_path):

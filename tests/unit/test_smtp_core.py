@@ -354,3 +354,76 @@ def test_body_without_final_newline_and_held_last_chunk():
         c.run(s.mail("a@x", "b@y", body))
         sent = bytes(sock.sent)
         assert sent[sent.index(b"DATA\r\n") + 6 :] == wire, (body[-10:], sent[-20:])
+
+
+# -- BDAT (RFC 3030) ----------------------------------------------------------
+
+EHLO_CHUNKING = b"250-mx\r\n250-CHUNKING\r\n250-8BITMIME\r\n250 PIPELINING\r\n"
+
+
+def _split_bdat(wire):
+    """[(n, last, data)] from a BDAT stream (test helper)."""
+    out = []
+    while wire:
+        i = wire.index(b"\r\n")
+        words = wire[:i].split()
+        if words[0] != b"BDAT":
+            out.append(("other", wire[: i + 2]))
+            wire = wire[i + 2 :]
+            continue
+        n = int(words[1])
+        last = len(words) == 3 and words[2] == b"LAST"
+        out.append((n, last, wire[i + 2 : i + 2 + n]))
+        wire = wire[i + 2 + n :]
+    return out
+
+
+def test_bdat_chunks_without_dot_stuffing():
+    body = b".start\n" + b"line\n" * 300 + b".end"
+    # replies: MAIL+RCPT (pipelined), then one 250 per BDAT chunk
+    n_chunks = -(-len(body) // 256)  # input chunks; the last goes with LAST
+    chunks = [EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n"] + [b"250 2.0.0 chunk ok\r\n"] * n_chunks
+    s, c, sock = _session(chunks, chunk=256)
+    c.run(s.hello())
+    r = c.run(s.mail("a@x", "b@y", body))
+    assert r.reply.code == 250
+    sent = bytes(sock.sent)
+    start = sent.index(b"RCPT TO:<b@y>\r\n") + 15
+    parts = _split_bdat(sent[start:])
+    assert len(parts) == n_chunks, [p[:2] for p in parts]
+    assert all(p[0] == len(p[2]) for p in parts)
+    assert [p[1] for p in parts] == [False] * (n_chunks - 1) + [True]
+    assert b"".join(p[2] for p in parts) == body.replace(b"\n", b"\r\n") + b"\r\n"
+    assert b"DATA" not in sent
+
+
+def test_bdat_empty_body_and_data_when_disabled():
+    s, c, sock = _session([EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n", b"250 ok\r\n"])
+    c.run(s.hello())
+    c.run(s.mail("a@x", "b@y", b""))
+    assert bytes(sock.sent).endswith(b"RCPT TO:<b@y>\r\nBDAT 0 LAST\r\n")
+    s, c, sock = _session([EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n354 go\r\n", b"250 ok\r\n"])
+    c.run(s.hello())
+    c.run(s.mail("a@x", "b@y", b".x", chunking=False))
+    assert bytes(sock.sent).endswith(b"DATA\r\n..x\r\n.\r\n")
+
+
+def test_bdat_refused_chunk_stops_and_resets():
+    replies = [EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n", b"250 ok\r\n", b"552 5.3.4 too big\r\n"]
+    replies += [b"503 5.5.1 no\r\n"] * 7 + [b"250 reset\r\n"]
+    s, c, sock = _session(replies, chunk=64)
+    c.run(s.hello())
+    e = _raises(SMTPReplyError, c.run, s.mail("a@x", "b@y", b"z" * 63 + b"\n" + b"y" * 5000))
+    assert e.code == 552 and e.command == "BDAT", e
+    sent = bytes(sock.sent)
+    assert sent.endswith(b"RSET\r\n") and b"LAST" not in sent
+
+
+def test_bdat_without_pipelining_waits_each_chunk():
+    ehlo = b"250-mx\r\n250 CHUNKING\r\n"
+    s, c, sock = _session([ehlo, b"250 ok\r\n", b"250 ok\r\n", b"250 c1\r\n", b"250 2.0.0 done\r\n"], chunk=100)
+    c.run(s.hello())
+    r = c.run(s.mail("a@x", "b@y", b"q" * 99 + b"\n" + b"w" * 99 + b"\n"))
+    assert r.reply.lines == ["done"], r.reply
+    parts = _split_bdat(bytes(sock.sent)[bytes(sock.sent).index(b"RCPT TO:<b@y>\r\n") + 15 :])
+    assert [(p[0], p[1]) for p in parts] == [(101, False), (101, True)], parts
