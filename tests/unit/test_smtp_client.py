@@ -405,3 +405,43 @@ def test_starttls_rejects_wrong_ca():
         raise AssertionError("server certificate from an unknown CA accepted")
     srv.wait()
     assert not [x for x in srv.log if x.startswith(b"AUTH")]
+
+
+def _implicit_tls_server(srv):
+    from fakes import data_path
+    from microproto_port import tls
+
+    ctx = tls.server_context(data_path("cert.pem"), data_path("key.pem"))
+    srv.sock = tls.wrap_server(srv.sock, ctx)
+    srv.send(b"220 mx.test ESMTPS\r\n")
+    _good_server_after_greeting(srv, b"250-mx.test\r\n250-AUTH LOGIN\r\n250 SIZE 1000000\r\n")
+
+
+def test_implicit_tls_blocking_and_async():
+    import asyncio
+
+    from fakes import read_data
+
+    ca = read_data("cert.pem")
+    srv = Server(_implicit_tls_server)
+    with smtp.SMTP("127.0.0.1", srv.port, tls="implicit", cadata=ca, server_hostname="localhost", timeout_ms=5000) as s:
+        assert s.secure
+        s.login("u", "p")  # LOGIN: the only mechanism offered
+        r = s.send("a@x.org", "b@y.org", b"implicit\n")
+        assert r.accepted == ["b@y.org"]
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert srv.data == b"implicit\r\n.\r\n"
+    assert [x for x in srv.log if x.startswith(b"AUTH LOGIN")]
+
+    srv = Server(_implicit_tls_server)
+
+    async def go():
+        async with smtp.AsyncSMTP("127.0.0.1", srv.port, tls="implicit", cadata=ca, server_hostname="localhost", timeout_ms=5000) as s:
+            assert s.secure
+            return await s.send("a@x.org", "b@y.org", b"async implicit\n")
+
+    r = asyncio.run(go())
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert r.accepted == ["b@y.org"] and srv.data == b"async implicit\r\n.\r\n"
