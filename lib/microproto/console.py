@@ -122,6 +122,24 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     return await websocket.serve(handler, host, port, http_handler=page_handler, **ws_options)
 
 
+async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=None, keyfile=None,
+              legacy_clients=False, forever=True):
+    """Start the console (and the Telnet REPL when ``telnet_port`` is
+    given) and, with ``forever``, serve until cancelled. This is what a
+    board's ``main.py`` calls: ``asyncio.run(console.run(PASSWORD, "0.0.0.0"))``."""
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    servers = [await serve(host, port, password, legacy_clients=legacy_clients, **tls)]
+    print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
+    if telnet_port:
+        from microproto import telnet
+
+        servers.append(await telnet.serve("repl", host, telnet_port, password=password, **tls))
+        print("console: telnet %s %d" % (host, telnet_port))
+    while forever:
+        await asyncio.sleep(3600)
+    return servers
+
+
 SPEC = (
     ("--host", "host", str, "127.0.0.1", "address to bind"),
     ("--port", "port", int, 8266, "WebSocket/HTTP port"),
@@ -146,24 +164,9 @@ def main(argv=None):
     if not password:
         print("console: set the password in $%s" % o["password_env"])
         sys.exit(2)
-    tls = {}
-    if o["certfile"]:
-        tls = {"certfile": o["certfile"], "keyfile": o["keyfile"]}
-    host, port, tport = o["host"], o["port"], o["telnet_port"]
-
-    async def run():
-        await serve(host, port, password, legacy_clients=o["legacy"], **tls)
-        print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
-        if tport:
-            from microproto import telnet
-
-            await telnet.serve("repl", host, tport, password=password, **tls)
-            print("console: telnet %s %d" % (host, tport))
-        while True:
-            await asyncio.sleep(3600)
-
     try:
-        asyncio.run(run())
+        asyncio.run(run(password, o["host"], o["port"], o["telnet_port"], o["certfile"], o["keyfile"],
+                        o["legacy"]))
     except KeyboardInterrupt:
         pass
 

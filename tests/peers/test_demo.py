@@ -1,0 +1,20 @@
+"""The README's demo command, as a user runs it (minus the wait): deploy to
+the virtual board over its pty, start the console on the board, log in over
+WebSocket and Telnet and evaluate 6*7."""
+
+import subprocess
+import sys
+
+from conftest import ROOT, free_port
+
+
+def test_demo_runs_the_console_on_the_virtual_board():
+    r = subprocess.run([sys.executable, "tools/demo", "--timeout-s", "1", "--http-port", str(free_port()),
+                        "--telnet-port", str(free_port())], cwd=str(ROOT), capture_output=True, text=True,
+                       timeout=180)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "board> console: open http://127.0.0.1:" in out, out
+    assert "check over WebSocket: 6*7 -> 6*7 | 42 | >>>" in out, out
+    assert "check over Telnet:    6*7 -> " in out and "42 | >>>" in out, out
+    assert "virtual board stopped" in out
