@@ -36,6 +36,8 @@ def spawn(cmd, port):
     argv = ["telnet", "127.0.0.1", str(port)]
     if cmd == "busybox":
         argv = ["busybox"] + argv
+    elif cmd == "telnetlib3":
+        argv = ["telnetlib3-client", "127.0.0.1", str(port)]
     c = pexpect.spawn(argv[0], argv[1:], dimensions=(24, 80), timeout=10)
     return c
 
@@ -103,7 +105,7 @@ class Raw:
 # -- real clients -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("client", ["inetutils", "busybox"])
+@pytest.mark.parametrize("client", ["inetutils", "busybox", "telnetlib3"])
 def test_pexpect_client_repl(runtime, client):
     proc, port = start(runtime)
     with proc:
@@ -444,3 +446,26 @@ def test_ctrl_c_interrupts_running_statement_cpython():
         a.evaluate(b"6*7", b"42")
         a.close()
         other.close()
+
+
+def test_endless_statements_do_not_starve_other_sessions_cpython():
+    # CPython: each running statement has a thread of its own
+    proc, port = start("cpython", "repl", ["--max-sessions", "12"])
+    with proc:
+        busy = []
+        for _ in range(8):
+            b = Raw(port)
+            b.login()
+            b.send(b"while True: pass\r\n\r\n")
+            busy.append(b)
+        time.sleep(0.5)
+        free = Raw(port)
+        free.login()
+        free.evaluate(b"6*7", b"42")
+        for b in busy:
+            b.send(b"\xff\xf4")  # IAC IP
+        for b in busy:
+            b.until(b"KeyboardInterrupt")
+            b.evaluate(b"7*6", b"42")
+            b.close()
+        free.close()

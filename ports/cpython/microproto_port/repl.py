@@ -184,10 +184,32 @@ class Session:
         return cap.text()
 
     async def apush(self, line):
+        # A thread of its own per statement, not the loop's default executor:
+        # a few sessions running endless loops must not starve the others.
         import asyncio
 
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.push, line)
+        fut = loop.create_future()
+
+        def done(result, exc):
+            if not fut.done():
+                if exc is None:
+                    fut.set_result(result)
+                else:
+                    fut.set_exception(exc)
+
+        def work():
+            try:
+                r, e = self.push(line), None
+            except BaseException as exc:  # reported to the awaiting task
+                r, e = None, exc
+            try:
+                loop.call_soon_threadsafe(done, r, e)
+            except RuntimeError:
+                pass  # the loop is gone: nobody waits for this any more
+
+        threading.Thread(target=work, daemon=True).start()
+        return await fut
 
     def interrupt(self):
         with self._tlock:
