@@ -98,7 +98,7 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        if self.proc.stdout:
+        if self.proc.stdout and not self.proc.stdout.closed:
             self.output = self.proc.stdout.read()
             self.proc.stdout.close()
         return self.output
