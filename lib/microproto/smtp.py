@@ -201,6 +201,8 @@ class SMTP:
         try:
             return self._run("MAIL", conv)
         except SMTPReplyError:
+            if self.session.broken:
+                self.close()
             raise
         except BaseException:
             # the session is in an unknown state (mid-DATA, say): end it
@@ -403,6 +405,8 @@ class AsyncSMTP:
         try:
             return await self._run("MAIL", conv)
         except SMTPReplyError:
+            if self.session.broken:
+                await self.close()
             raise
         except BaseException:
             await self.close()

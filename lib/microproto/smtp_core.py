@@ -631,6 +631,7 @@ class Session:
         self.copy_chunks = copy_chunks
         self.greeting = None
         self.stage = ""  # the step of a mail transaction in progress
+        self.broken = False  # True: out of step with the server, close it
 
     def greet(self):
         """Read the 220 greeting."""
@@ -847,7 +848,9 @@ class Session:
                 parser.pass_through()
                 r = yield out
                 if r is not SENT:
-                    # the server spoke in the middle of the data: give up
+                    # the server spoke in the middle of the data: give up;
+                    # the session is out of step and must be closed
+                    self.broken = True
                     raise SMTPReplyError(r, "message data")
             out = stuffer.encode(buf, n)
             held = len(out)

@@ -445,3 +445,25 @@ def test_implicit_tls_blocking_and_async():
     srv.wait()
     assert srv.error is None, srv.error
     assert r.accepted == ["b@y.org"] and srv.data == b"async implicit\r\n.\r\n"
+
+
+def test_early_reply_during_data_closes_the_session():
+    def early(srv):
+        srv.send(b"220 hi\r\n")
+        srv.line()
+        srv.send(b"250 mx\r\n")
+        for reply in (b"250 ok\r\n", b"250 ok\r\n"):
+            srv.line()
+            srv.send(reply)
+        srv.line()
+        # the go-ahead and, at once, a refusal (as a server about to drop us)
+        srv.send(b"354 go\r\n452 4.3.1 out of disk space\r\n")
+        sleep_ms(500)
+
+    srv = Server(early)
+    s = smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=3000, chunk=256)
+    sleep_ms(100)
+    e = _raises(smtp.SMTPReplyError, s.send, "a@x.org", "b@y.org", [b"y" * 200 + b"\r\n"] * 10)
+    assert e.code == 452 and e.command == "message data", e
+    assert s.conn is None  # out of step with the server: closed, not reused
+    srv.wait()
