@@ -366,8 +366,17 @@ def unb64(text):
         raise PeerError("bad base64 from server: %r" % text[:40])
 
 
+def _have_md5():
+    import hashlib
+
+    return hasattr(hashlib, "md5")
+
+
 def _md5_hmac(key, msg):
     import hashlib
+
+    if not hasattr(hashlib, "md5"):
+        raise UsageError("CRAM-MD5 needs hashlib.md5, which this firmware lacks")
 
     if len(key) > 64:
         key = hashlib.md5(key).digest()
@@ -679,7 +688,7 @@ class Session:
                 raise PeerError("server does not offer AUTH %s (offers %s)" % (mechanism, " ".join(offered)))
             return mechanism
         for m in ("PLAIN", "LOGIN", "CRAM-MD5"):
-            if m in offered:
+            if m in offered and (m != "CRAM-MD5" or _have_md5()):
                 return m
         raise PeerError("no supported AUTH mechanism among: %s" % " ".join(offered))
 

@@ -150,3 +150,67 @@ def test_client_survives_any_server(chunks):
         conn.run(s.mail("a@b.c", ["d@e.f", "g@h.i"], b"body\r\n.x\r\n"))
     except ProtocolError:
         pass
+
+
+# -- the message builder ------------------------------------------------------
+
+import email  # noqa: E402
+import email.header  # noqa: E402
+import email.policy  # noqa: E402
+
+from microproto.errors import UsageError  # noqa: E402
+from microproto.message import Message, encode_word, header_value  # noqa: E402
+
+header_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(header_text)
+def test_encoded_words_round_trip(text):
+    import binascii
+
+    words = encode_word(text)
+    out = b""
+    for w in words:
+        assert len(w) <= 75 and w.startswith("=?UTF-8?B?") and w.endswith("?=")
+        raw = binascii.a2b_base64(w[10:-2])
+        raw.decode("utf-8")  # each word holds whole characters
+        out += raw
+    assert out.decode("utf-8") == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(header_text)
+def test_header_values_are_safe_and_faithful(value):
+    if any(c in value for c in "\r\n\x00"):
+        try:
+            header_value("Subject", value)
+        except UsageError:
+            return
+        raise AssertionError("CR/LF/NUL accepted in a header")
+    h = header_value("Subject", value)
+    assert h.endswith("\r\n")
+    lines = h[:-2].split("\r\n")
+    assert all(ln[:1] in (" ", "\t") for ln in lines[1:])  # folded, never a new header
+    assert all(len(ln.encode()) <= 998 for ln in lines)
+    decoded = str(email.header.make_header(email.header.decode_header(h[len("Subject:") :].replace("\r\n", ""))))
+    # the reader sees the value (whitespace runs may be folded)
+    assert " ".join(decoded.split()) == " ".join(value.split())
+
+
+@settings(max_examples=100, deadline=None)
+@given(header_text, st.text(max_size=400), st.booleans())
+def test_built_messages_parse_back(subject, text, with_html):
+    subject = "".join(c for c in subject if c not in "\r\n\x00")
+    m = Message("Sender <s@example.org>", ["r@example.org"], subject, text, html="<p>x</p>" if with_html else None)
+    raw = b"".join(bytes(c) for c in m)
+    assert m.size() == len(raw)
+    for line in raw.split(b"\r\n"):
+        assert b"\r" not in line and b"\n" not in line and len(line) <= 998
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert " ".join(str(msg["Subject"] or "").split()) == " ".join(subject.split())
+    body = msg.get_body(("plain",)).get_content()
+    want = text.replace("\r\n", "\n").replace("\r", "\n")
+    if want and not want.endswith("\n"):
+        want += "\n"
+    assert body.replace("\r\n", "\n") == want
