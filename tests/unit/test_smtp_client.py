@@ -467,3 +467,22 @@ def test_early_reply_during_data_closes_the_session():
     assert e.code == 452 and e.command == "message data", e
     assert s.conn is None  # out of step with the server: closed, not reused
     srv.wait()
+
+
+def test_tls_server_that_never_answers_times_out():
+    from fakes import data_path, read_data
+
+    def silent_tls(srv):
+        from microproto_port import tls
+
+        srv.sock = tls.wrap_server(srv.sock, tls.server_context(data_path("cert.pem"), data_path("key.pem")))
+        sleep_ms(1500)
+
+    srv = Server(silent_tls)
+    t0 = ticks_ms()
+    e = _raises(
+        OSError, smtp.SMTP, "127.0.0.1", srv.port, tls="implicit", cadata=read_data("cert.pem"), server_hostname="localhost", timeout_ms=400
+    )
+    assert net.is_timeout(e), e
+    assert ticks_diff(ticks_ms(), t0) < 1400
+    srv.wait()
