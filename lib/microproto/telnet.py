@@ -210,6 +210,10 @@ class _Connection:
         finally:
             self.done.set()
             rtask.cancel()
+            for _ in range(20):  # let the cancellation land: one reader at a time
+                if rtask.done():
+                    break
+                await asyncio.sleep(0)
             if self.session is not None:
                 try:
                     self.session.interrupt()
