@@ -35,8 +35,11 @@ def main(argv):
     counts, bad = summarise(path)
     total = sum(counts.values())
     print("%d cases: %s" % (total, ", ".join("%s %d" % (k, counts[k]) for k in sorted(counts))))
-    for case, b, bc, code in sorted(bad, key=lambda x: _key(x[0])):
+    bad.sort(key=lambda x: _key(x[0]))
+    for case, b, bc, code in bad[:40]:
         print("  %s: %s (close: %s, remote code %s)" % (case, b, bc, code))
+    if len(bad) > 40:
+        print("  ... and %d more" % (len(bad) - 40))
     if "--strict" in argv and bad:
         return 1
     return 0

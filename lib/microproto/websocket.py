@@ -60,6 +60,9 @@ class ConnectionClosed(PeerError):
         super().__init__(reason or "connection closed", code)
 
 
+_DEBUG = False
+
+
 def _log(msg):
     print("websocket: " + msg)
 
@@ -305,7 +308,9 @@ class WebSocket:
                 core.tick(ticks_ms())
                 try:
                     core.receive_data(data)
-                except MemoryError:
+                except MemoryError as e:
+                    if _DEBUG:
+                        sys.print_exception(e)
                     core.fail(1009, "out of memory")
                 except Exception as e:  # a bug must cost one connection only
                     _log("internal error: %r" % (e,))

@@ -175,7 +175,7 @@ class PerMessageDeflate:
         out = self.deflater.compress(data)
         if fin:
             if out[-4:] == b"\x00\x00\xff\xff":
-                out = out[:-4]
+                out = memoryview(out)[:-4]  # no copy of a large message
             if self.params.server_no_context_takeover:
                 self.deflater.reset()
         return out

@@ -61,6 +61,7 @@ CLOSED = 3
 
 _KEEP = const(65536)  # message buffer kept between messages
 _INITIAL = const(256)
+_INFLATE_CHUNK = const(8192)  # inflated bytes per read: small pieces, less fragmentation
 
 
 class ServerProtocol:
@@ -266,6 +267,8 @@ class ServerProtocol:
             self._fin = h.fin
             if self._mz:
                 self._zn += h.length
+            elif not self.stream:
+                self._reserve(self._mn + h.length)  # one allocation, not doublings
         self._op = op
         self._left = h.length
         self._phase = 0
@@ -335,6 +338,8 @@ class ServerProtocol:
         inf = self.deflate.inflater
         text = self._mop == OP_TEXT
         chunk = len(self._scratch)
+        if chunk > _INFLATE_CHUNK:
+            chunk = _INFLATE_CHUNK
         while not self.failed:
             if self.stream or self.max_size is None:
                 budget = chunk
@@ -587,8 +592,18 @@ class ServerProtocol:
             return b""
         self._out = []
         if len(out) == 1:
-            return out[0]
-        return b"".join(out)
+            b = out[0]
+            return b if isinstance(b, (bytes, bytearray)) else bytes(b)
+        n = 0
+        for b in out:
+            n += len(b)
+        buf = bytearray(n)
+        o = 0
+        for b in out:
+            k = len(b)
+            copy_into(buf, o, b, 0, k)
+            o += k
+        return buf
 
     def pending(self):
         """Number of bytes queued and not yet taken by ``data_to_send``."""

@@ -103,15 +103,33 @@ def test_deflate_rules_and_limits():
     assert close_code_sent(p) == 1009
 
 
-def test_send_compressed_where_possible():
-    p = _core()
-    p.send_text("Hello")
-    fr = frames(p.data_to_send())
-    if CAN_C:
-        assert fr == [(True, 0x40, 1, HELLO_Z)]
-        # our output inflates back through our own inflater
+def test_send_compressed_and_inflate_our_own_output():
+    for msg in ("Hello", "", "\u00e9" * 40000):
+        p = _core()
+        p.send_text(msg)
+        fr = frames(p.data_to_send())
+        assert len(fr) == 1 and fr[0][:3] == (True, 0x40, 1)
+        if msg == "Hello" and inflate.Deflater.__module__.endswith("inflate") and CAN_T:
+            assert fr[0][3] == HELLO_Z  # zlib: the RFC 7692 7.2.3.1 bytes
         q = _core()
         feed(q, cframe(1, fr[0][3], rsv=0x40))
-        assert q.events_received() == [("text", "Hello")]
-    else:
-        assert fr == [(True, 0, 1, b"Hello")]
+        assert q.events_received() == [("text", msg)]
+
+
+def test_stored_blocks_inflate_with_zlib_semantics():
+    # whatever the runtime's Deflater makes must inflate with the RFC 7692
+    # tail appended, as a client does
+    d = inflate.Deflater(15, 6, 8)
+    data = bytes(range(256)) * 300
+    z = d.compress(data)
+    assert z[-4:] == b"\x00\x00\xff\xff"
+    i = inflate.Inflater(15, False)
+    i.feed(z[:-4])
+    i.end()
+    out = b""
+    while True:
+        piece = i.read(10000)
+        if not piece:
+            break
+        out += piece
+    assert out == data
