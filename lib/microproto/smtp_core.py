@@ -747,8 +747,7 @@ class Session:
         offered; ``smtputf8``: None means "when an address is not ASCII";
         ``chunking``: send the body with BDAT (RFC 3030) when offered.
         """
-        if isinstance(to_addrs, str):
-            to_addrs = [to_addrs]
+        to_addrs = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
         if not to_addrs:
             raise UsageError("no recipients")
         caps = self.caps
