@@ -14,9 +14,10 @@ starts listening (asyncio, both runtimes), prints ``telnet server
 listening on HOST:PORT`` and returns a ``Server`` (``close()``,
 ``await wait_closed()``, ``sessions``: how many are open).
 
-``shell`` is ``"repl"`` (a Python REPL per session: our own loop on
-CPython and the unix port, see ``microproto_port.repl``), ``"echo"`` (a
-demo shell), a ``microproto.shell.Shell`` (commands by name), any object
+``shell`` is ``"repl"`` (a Python REPL per session: our own loop, see
+``microproto_port.repl``), ``"native"`` (the runtime's own REPL through
+``os.dupterm``, boards only, one session at a time), ``"echo"`` (a demo
+shell), a ``microproto.shell.Shell`` (commands by name), any object
 with ``open(term)`` returning a session object like
 ``shell.ShellSession``, or a plain function ``fn(session, line)``.
 
@@ -40,7 +41,7 @@ refused; AYT, IP/BRK; GA never sent) and ``microproto.telnet_line`` (line
 ends, editing, Ctrl-C/Ctrl-D).
 
 CLI: ``python -m microproto.telnet --host H --port P [--password-env VAR
-| --no-password] [--shell repl|echo] [--max-sessions N]
+| --no-password] [--shell repl|echo|native] [--max-sessions N]
 [--idle-timeout S] [--certfile F --keyfile F]`` (also through
 ``tools/micropython -m microproto.telnet``).
 """
@@ -139,9 +140,67 @@ class ReplShell:
         return _ReplSession(term, self.banner)
 
 
+class _NativeSession:
+    raw = True
+
+    def __init__(self, term, stream, banner):
+        self.term = term
+        self.stream = stream
+        self._banner = banner
+
+    def banner(self):
+        return self._banner
+
+    def prompt(self):
+        return ""  # the runtime's REPL prints its own
+
+    def feed(self, data):
+        self.stream.feed(data)
+
+    def take(self):
+        return self.stream.take()
+
+    def interrupt(self):
+        self.stream.feed(b"\x03")  # the REPL's own interrupt character
+        return True
+
+    def close(self):
+        from microproto_port import repl
+
+        repl.detach(self.stream)
+
+
+class NativeReplShell:
+    """The runtime's own REPL through ``os.dupterm`` (boards that have it).
+
+    One session at a time holds the single dupterm slot (shared safely with
+    the WebSocket console through ``microproto_port.repl.attach``); another
+    session is told the REPL is busy. The REPL only answers while it runs,
+    i.e. when the server runs in a thread or beside the REPL, not from a
+    ``main.py`` that blocks in ``asyncio.run``. Input goes to the REPL as
+    typed (its own line editor, Ctrl-C), output is polled every
+    ``poll_ms``.
+    """
+
+    def __init__(self, banner="board REPL over telnet (os.dupterm)", poll_ms=20):
+        self.banner = banner
+        self.poll_ms = poll_ms
+
+    def open(self, term):
+        from microproto_port import repl
+
+        if not repl.HAS_DUPTERM:
+            raise UsageError("this runtime has no os.dupterm: use the 'repl' shell")
+        stream = repl.DuptermStream()
+        repl.attach(stream)  # UsageError if another session holds the slot
+        return _NativeSession(term, stream, self.banner)
+
+
 def _make_shell(shell):
     if shell == "repl":
         return ReplShell()
+    if shell == "native":
+        return NativeReplShell()
     if shell == "echo":
         from microproto.shell import demo_shell
 
@@ -257,11 +316,33 @@ class _Connection:
             pass
 
     def _open_shell(self):
-        self.session = self.server.shell.open(self.term)
+        try:
+            self.session = self.server.shell.open(self.term)
+        except UsageError as e:
+            self.core.send_text("%s\n" % e.reason)
+            self.closing = True
+            return
         b = self.session.banner()
         if b:
             self.core.send_text(b + "\n")
         self.core.send_text(self.session.prompt())
+        if getattr(self.session, "raw", False):
+            asyncio.create_task(self._pump())
+
+    async def _pump(self):
+        # a raw session (the native REPL) writes when it likes: poll it
+        poll_s = getattr(self.server.shell, "poll_ms", 20) / 1000
+        session = self.session
+        try:
+            while not self.done.is_set():
+                out = session.take()
+                if out:
+                    self.core.send_data(out)
+                    await self.flush()
+                await asyncio.sleep(poll_s)
+        except Exception:
+            self.closing = True
+            self.done.set()
 
     async def _reader(self):
         core = self.core
@@ -306,6 +387,9 @@ class _Connection:
                 break
             kind = ev[0]
             if kind == "data":
+                if self.session is not None and getattr(self.session, "raw", False):
+                    self.session.feed(ev[1])
+                    continue
                 ld.echo = self.logged_in and core.local_enabled(ECHO)
                 ld.feed(ev[1])
                 ld.echo_into(core.send_data)
@@ -392,6 +476,9 @@ class _Connection:
             return
         if not self.logged_in:
             await self._login(raw)
+            return
+        if getattr(self.session, "raw", False):
+            self.session.feed(raw + b"\r")  # typed ahead of the login
             return
         try:
             text = raw.decode()
@@ -547,7 +634,7 @@ async def serve(
 
 
 _USAGE = """usage: python -m microproto.telnet [--host H] [--port P]
-       [--password-env VAR | --no-password] [--shell repl|echo]
+       [--password-env VAR | --no-password] [--shell repl|echo|native]
        [--max-sessions N] [--idle-timeout S] [--certfile F --keyfile F]"""
 
 
@@ -583,8 +670,8 @@ def _parse_args(argv):
                 v = int(v)
             except ValueError:
                 raise UsageError("%s needs a number" % a)
-        if key == "shell" and v not in ("repl", "echo"):
-            raise UsageError("--shell is repl or echo")
+        if key == "shell" and v not in ("repl", "echo", "native"):
+            raise UsageError("--shell is repl, echo or native")
         opts[key] = v
         i += 2
     return opts
