@@ -3,6 +3,8 @@ aiosmtpd: STARTTLS, implicit TLS, AUTH PLAIN/LOGIN, SIZE limit, one
 recipient refused, plaintext AUTH refusal, certificate verification."""
 
 import asyncio
+import base64
+import hmac
 import os
 import ssl
 import subprocess
@@ -18,6 +20,7 @@ from microproto.errors import UsageError
 from microproto.message import Message
 
 USER, PASSWORD = "alice", "s3cret pass"
+TOKEN = "ya29.test-access-token"
 REFUSED = "nobody@example.org"
 
 
@@ -27,6 +30,29 @@ class Recorder:
     def __init__(self):
         self.mails = []
         self.auth_mechanisms = []
+
+    # aiosmtpd has PLAIN and LOGIN; these two hooks add CRAM-MD5 (RFC 2195)
+    # and XOAUTH2, checked here with the standard library
+    async def auth_CRAM__MD5(self, server, args):
+        challenge = b"<20261128.4242@aiosmtpd.test>"
+        resp = await server.challenge_auth(challenge)
+        if not isinstance(resp, bytes) or b" " not in resp:
+            return AuthResult(success=False, handled=False)
+        user, digest = resp.split(b" ", 1)
+        want = hmac.new(PASSWORD.encode(), challenge, "md5").hexdigest().encode()
+        self.auth_mechanisms.append("CRAM-MD5")
+        return AuthResult(success=user == USER.encode() and hmac.compare_digest(digest, want), handled=False)
+
+    async def auth_XOAUTH2(self, server, args):
+        if len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        fields = base64.b64decode(args[1]).split(b"\x01")
+        self.auth_mechanisms.append("XOAUTH2")
+        if fields[:2] == [b"user=" + USER.encode(), b"auth=Bearer " + TOKEN.encode()]:
+            return AuthResult(success=True, handled=False)
+        # RFC-less but common: an error as a 334 challenge, then 535
+        await server.challenge_auth(b'{"status":"401","schemes":"bearer"}')
+        return AuthResult(success=False, handled=False)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address == REFUSED:
@@ -344,3 +370,21 @@ def test_async_client_starttls_and_implicit():
             r = asyncio.run(go(peer.port, mode))
             assert r.accepted == ["you@example.org"] and list(r.refused) == [REFUSED]
             assert peer.recorder.mails[0]["content"] == b"async\r\n.x\r\n"
+
+
+@pytest.mark.parametrize("mech,secret,ok", [("CRAM-MD5", PASSWORD, True), ("XOAUTH2", TOKEN, True), ("CRAM-MD5", "bad", False), ("XOAUTH2", "bad", False)])
+def test_cli_cram_md5_and_xoauth2(runtime, mech, secret, ok):
+    with Peer("starttls") as peer:
+        argv = cli_common(peer.port, "starttls") + ["--user", USER, "--password-env", "SECRET", "--auth", mech]
+        argv += ["--from", "me@example.org", "--to", "you@example.org", "--subject", mech, "--body", "x"]
+        env = cpython_env()
+        env["SECRET"] = secret
+        p = subprocess.run(runtime_command(runtime, "microproto.smtp", argv), capture_output=True, env=env, cwd=str(ROOT), timeout=60)
+        assert peer.recorder.auth_mechanisms == [mech]
+        if ok:
+            assert p.returncode == 0, (p.stdout, p.stderr)
+            assert len(peer.recorder.mails) == 1
+        else:
+            assert p.returncode == 1 and b"535" in p.stderr and b"AUTH " + mech.encode() in p.stderr, p.stderr
+            assert secret.encode() not in p.stderr
+            assert peer.recorder.mails == []
