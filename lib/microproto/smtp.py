@@ -588,6 +588,8 @@ def main(argv=None):
     if problems:
         _err("error: " + "; ".join(problems) + "\n" + _USAGE)
         return 2
+    if opts.get("--insecure") and tls:
+        _err("warning: --insecure: the server's certificate is NOT verified")
     to = opts["--to"]
     rcpts = to + opts["--cc"]
     source = None

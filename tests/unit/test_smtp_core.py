@@ -427,3 +427,17 @@ def test_bdat_without_pipelining_waits_each_chunk():
     assert r.reply.lines == ["done"], r.reply
     parts = _split_bdat(bytes(sock.sent)[bytes(sock.sent).index(b"RCPT TO:<b@y>\r\n") + 15 :])
     assert [(p[0], p[1]) for p in parts] == [(101, False), (101, True)], parts
+
+
+def test_pipelined_groups_for_many_recipients():
+    rcpts = ["r%d@y" % i for i in range(40)]
+    first = b"250 mail ok\r\n" + b"".join(b"250 ok\r\n" if i != 5 else b"550 no\r\n" for i in range(32))
+    second = b"250 ok\r\n" * 8 + b"354 go\r\n"
+    s, c, sock = _session([EHLO, first, second, b"250 queued\r\n"])
+    c.run(s.hello())
+    r = c.run(s.mail("a@x", rcpts, b"hi\r\n"))
+    assert list(r.refused) == ["r5@y"] and len(r.accepted) == 39 and r.reply.lines == ["queued"]
+    sent = bytes(sock.sent)
+    assert sent.count(b"RCPT TO:") == 40 and sent.count(b"DATA\r\n") == 1
+    # the DATA goes with the last group, after the 40th RCPT
+    assert sent.index(b"DATA\r\n") > sent.index(b"RCPT TO:<r39@y>")
