@@ -559,6 +559,8 @@ class Server:
         self.connections.append(conn)
         try:
             await conn.run()
+        except asyncio.CancelledError:
+            pass  # the loop is shutting down: this is the top of the task
         finally:
             self.sessions -= 1
             self.connections.remove(conn)
@@ -572,8 +574,13 @@ class Server:
             c.done.set()
 
     async def wait_closed(self):
-        """Wait until ``close()`` has taken effect (forever if never called)."""
+        """Wait until ``close()`` has taken effect (forever if never called):
+        the listener is closed and the sessions have ended (5 s at most)."""
         await self._server.wait_closed()
+        for _ in range(500):
+            if not self.connections:
+                break
+            await asyncio.sleep(0.01)
 
 
 async def serve(

@@ -80,3 +80,9 @@ def test_attach_without_dupterm():
     if not repl.HAS_DUPTERM:
         assert repl.attach(object()) is False
         repl.detach(object())
+
+
+def test_input_does_not_read_the_server_console():
+    s = repl.Session()
+    out, more = s.push("input('x? ')")
+    assert not more and "EOFError" in out, out

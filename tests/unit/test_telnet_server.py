@@ -97,6 +97,7 @@ def test_login_repl_naws_and_limits():
             await asyncio.gather(client_session(), busy())
         finally:
             server.close()
+            await server.wait_closed()
 
     asyncio.run(main())
     assert b"Login incorrect" in seen["fail"], seen["fail"]
@@ -134,6 +135,7 @@ def test_three_failures_cut_the_session():
             return data, ok
         finally:
             server.close()
+            await server.wait_closed()
 
     data, ok = asyncio.run(main())
     assert data.count(b"Login incorrect") == 3 and b"too many failures" in data, data
@@ -170,6 +172,7 @@ def test_login_and_idle_timeouts():
             return slow, alive, idle
         finally:
             server.close()
+            await server.wait_closed()
 
     slow, alive, idle = asyncio.run(main())
     assert b"login timeout" in slow, slow

@@ -100,12 +100,18 @@ def _install():
             sys.stderr = _Router(sys.stderr)
 
 
+def _no_input(prompt=""):
+    raise EOFError("input() does not read from a network REPL session")
+
+
 class Session:
     """One REPL with its own globals (see the module docstring)."""
 
     def __init__(self, name="<telnet>", namespace=None, max_output=65536, max_source=65536):
         self.name = name
         self.namespace = namespace if namespace is not None else {"__name__": "__main__"}
+        # the server's stdin is not the client's keyboard
+        self.namespace.setdefault("input", _no_input)
         self.max_output = max_output
         self.max_source = max_source
         self._lines = []

@@ -123,6 +123,10 @@ class _Capture:
         return t
 
 
+def _no_input(prompt=""):
+    raise EOFError("input() does not read from a network REPL session")
+
+
 class Session:
     """One REPL with its own globals (see the module docstring)."""
 
@@ -136,6 +140,7 @@ class Session:
         self._cap = None
         self._running = False
         ns = self.namespace
+        ns.setdefault("input", _no_input)  # the console's stdin is not the client's
         ns["print"] = self._print
         ns["__repl_print__"] = self._repl_print
 
