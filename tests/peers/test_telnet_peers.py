@@ -488,3 +488,36 @@ def test_endless_statements_do_not_starve_other_sessions_cpython():
             b.evaluate(b"7*6", b"42")
             b.close()
         free.close()
+
+
+def test_random_telnet_noise(runtime):
+    # seeded noise made of Telnet pieces, 40 connections, some logged in,
+    # each cut abruptly or closed; a bystander must keep working throughout
+    import random
+
+    rnd = random.Random(4)
+    atoms = [
+        b"\xff", b"\xff\xff", b"\xff\xfa", b"\xff\xf0", b"\xff\xfa\x1f", b"\xff\xfa\x18\x00",
+        b"\xff\xfb", b"\xff\xfc", b"\xff\xfd", b"\xff\xfe", b"\xff\xf4", b"\xff\xf6", b"\xff\xf3",
+        b"\r", b"\n", b"\r\n", b"\r\x00", b"\x03", b"\x7f", b"\x1b[", b"6*7", b"print(1)",
+        b"for i in x:", b"\xc3", b"\x00",
+    ]
+
+    def attack(port):
+        for i in range(40):
+            a = Raw(port)
+            try:
+                a.until(b"Password: ")
+                if i % 3 == 0:
+                    a.send(PASSWORD.encode() + b"\r\n")
+                    a.until(b">>> ")
+                noise = b"".join(rnd.choice(atoms) + bytes([rnd.randrange(256)]) for _ in range(300))
+                a.send(noise.replace(b"\x04", b""))
+            except (OSError, AssertionError):
+                pass  # the server may end such a session: that is allowed
+            if i % 2:
+                a.reset()
+            else:
+                a.close()
+
+    _with_bystander(runtime, attack)
