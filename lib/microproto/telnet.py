@@ -251,7 +251,9 @@ class _Connection:
             out = self.core.data_to_send()
             if out:
                 self.writer.write(out)
-                await asyncio.wait_for(self.writer.drain(), self.server.idle_timeout_s)
+                # a peer that stops reading stops our reading too: the
+                # watchdog's idle timeout ends the session
+                await self.writer.drain()
 
     async def run(self):
         core = self.core
@@ -261,6 +263,7 @@ class _Connection:
         else:
             core.send_text("Password: ")
         rtask = asyncio.create_task(self._reader())
+        wtask = asyncio.create_task(self._watchdog())
         try:
             await self.flush()
             await self.done.wait()
@@ -268,6 +271,7 @@ class _Connection:
             pass
         finally:
             self.done.set()
+            wtask.cancel()
             rtask.cancel()
             for _ in range(20):  # let the cancellation land: one reader at a time
                 if rtask.done():
@@ -344,23 +348,34 @@ class _Connection:
             self.closing = True
             self.done.set()
 
+    async def _watchdog(self):
+        # idle and login timeouts, measured from the last input; one timer
+        # per session rather than a timeout around every read
+        sleep_ms = getattr(asyncio, "sleep_ms", None)
+        while not self.done.is_set():
+            srv = self.server
+            limit = srv.idle_timeout_s if self.logged_in else min(srv.idle_timeout_s, srv.login_timeout_s)
+            left_ms = int(limit * 1000) - ticks_diff(ticks_ms(), self.last_rx)
+            if left_ms <= 0:
+                if not self.busy:
+                    what = "idle" if self.logged_in else "login"
+                    self.core.send_text("\n%s timeout: closing the session\n" % what)
+                    self.closing = True
+                    self.done.set()
+                    return
+                left_ms = 1000  # a command is running: look again later
+            if sleep_ms is not None:
+                await sleep_ms(left_ms)
+            else:
+                await asyncio.sleep(left_ms / 1000)
+
     async def _reader(self):
         core = self.core
-        idle = self.server.idle_timeout_s
         size = self.server.read_size
-        self.last_rx = ticks_ms()
+        read = self.reader.read
         try:
             while not self.closing:
-                limit = idle if self.logged_in else min(idle, self.server.login_timeout_s)
-                left_ms = int(limit * 1000) - ticks_diff(ticks_ms(), self.last_rx)
-                if left_ms <= 0 and not self.busy:
-                    what = "idle" if self.logged_in else "login"
-                    core.send_text("\n%s timeout: closing the session\n" % what)
-                    break
-                try:
-                    data = await asyncio.wait_for(self.reader.read(size), max(left_ms, 100) / 1000)
-                except asyncio.TimeoutError:
-                    continue  # checked again above: the limit may have changed (login)
+                data = await read(size)
                 if not data:
                     break
                 self.last_rx = ticks_ms()
