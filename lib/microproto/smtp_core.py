@@ -734,7 +734,7 @@ class Session:
         eight_bit=None,
         smtputf8=None,
         pipelining=True,
-        chunking=True,
+        chunking=False,
     ):
         """One mail transaction: MAIL FROM, RCPT TO for each address, DATA
         and the body streamed from ``body`` (see ``body_chunks``). Returns a

@@ -305,7 +305,7 @@ def test_cli_message_file_delivered_byte_for_byte(postfix, runtime, tmp_path, mo
     assert len(raw) > 5 * 1024 * 1024
     f = tmp_path / "m.eml"
     f.write_bytes(raw)
-    extra = {"bdat": [], "data": ["--no-chunking"], "data-nopipe": ["--no-chunking", "--no-pipelining"]}[mode]
+    extra = {"bdat": ["--chunking"], "data": [], "data-nopipe": ["--no-pipelining"]}[mode]
     p = run_cli(runtime, cli_args(postfix.port) + extra + ["--from", "sender@example.test", "--to", "box@example.test", str(f)])
     assert p.returncode == 0, (p.stdout, p.stderr, postfix.log())
     got = strip_trace(postfix.delivered(token))
@@ -416,3 +416,25 @@ def test_api_auth_mechanisms_and_relay(postfix):
             pass
         else:
             raise AssertionError("credentials sent without TLS")
+
+
+def test_async_api_bdat_auth(postfix, tmp_path):
+    import asyncio
+
+    token = "async-%d" % os.getpid()
+    msg, att, text = big_message(tmp_path, token, size=700000)
+    raw = b"".join(bytes(c) for c in msg)
+
+    async def go():
+        async with smtp.AsyncSMTP(
+            "127.0.0.1", postfix.port, cafile=CERT, server_hostname="localhost", timeout_ms=30000, chunking=True
+        ) as s:
+            assert s.secure and "CHUNKING" in s.capabilities
+            await s.login(USER, PASSWORD)
+            return await s.send(None, None, msg)
+
+    r = asyncio.run(go())
+    assert r.accepted == ["box@example.test"]
+    got = postfix.delivered(token)
+    assert b"with ESMTPSA" in got
+    assert strip_trace(got) == raw.replace(b"\r\n", b"\n")

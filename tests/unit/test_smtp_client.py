@@ -486,3 +486,52 @@ def test_tls_server_that_never_answers_times_out():
     assert net.is_timeout(e), e
     assert ticks_diff(ticks_ms(), t0) < 1400
     srv.wait()
+
+
+def _bdat_server(srv):
+    srv.send(b"220 mx\r\n")
+    srv.data = b""
+    while True:
+        ln = srv.line()
+        cmd = ln[:4].upper()
+        if cmd == b"EHLO":
+            srv.send(b"250-mx\r\n250-CHUNKING\r\n250 PIPELINING\r\n")
+        elif cmd == b"BDAT":
+            words = ln.split()
+            n = int(words[1])
+            while len(srv.buf) < n:
+                srv._fill()
+            srv.data += srv.buf[:n]
+            srv.buf = srv.buf[n:]
+            srv.send(b"250 2.0.0 %s\r\n" % (b"queued" if len(words) > 2 else b"chunk"))
+        elif cmd == b"QUIT":
+            srv.send(b"221 bye\r\n")
+            return
+        else:
+            srv.send(b"250 ok\r\n")
+
+
+def test_bdat_blocking_and_async():
+    import asyncio
+
+    body = b".dot\n" + b"0123456789" * 3000 + b"\nend"
+    want = b".dot\r\n" + b"0123456789" * 3000 + b"\r\nend\r\n"
+    srv = Server(_bdat_server)
+    with smtp.SMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000, chunk=1000, chunking=True) as s:
+        r = s.send("a@x.org", "b@y.org", body)
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert r.reply.lines == ["queued"], r.reply
+    assert srv.data == want
+    assert sum(1 for x in srv.log if x.startswith(b"BDAT")) == 31
+
+    srv = Server(_bdat_server)
+
+    async def go():
+        async with smtp.AsyncSMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000, chunk=1000, chunking=True) as s:
+            return await s.send("a@x.org", "b@y.org", iter([body[:7], body[7:]]))
+
+    r = asyncio.run(go())
+    srv.wait()
+    assert srv.error is None, srv.error
+    assert r.reply.lines == ["queued"] and srv.data == want

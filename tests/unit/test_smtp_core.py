@@ -385,7 +385,7 @@ def test_bdat_chunks_without_dot_stuffing():
     chunks = [EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n"] + [b"250 2.0.0 chunk ok\r\n"] * n_chunks
     s, c, sock = _session(chunks, chunk=256)
     c.run(s.hello())
-    r = c.run(s.mail("a@x", "b@y", body))
+    r = c.run(s.mail("a@x", "b@y", body, chunking=True))
     assert r.reply.code == 250
     sent = bytes(sock.sent)
     start = sent.index(b"RCPT TO:<b@y>\r\n") + 15
@@ -400,11 +400,11 @@ def test_bdat_chunks_without_dot_stuffing():
 def test_bdat_empty_body_and_data_when_disabled():
     s, c, sock = _session([EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n", b"250 ok\r\n"])
     c.run(s.hello())
-    c.run(s.mail("a@x", "b@y", b""))
+    c.run(s.mail("a@x", "b@y", b"", chunking=True))
     assert bytes(sock.sent).endswith(b"RCPT TO:<b@y>\r\nBDAT 0 LAST\r\n")
     s, c, sock = _session([EHLO_CHUNKING, b"250 ok\r\n250 ok\r\n354 go\r\n", b"250 ok\r\n"])
     c.run(s.hello())
-    c.run(s.mail("a@x", "b@y", b".x", chunking=False))
+    c.run(s.mail("a@x", "b@y", b".x"))
     assert bytes(sock.sent).endswith(b"DATA\r\n..x\r\n.\r\n")
 
 
@@ -413,7 +413,7 @@ def test_bdat_refused_chunk_stops_and_resets():
     replies += [b"503 5.5.1 no\r\n"] * 7 + [b"250 reset\r\n"]
     s, c, sock = _session(replies, chunk=64)
     c.run(s.hello())
-    e = _raises(SMTPReplyError, c.run, s.mail("a@x", "b@y", b"z" * 63 + b"\n" + b"y" * 5000))
+    e = _raises(SMTPReplyError, c.run, s.mail("a@x", "b@y", b"z" * 63 + b"\n" + b"y" * 5000, chunking=True))
     assert e.code == 552 and e.command == "BDAT", e
     sent = bytes(sock.sent)
     assert sent.endswith(b"RSET\r\n") and b"LAST" not in sent
@@ -423,7 +423,7 @@ def test_bdat_without_pipelining_waits_each_chunk():
     ehlo = b"250-mx\r\n250 CHUNKING\r\n"
     s, c, sock = _session([ehlo, b"250 ok\r\n", b"250 ok\r\n", b"250 c1\r\n", b"250 2.0.0 done\r\n"], chunk=100)
     c.run(s.hello())
-    r = c.run(s.mail("a@x", "b@y", b"q" * 99 + b"\n" + b"w" * 99 + b"\n"))
+    r = c.run(s.mail("a@x", "b@y", b"q" * 99 + b"\n" + b"w" * 99 + b"\n", chunking=True))
     assert r.reply.lines == ["done"], r.reply
     parts = _split_bdat(bytes(sock.sent)[bytes(sock.sent).index(b"RCPT TO:<b@y>\r\n") + 15 :])
     assert [(p[0], p[1]) for p in parts] == [(101, False), (101, True)], parts
