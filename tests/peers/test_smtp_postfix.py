@@ -438,3 +438,15 @@ def test_async_api_bdat_auth(postfix, tmp_path):
     got = postfix.delivered(token)
     assert b"with ESMTPSA" in got
     assert strip_trace(got) == raw.replace(b"\r\n", b"\n")
+
+
+def test_smtputf8_addresses(postfix, runtime):
+    token = "utf8-%s-%d" % (runtime, os.getpid())
+    args = cli_args(postfix.port) + ["--from", "jörg@example.test", "--to", "zoë@example.test"]
+    args += ["--subject", token, "--body", "Grüße\n"]
+    p = run_cli(runtime, args)
+    assert p.returncode == 0, (p.stdout, p.stderr, postfix.log())
+    got = postfix.delivered(token)
+    assert "Return-Path: <jörg@example.test>".encode() in got, got[:300]
+    assert "X-Original-To: zoë@example.test".encode() in got
+    assert "From: jörg@example.test".encode() in got
