@@ -30,7 +30,7 @@ _MAX_LINES = const(64)
 _MAX_QUEUE = const(64)
 # RFC 4954 4: an AUTH command line may be 12288 octets
 _MAX_COMMAND = const(12288)
-# body chunk size (input bytes per encode call); output is at most 2x + 5
+# body chunk size (input bytes per encode call); output is at most 2x + 8
 _CHUNK = const(2048)
 # RCPT commands sent in one PIPELINING group (keeps the reply queue bounded)
 _PIPE_BATCH = const(32)
