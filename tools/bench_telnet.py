@@ -83,7 +83,7 @@ def start(kind, port, sessions, shell="echo"):
         if kind == "ours-cpython":
             argv = [sys.executable] + args
         else:
-            argv = [ROOT + "/tools/micropython", "-X", "heapsize=8M"] + args
+            argv = [ROOT + "/tools/micropython", "-X", "heapsize=" + os.environ.get("BENCH_MP_HEAP", "8M")] + args
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env(), stdin=subprocess.DEVNULL)
     wait_port(port, proc)
@@ -239,8 +239,15 @@ def heap_per_session_unix(sessions):
             c.close()
         time.sleep(1)
         h2 = heap()
+        # a second round: a leak per session would show as growth here
+        for _ in range(2):
+            extra = [open_session("ours", port) for _ in range(sessions)]
+            for c in extra:
+                c.close()
+        time.sleep(1)
+        h3 = heap()
         probe.close()
-        return h0, h1, h2
+        return h0, h1, h2, h3
     finally:
         stop(proc)
 
@@ -250,9 +257,13 @@ def main():
     ap.add_argument("--sessions", type=int, default=200)
     ap.add_argument("--keys", type=int, default=500)
     ap.add_argument("--heap-sessions", type=int, default=20)
+    ap.add_argument("--heap-only", action="store_true")
     a = ap.parse_args()
     rows = []
-    for kind in ("telnetlib3", "ours-cpython", "ours-micropython"):
+    kinds = ("telnetlib3", "ours-cpython", "ours-micropython")
+    if a.heap_only:
+        kinds = ()
+    for kind in kinds:
         port = free_port()
         proc = start(kind, port, a.sessions)
         try:
@@ -263,10 +274,11 @@ def main():
         rows.append((kind, med, p99, held, alive, elapsed, per))
         print("%s: echo median %.3f ms p99 %.3f ms; %d sessions held (%d answering) in %.1f s; "
               "RSS +%.1f KB/session" % (kind, med, p99, held, alive, elapsed, per), flush=True)
-    h0, h1, h2 = heap_per_session_unix(a.heap_sessions)
+    h0, h1, h2, h3 = heap_per_session_unix(a.heap_sessions)
     per = (h1 - h0) / a.heap_sessions
     print("unix port heap: %d B idle, %d B with %d more REPL sessions (%.0f B/session), "
-          "%d B after they left" % (h0, h1, a.heap_sessions, per, h2))
+          "%d B after they left, %d B after %d more came and went"
+          % (h0, h1, a.heap_sessions, per, h2, h3, 2 * a.heap_sessions))
     print()
     print("| server | echo median (ms) | echo p99 (ms) | sessions held / answering | setup time (s) | RSS per session (KB) |")
     print("|---|---|---|---|---|---|")

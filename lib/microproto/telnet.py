@@ -30,7 +30,9 @@ Security and limits (named parameters, safe defaults):
 - TLS (telnets): ``certfile`` + ``keyfile``, or an ``ssl`` context.
 - ``idle_timeout_s``: a session with no input for that long is closed
   (not while a command runs).
-- ``max_sessions``: more connections get a polite refusal and are closed.
+- ``max_sessions``: more connections get a polite refusal and are closed;
+  so do new ones while less than ``min_free_heap`` bytes, or a quarter of
+  the heap, are free (MicroPython; ``gc.mem_free``).
 - ``max_line`` bytes per input line, ``max_sb`` bytes per subnegotiation,
   ``max_negotiations`` option commands per session, ``read_size`` bytes
   per read, ``max_queued_lines`` lines typed ahead of a running command.
@@ -551,15 +553,36 @@ class Server:
         self.connections = []
         self._server = None
 
+    def _low_memory(self):
+        # MicroPython: a session needs a few KB; running the heap dry breaks
+        # more than this session (seen: a crash inside select.poll on the
+        # unix port), so refuse while less than min_free_heap is free
+        if not self.min_free_heap:
+            return False
+        import gc
+
+        mem_free = getattr(gc, "mem_free", None)
+        if mem_free is None:
+            return False
+        # a quarter of the heap kept free as well: what fails first is a
+        # large contiguous block (poll's array grows with the sockets)
+        need = max(self.min_free_heap, (mem_free() + gc.mem_alloc()) >> 2)
+        if mem_free() >= need:
+            return False
+        gc.collect()
+        return mem_free() < need
+
     async def _handle(self, reader, writer):
+        refusal = None
         if self.sessions >= self.max_sessions:
+            refusal = "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % (
+                self.max_sessions
+            )
+        elif self._low_memory():
+            refusal = "Sorry, this server is low on memory: try again later.\r\n"
+        if refusal is not None:
             try:
-                writer.write(
-                    (
-                        "Sorry, this server is busy (%d sessions at most): try again later.\r\n"
-                        % self.max_sessions
-                    ).encode()
-                )
+                writer.write(refusal.encode())
                 await asyncio.wait_for(writer.drain(), 2)
             except Exception:
                 pass
@@ -616,6 +639,7 @@ async def serve(
     max_failures=3,
     max_queued_lines=16,
     read_size=512,
+    min_free_heap=32768,
     verbose=True,
 ):
     """Start a Telnet server; returns a ``Server`` (see the module docstring)."""
@@ -636,6 +660,7 @@ async def serve(
         max_failures=max_failures,
         max_queued_lines=max_queued_lines,
         read_size=read_size,
+        min_free_heap=min_free_heap,
     )
     if ssl is None and certfile is not None:
         from microproto_port import tls

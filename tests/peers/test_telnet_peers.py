@@ -261,7 +261,7 @@ def connect_when_free(port, timeout_s=5):
     while True:
         c = Raw(port)
         first = c.sock.recv(4096)
-        if b"busy" not in first:
+        if b"Sorry" not in first:  # busy, or low on memory
             c.data = first
             return c
         c.close()
@@ -521,3 +521,42 @@ def test_random_telnet_noise(runtime):
                 a.close()
 
     _with_bystander(runtime, attack)
+
+
+def test_heap_exhaustion_refused_politely_micropython():
+    # MicroPython with a small heap: sessions are refused before the heap
+    # runs dry (running it dry has crashed the unix port inside select.poll)
+    port = free_port()
+    env = cpython_env()
+    env[ENV] = PASSWORD
+    args = ["--port", str(port), "--shell", "echo", "--password-env", ENV, "--max-sessions", "2000"]
+    proc = start_module("micropython", "microproto.telnet", args, port=port, env=env, heapsize="1M")
+    with proc:
+        held = []
+        refusal = None
+        for _ in range(600):
+            c = Raw(port)
+            first = c.sock.recv(4096)
+            if b"Sorry" in first:
+                c.data = first
+                c.until_eof(timeout_s=5)
+                refusal = c.data
+                c.close()
+                break
+            c.data = first
+            c.login(b"> ")
+            held.append(c)
+        assert refusal is not None, "no refusal after %d sessions" % len(held)
+        assert b"low on memory" in refusal, refusal
+        assert len(held) >= 40, len(held)
+        print("sessions held with a 1 MB heap:", len(held))
+        held[-1].evaluate(b"echo alive", b"alive\r\n> ")
+        for c in held[: len(held) // 2]:
+            c.close()
+        d = connect_when_free(port)
+        d.login(b"> ")
+        d.evaluate(b"size", b"> ")
+        d.close()
+        for c in held[len(held) // 2 :]:
+            c.close()
+        assert proc.alive()
