@@ -190,15 +190,19 @@ class SMTP:
             raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
         return self._run("AUTH", self.session.auth(user, password, mechanism))
 
-    def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None):
+    def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None, envid=None):
         """Send ``message`` (bytes, str, a binary file, an iterable of chunks,
         or a ``message.Message``) to ``to_addrs`` (a str or a list).
         ``from_addr``/``to_addrs`` may be None for a ``Message``: its From and
         To/Cc/Bcc are used. Returns a ``SendResult``: the mail went to
         ``result.accepted``; ``result.refused`` maps the others to the reply.
-        Raises ``SMTPRecipientsRefused`` if all are refused."""
+        Raises ``SMTPRecipientsRefused`` if all are refused. ``notify``,
+        ``ret``, ``envid``: delivery status notifications (RFC 3461), see
+        ``smtp_core.Session.mail``."""
         from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking)
+        conv = self.session.mail(
+            from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking, notify, ret, envid
+        )
         try:
             return self._run("MAIL", conv)
         except SMTPReplyError:
@@ -400,9 +404,11 @@ class AsyncSMTP:
             raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
         return await self._run("AUTH", self.session.auth(user, password, mechanism))
 
-    async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None):
+    async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None, envid=None):
         from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        conv = self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking)
+        conv = self.session.mail(
+            from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking, notify, ret, envid
+        )
         try:
             return await self._run("MAIL", conv)
         except SMTPReplyError:

@@ -354,6 +354,17 @@ def address(addr, what="address"):
     return "<" + a + ">"
 
 
+def xtext(s):
+    """RFC 3461 4: bytes outside '!'..'~', '+' and '=' as ``+HH``."""
+    out = []
+    for c in s.encode("utf-8"):
+        if 33 <= c <= 126 and c != 43 and c != 61:
+            out.append(chr(c))
+        else:
+            out.append("+%02X" % c)
+    return "".join(out)
+
+
 def b64(data):
     """Base64 of ``data`` as bytes, no newline."""
     return binascii.b2a_base64(data)[:-1]
@@ -735,6 +746,9 @@ class Session:
         smtputf8=None,
         pipelining=True,
         chunking=False,
+        notify=None,
+        ret=None,
+        envid=None,
     ):
         """One mail transaction: MAIL FROM, RCPT TO for each address, DATA
         and the body streamed from ``body`` (see ``body_chunks``). Returns a
@@ -746,6 +760,10 @@ class Session:
         ``eight_bit``: True/None (unknown) asks for BODY=8BITMIME when
         offered; ``smtputf8``: None means "when an address is not ASCII";
         ``chunking``: send the body with BDAT (RFC 3030) when offered.
+        DSN (RFC 3461, a ``UsageError`` if not offered): ``notify`` is
+        "NEVER" or a list/comma list of SUCCESS, FAILURE, DELAY (each RCPT
+        then carries ORCPT too); ``ret`` is "FULL" or "HDRS"; ``envid`` an
+        envelope id for the notifications.
         """
         to_addrs = [to_addrs] if isinstance(to_addrs, str) else list(to_addrs)
         if not to_addrs:
@@ -764,6 +782,26 @@ class Session:
             if "SMTPUTF8" not in caps:
                 raise UsageError("an address is not ASCII and the server does not offer SMTPUTF8")
             params += " SMTPUTF8"
+        rparams = ""
+        if notify or ret or envid:
+            if "DSN" not in caps:
+                raise UsageError("delivery notifications asked for but the server does not offer DSN")
+            if ret:
+                if ret.upper() not in ("FULL", "HDRS"):
+                    raise UsageError("ret must be FULL or HDRS")
+                params += " RET=" + ret.upper()
+            if envid:
+                params += " ENVID=" + xtext(envid)
+            if notify:
+                words = notify.upper().split(",") if isinstance(notify, str) else [w.upper() for w in notify]
+                for w in words:
+                    if w not in ("NEVER", "SUCCESS", "FAILURE", "DELAY") or (w == "NEVER" and len(words) > 1):
+                        raise UsageError("notify must be NEVER or some of SUCCESS, FAILURE, DELAY")
+                rparams = " NOTIFY=" + ",".join(words)
+        rcpts = []
+        for a in fwd:
+            orcpt = " ORCPT=rfc822;" + xtext(a[1:-1]) if rparams and _ascii(a) else ""
+            rcpts.append(command("RCPT", "TO:" + a + rparams + orcpt))
         mail_cmd = command("MAIL", "FROM:" + rev + params)
         result = SendResult()
         self.stage = "MAIL FROM"
@@ -779,7 +817,7 @@ class Session:
             while i < n:
                 j = i + _PIPE_BATCH if i + _PIPE_BATCH < n else n
                 for k in range(i, j):
-                    out += command("RCPT", "TO:" + fwd[k])
+                    out += rcpts[k]
                 if j == n and not bdat:
                     out += b"DATA\r\n"
                 self.stage = "MAIL FROM" if i == 0 else "RCPT TO"
@@ -816,7 +854,7 @@ class Session:
                 raise SMTPReplyError(r, "MAIL FROM")
             self.stage = "RCPT TO"
             for k in range(len(fwd)):
-                r = yield command("RCPT", "TO:" + fwd[k])
+                r = yield rcpts[k]
                 result.add(to_addrs[k], r)
             if not result.accepted:
                 yield from self._rset()

@@ -450,3 +450,24 @@ def test_smtputf8_addresses(postfix, runtime):
     assert "Return-Path: <jörg@example.test>".encode() in got, got[:300]
     assert "X-Original-To: zoë@example.test".encode() in got
     assert "From: jörg@example.test".encode() in got
+
+
+def test_api_delivery_status_notification(postfix):
+    token = "dsn-%d" % os.getpid()
+    envid = "env+%s=1" % token
+    with smtp.SMTP("127.0.0.1", postfix.port, cafile=CERT, server_hostname="localhost") as s:
+        assert "DSN" in s.capabilities
+        r = s.send(
+            "sender@example.test",
+            ["box@example.test"],
+            b"Subject: " + token.encode() + b"\r\n\r\nplease confirm\r\n",
+            notify="SUCCESS",
+            ret="HDRS",
+            envid=envid,
+        )
+        assert r.accepted == ["box@example.test"]
+    # Postfix confirms the delivery to the sender, who also lives in the Maildir
+    report = postfix.delivered("Original-Envelope-Id: " + envid)
+    assert b"multipart/report" in report and b"report-type=delivery-status" in report
+    assert b"Action: delivered" in report
+    assert b"Original-Recipient: rfc822;box@example.test" in report

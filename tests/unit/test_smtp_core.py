@@ -441,3 +441,24 @@ def test_pipelined_groups_for_many_recipients():
     assert sent.count(b"RCPT TO:") == 40 and sent.count(b"DATA\r\n") == 1
     # the DATA goes with the last group, after the 40th RCPT
     assert sent.index(b"DATA\r\n") > sent.index(b"RCPT TO:<r39@y>")
+
+
+def test_dsn_parameters():
+    from microproto.smtp_core import xtext
+
+    assert xtext("a+b=c d\u00e9") == "a+2Bb+3Dc+20d+C3+A9"
+    ehlo = b"250-mx\r\n250 DSN\r\n"
+    s, c, sock = _session([ehlo, b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n", b"250 ok\r\n"])
+    c.run(s.hello())
+    c.run(s.mail("a@x", "b+tag@y", b"x", notify=["success", "failure"], ret="hdrs", envid="id=1"))
+    sent = bytes(sock.sent)
+    assert b"MAIL FROM:<a@x> RET=HDRS ENVID=id+3D1\r\n" in sent, sent
+    assert b"RCPT TO:<b+tag@y> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;b+2Btag@y\r\n" in sent, sent
+    s, c, sock = _session([ehlo])
+    c.run(s.hello())
+    _raises(UsageError, c.run, s.mail("a@x", "b@y", b"x", notify="NEVER,SUCCESS"))
+    _raises(UsageError, c.run, s.mail("a@x", "b@y", b"x", ret="ALL"))
+    s, c, sock = _session([EHLO_PLAIN])
+    c.run(s.hello())
+    _raises(UsageError, c.run, s.mail("a@x", "b@y", b"x", notify="NEVER"))
+    assert b"MAIL" not in bytes(sock.sent)  # nothing sent for a refused request
