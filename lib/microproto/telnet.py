@@ -413,6 +413,7 @@ class _Connection:
                 if not self._line_events():
                     return False
             elif kind == "interrupt":
+                ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
             elif kind == "naws":
                 self.term.cols, self.term.rows = ev[1]

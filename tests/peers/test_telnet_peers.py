@@ -4,11 +4,9 @@ telnetlib3's client over asyncio, Python's ssl for telnets, and raw
 sockets sending hostile input."""
 
 import asyncio
-import os
 import socket
 import ssl
 import struct
-import sys
 import threading
 import time
 

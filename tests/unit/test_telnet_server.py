@@ -178,3 +178,26 @@ def test_login_and_idle_timeouts():
     assert b"login timeout" in slow, slow
     assert b"still here" in alive, alive
     assert b"idle timeout" in idle, idle
+
+
+def test_ip_discards_the_typed_line():
+    port = free_port()
+
+    async def main():
+        server = await telnet.serve("echo", "127.0.0.1", port, password=None, verbose=False)
+        try:
+            r, w = await asyncio.open_connection("127.0.0.1", port)
+            await read_until(r, b"> ")
+            w.write(b"half typed" + bytes((IAC, 244)) + b"whole\r\n")
+            await w.drain()
+            out = await read_until(r, b"whole\r\n> ")
+            w.close()
+            await w.wait_closed()
+            return out
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    out = asyncio.run(main())
+    assert b"KeyboardInterrupt" in out, out
+    assert b"half typed" not in out, out
