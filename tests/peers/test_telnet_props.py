@@ -195,3 +195,49 @@ def test_micropython_continuation_rule_examples():
     assert not nm("x = '('  # (")
     assert not nm("6*7")
     assert not nm("format = 1")
+
+
+from microproto.errors import UsageError  # noqa: E402
+from microproto.shell import demo_shell  # noqa: E402
+from microproto.telnet import _parse_args  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ["--host", "--port", "--password-env", "--no-password", "--shell", "--max-sessions",
+                 "--idle-timeout", "--certfile", "--keyfile", "repl", "echo", "native", "-h", "23"]
+            ),
+            st.text(max_size=6),
+        ),
+        max_size=8,
+    )
+)
+def test_cli_parser_defined_result(argv):
+    try:
+        opts = _parse_args(argv)
+    except UsageError:
+        return
+    assert opts["shell"] in ("repl", "echo", "native")
+    assert isinstance(opts["port"], int) and isinstance(opts["max_sessions"], int)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_shell_line_any_text(text):
+    import asyncio
+
+    class Term:
+        cols = rows = 0
+        term_type = peer = None
+
+        def write(self, t):
+            pass
+
+        def close(self):
+            pass
+
+    out = asyncio.run(demo_shell().open(Term()).line(text))
+    assert out is None or isinstance(out, str)

@@ -107,6 +107,9 @@ def test_login_repl_naws_and_limits():
     assert b"ab\xff\xffc" in seen["iac"], seen["iac"]
     assert b"bye" in seen["quit"]
     assert b"busy" in seen["busy"], seen["busy"]
+    # GO-AHEAD is never sent (we WILL SUPPRESS-GO-AHEAD)
+    for k in seen:
+        assert b"\xff\xf9" not in seen[k], k
 
 
 def test_three_failures_cut_the_session():
