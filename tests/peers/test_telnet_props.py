@@ -199,7 +199,7 @@ def test_micropython_continuation_rule_examples():
 
 from microproto.errors import UsageError  # noqa: E402
 from microproto.shell import demo_shell  # noqa: E402
-from microproto.telnet import _parse_args  # noqa: E402
+from microproto.telnet_cli import _parse_args  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
