@@ -41,6 +41,9 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   window inflated; lower it on a board to save RAM).
 - ``max_line`` (4096), ``max_headers`` (48): request head limits (400/431).
 - ``read_size`` (4096): bytes per socket read.
+- ``legacy_webrepl`` (False): for the device console only, accept what old
+  WebREPL tools send against RFC 6455: unmasked client frames, no
+  Sec-WebSocket-Version, a key that is not 16 bytes of base64.
 """
 
 import asyncio
@@ -535,6 +538,7 @@ class Server:
             ping_timeout_ms=o["ping_timeout_ms"],
             close_timeout_ms=o["close_timeout_ms"],
             scratch_size=o["read_size"],
+            allow_unmasked=o["legacy_webrepl"],
             defer_close=True,
             now_ms=ticks_ms(),
         )
@@ -543,7 +547,10 @@ class Server:
             try:
                 import socket
 
-                peer = tuple(socket.sockaddr(peer)[1:3])
+                ip, port = socket.sockaddr(peer)[1:3]
+                if isinstance(ip, (bytes, bytearray)) and len(ip) == 4:
+                    ip = "%d.%d.%d.%d" % (ip[0], ip[1], ip[2], ip[3])
+                peer = (ip, port)
             except (AttributeError, ImportError, OSError, TypeError, ValueError):
                 pass
         ws = WebSocket(self, reader, writer, request, core, subprotocol, peer)
@@ -612,7 +619,7 @@ class Server:
             if r is None:
                 return 404, [("Content-Type", "text/plain")], b"not found\n"
             return r
-        key = hs.check_upgrade(request)
+        key = hs.check_upgrade(request, o["legacy_webrepl"])
         if self._closing or self.active > o["max_connections"]:
             raise hs.HandshakeError(503, "too many connections", [("Retry-After", "5")])
         origins = o["origins"]
@@ -661,6 +668,7 @@ _DEFAULTS = {
     "max_headers": 48,
     "read_size": 4096,
     "backlog": 5,
+    "legacy_webrepl": False,
 }
 
 
@@ -698,6 +706,37 @@ async def echo_handler(ws):
         await ws.send(message)
 
 
+def heap_echo_handler(server_ref):
+    """The echo handler, plus heap figures for benchmarks (``--heap-report``):
+    the text ``__heap__`` answers ``"<bytes in use after a collection>
+    <connections>"``; ``__heapstart__`` collects and stops automatic
+    collection, ``__heapend__`` answers the bytes allocated since and
+    restarts it."""
+    import gc
+
+    state = [0]
+
+    async def handler(ws):
+        async for message in ws:
+            if message == "__heap__":
+                gc.collect()
+                n = gc.mem_alloc() if hasattr(gc, "mem_alloc") else -1
+                await ws.send("%d %d" % (n, len(server_ref[0].connections)))
+            elif message == "__heapstart__":
+                gc.collect()
+                state[0] = gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
+                gc.disable()
+                await ws.send("ok")
+            elif message == "__heapend__":
+                n = (gc.mem_alloc() - state[0]) if hasattr(gc, "mem_alloc") else -1
+                gc.enable()
+                await ws.send("%d" % n)
+            else:
+                await ws.send(message)
+
+    return handler
+
+
 async def stream_echo_handler(ws):
     """Send every message back fragment by fragment, never joining it."""
     while True:
@@ -728,6 +767,7 @@ Run a WebSocket echo server.
   --close-timeout-ms N      (default 5000)
   --read-size N       bytes per socket read (default 4096)
   --max-connections N (default 8)
+  --heap-report       benchmarks: answer __heap__/__heapstart__/__heapend__ with heap figures
   -h, --help          show this help
 """
 
@@ -735,7 +775,7 @@ Run a WebSocket echo server.
 def _parse_args(argv):
     opts = {"host": "127.0.0.1", "port": 8080, "echo": False, "origins": None}
     serve_opts = {}
-    flags = {"--echo": "echo", "--stream": "stream", "--no-compression": "nocomp"}
+    flags = {"--echo": "echo", "--stream": "stream", "--no-compression": "nocomp", "--heap-report": "heap"}
     ints = {"--port": "port", "--max-size": "max_size", "--ping-interval-ms": "ping_interval_ms",
             "--ping-timeout-ms": "ping_timeout_ms", "--handshake-timeout-ms": "handshake_timeout_ms",
             "--close-timeout-ms": "close_timeout_ms", "--read-size": "read_size",
@@ -803,9 +843,13 @@ def main(argv=None):
         print("error: choose a mode (--echo)\n" + _USAGE)
         return 2
     handler = stream_echo_handler if opts.get("stream") else echo_handler
+    server_ref = [None]
+    if opts.get("heap"):
+        handler = heap_echo_handler(server_ref)
 
     async def run():
         server = await serve(handler, opts["host"], opts["port"], **serve_opts)
+        server_ref[0] = server
         scheme = "wss" if server.tls else "ws"
         print("listening on %s://%s:%d/" % (scheme, opts["host"], opts["port"]))
         if hasattr(sys.stdout, "flush"):

@@ -1,0 +1,71 @@
+"""A small application on ``microproto.websocket.serve`` for the API tests;
+runs on both runtimes:  ws_app.py PORT STATIC_DIR
+
+- ``/info``: answers "info" with the path, query, subprotocol, remote
+  address and a request header as JSON;
+- ``/stream``: echoes each received fragment as it comes (``recv_fragment``);
+- ``/private``: refused by the auth hook with 403; ``/login``: 401 unless
+  the query is ``token=ok``;
+- plain GETs: ``/hello`` from a route, other paths from STATIC_DIR.
+"""
+
+import asyncio
+import json
+import sys
+
+from microproto import websocket
+
+
+async def handler(ws):
+    if ws.path == "/stream":
+        while True:
+            try:
+                data, text, fin = await ws.recv_fragment()
+            except websocket.ConnectionClosed:
+                return
+            await ws.send_fragment(data, text, fin)
+    async for msg in ws:
+        if msg == "info":
+            await ws.send(json.dumps({
+                "path": ws.path,
+                "query": ws.request.query,
+                "subprotocol": ws.subprotocol,
+                "remote": list(ws.remote_address) if ws.remote_address else None,
+                "agent": ws.request_headers.get("User-Agent"),
+            }))
+        elif msg == "ping-me":
+            rtt = await ws.ping(b"x", 5000)
+            await ws.send("pong after %d ms" % rtt)
+        elif msg == "close-me":
+            await ws.close(4321, "as asked")
+        else:
+            await ws.send(msg)
+
+
+def auth(request):
+    if request.path == "/private":
+        return 403
+    if request.path == "/login":
+        return request.query == "token=ok"
+    return True
+
+
+def main():
+    port = int(sys.argv[1])
+    static = websocket.static_handler(sys.argv[2])
+
+    def http(request):
+        if request.path == "/hello":
+            return 200, [("Content-Type", "text/plain")], "hello from %s\n" % request.path
+        return static(request)
+
+    async def run():
+        server = await websocket.serve(handler, "127.0.0.1", port, subprotocols=["chat.v2", "chat"], auth=auth,
+                                       http_handler=http, stream=True, max_size=100000, ping_interval_ms=None)
+        print("listening on ws://127.0.0.1:%d/" % port)
+        await server.wait_closed()
+
+    asyncio.run(run())
+
+
+main()
