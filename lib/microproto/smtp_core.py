@@ -36,6 +36,8 @@ _CHUNK = const(2048)
 _PIPE_BATCH = const(32)
 # BDAT chunks sent ahead of their replies with PIPELINING
 _BDAT_WINDOW = const(8)
+# room in front of a chunk for "BDAT <n> LAST" CRLF
+_BDAT_HEAD = const(24)
 
 _CR = const(13)
 _LF = const(10)
@@ -428,6 +430,10 @@ class DotStuffer:
         self._full = memoryview(self._buf)
         self._mv = self._full[base:]
         self._copy = copy
+        self.reset(dots)
+
+    def reset(self, dots=True):
+        """Start a new body (the buffer is kept): dot-stuffed or not."""
         self._dots = dots
         self._bol = True  # at the start of a line
         self._cr = False  # the last byte seen was a CR not yet written
@@ -648,7 +654,9 @@ class Session:
         self.caps = {}
         self.esmtp = False
         self.chunk = chunk
-        self.copy_chunks = copy_chunks
+        # the body buffers, allocated once per session and reused
+        self._stuffer = DotStuffer(chunk, copy_chunks, base=_BDAT_HEAD)
+        self._inbuf = bytearray(chunk)
         self.greeting = None
         self.stage = ""  # the step of a mail transaction in progress
         self.broken = False  # True: out of step with the server, close it
@@ -885,10 +893,12 @@ class Session:
         return r
 
     def _send_body(self, body):
-        stuffer = DotStuffer(self.chunk, self.copy_chunks)
-        buf = bytearray(self.chunk)
+        stuffer = self._stuffer
+        stuffer.reset(True)
+        buf = self._inbuf
         parser = self.parser
         held = 0  # encoded bytes not yet sent (front of the out buffer)
+        out = None
         for n in body_chunks(body, buf):
             if held:
                 parser.pass_through()
@@ -909,8 +919,9 @@ class Session:
         """The body as BDAT chunks (RFC 3030): CRLF line ends, no
         dot-stuffing. With PIPELINING up to ``_BDAT_WINDOW`` chunks await
         their reply; a refused chunk stops the transfer (then RSET)."""
-        stuffer = DotStuffer(self.chunk, self.copy_chunks, dots=False, base=24)
-        buf = bytearray(self.chunk)
+        stuffer = self._stuffer
+        stuffer.reset(False)
+        buf = self._inbuf
         parser = self.parser
         window = _BDAT_WINDOW if pipelined else 1
         waiting = 0  # chunks sent whose reply has not been read

@@ -5,7 +5,6 @@ recipient refused, plaintext AUTH refusal, certificate verification."""
 import asyncio
 import base64
 import hmac
-import os
 import ssl
 import subprocess
 
@@ -176,7 +175,6 @@ def test_cli_starttls_auth_with_refused_recipient(runtime, tmp_path):
         content = mail["content"]
         assert b"\r\n.dot line\r\n" in content  # unstuffed by the server
         assert b"Subject: =?UTF-8?B?" in content
-        import base64
         import email
 
         msg = email.message_from_bytes(content)

@@ -6,8 +6,6 @@ import subprocess
 import threading
 import time
 
-import pytest
-
 from conftest import CERT, ROOT, cpython_env, runtime_command
 
 

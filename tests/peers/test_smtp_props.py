@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from fakes import FakeSocket  # noqa: E402
 
 from microproto.blocking import Connection  # noqa: E402
-from microproto.errors import LimitError, PeerError, ProtocolError  # noqa: E402
+from microproto.errors import PeerError, ProtocolError  # noqa: E402
 from microproto.smtp_core import (  # noqa: E402
     DotStuffer,
     Reply,
