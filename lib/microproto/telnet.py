@@ -67,20 +67,13 @@ def _say(msg):
         pass
 
 
-def _digest(b):
-    import hashlib
-
-    return hashlib.sha256(b).digest()
-
-
 def consteq(a, b):
-    """Constant-time equality of two byte strings (of any lengths)."""
-    x = _digest(a)
-    y = _digest(b)
-    r = 0
-    for i in range(32):
-        r |= x[i] ^ y[i]
-    return r == 0
+    """Constant-time equality of two passwords (str or bytes, any lengths):
+    ``microproto.auth.password_equal`` (SHA-256 both, compare without an
+    early exit)."""
+    from microproto.auth import password_equal
+
+    return password_equal(a, b)
 
 
 class _Term:

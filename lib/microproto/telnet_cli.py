@@ -1,55 +1,46 @@
 """Command line of the Telnet server: ``python -m microproto.telnet ...``
 (see ``microproto.telnet``). Kept apart so that importing the server on a
-board does not load the argument parser."""
+board does not load the argument parser. Options are parsed by the shared
+``microproto.cli`` (``-h`` lists them; a bad one exits 2)."""
 
 import asyncio
 import sys
 
-from microproto.errors import UsageError
+from microproto import cli
 from microproto.telnet import _say, serve
 
-_USAGE = """usage: python -m microproto.telnet [--host H] [--port P]
-       [--password-env VAR | --no-password] [--shell repl|echo|native]
-       [--max-sessions N] [--idle-timeout S] [--certfile F --keyfile F]"""
+USAGE = "python -m microproto.telnet [options]"
+SPEC = (
+    ("--host", "host", str, "127.0.0.1", "address to bind (0.0.0.0: every interface)"),
+    ("--port", "port", int, 23, "TCP port"),
+    ("--password-env", "password_env", str, None, "environment variable holding the password"),
+    ("--no-password", "no_password", bool, False, "run without a password, on purpose (a warning is printed)"),
+    ("--shell", "shell", str, "repl", "repl (a Python REPL per session), echo (demo shell), native (os.dupterm)"),
+    ("--max-sessions", "max_sessions", int, 4, "sessions at once; more are refused politely"),
+    ("--idle-timeout", "idle_timeout", int, 600, "seconds without input before a session is closed"),
+    ("--certfile", "certfile", str, None, "TLS certificate (PEM): telnets"),
+    ("--keyfile", "keyfile", str, None, "TLS private key (PEM)"),
+)
+_SHELLS = ("repl", "echo", "native")
 
 
-def _parse_args(argv):
-    opts = {
-        "host": "127.0.0.1",
-        "port": 23,
-        "password_env": None,
-        "no_password": False,
-        "shell": "repl",
-        "max_sessions": 4,
-        "idle_timeout": 600,
-        "certfile": None,
-        "keyfile": None,
-    }
-    flags = {"--no-password": "no_password"}
-    ints = ("port", "max_sessions", "idle_timeout")
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        if a in ("-h", "--help"):
-            raise UsageError(_USAGE)
-        if a in flags:
-            opts[flags[a]] = True
-            i += 1
-            continue
-        key = a[2:].replace("-", "_") if a.startswith("--") else None
-        if key not in opts or i + 1 >= len(argv):
-            raise UsageError("bad argument %s\n%s" % (a, _USAGE))
-        v = argv[i + 1]
-        if key in ints:
-            try:
-                v = int(v)
-            except ValueError:
-                raise UsageError("%s needs a number" % a)
-        if key == "shell" and v not in ("repl", "echo", "native"):
-            raise UsageError("--shell is repl, echo or native")
-        opts[key] = v
-        i += 2
-    return opts
+def check(opts):
+    """The password to use (None for ``--no-password``) from parsed options,
+    or an error message (str in a 1-tuple) saying what is wrong."""
+    import os
+
+    if opts["_args"]:
+        return ("unexpected argument %s" % opts["_args"][0],)
+    if opts["shell"] not in _SHELLS:
+        return ("--shell is one of %s" % ", ".join(_SHELLS),)
+    if opts["password_env"]:
+        password = os.getenv(opts["password_env"])
+        if not password:
+            return ("environment variable %s is empty or unset" % opts["password_env"],)
+        return password
+    if opts["no_password"]:
+        return None
+    return ("a password is required: --password-env VAR (or --no-password)",)
 
 
 async def _amain(opts, password):
@@ -68,25 +59,17 @@ async def _amain(opts, password):
 
 def main(argv=None):
     """Command line entry point (``microproto-telnet``)."""
-    import os
-
-    if argv is None:
-        argv = sys.argv[1:]
-    try:
-        opts = _parse_args(argv)
-        if opts["password_env"]:
-            password = os.getenv(opts["password_env"])
-            if not password:
-                raise UsageError("environment variable %s is empty or unset" % opts["password_env"])
-        elif opts["no_password"]:
-            password = None
-        else:
-            raise UsageError("a password is required: --password-env VAR (or --no-password)")
-    except UsageError as e:
-        _say(str(e))
+    opts = cli.parse(
+        sys.argv[1:] if argv is None else argv,
+        SPEC,
+        USAGE,
+        "Telnet server with a network REPL or a command shell.",
+    )
+    password = check(opts)
+    if isinstance(password, tuple):
+        _say("error: %s\nusage: %s" % (password[0], USAGE))
         sys.exit(2)
     try:
         asyncio.run(_amain(opts, password))
     except KeyboardInterrupt:
         pass
-

@@ -197,9 +197,9 @@ def test_micropython_continuation_rule_examples():
     assert not nm("format = 1")
 
 
-from microproto.errors import UsageError  # noqa: E402
+from microproto import telnet_cli  # noqa: E402
+from microproto.cli import parse  # noqa: E402
 from microproto.shell import demo_shell  # noqa: E402
-from microproto.telnet_cli import _parse_args  # noqa: E402
 
 
 @settings(max_examples=300, deadline=None)
@@ -208,19 +208,30 @@ from microproto.telnet_cli import _parse_args  # noqa: E402
         st.one_of(
             st.sampled_from(
                 ["--host", "--port", "--password-env", "--no-password", "--shell", "--max-sessions",
-                 "--idle-timeout", "--certfile", "--keyfile", "repl", "echo", "native", "-h", "23"]
+                 "--idle-timeout", "--certfile", "--keyfile", "repl", "echo", "native", "23", "HOME"]
             ),
             st.text(max_size=6),
         ),
         max_size=8,
     )
 )
-def test_cli_parser_defined_result(argv):
+def test_cli_options_defined_result(argv):
+    import contextlib
+    import io
+
+    out = io.StringIO()
     try:
-        opts = _parse_args(argv)
-    except UsageError:
+        with contextlib.redirect_stdout(out):
+            opts = parse(argv, telnet_cli.SPEC, telnet_cli.USAGE)
+    except SystemExit as e:
+        assert e.code == 2 and "error:" in out.getvalue()
         return
-    assert opts["shell"] in ("repl", "echo", "native")
+    r = telnet_cli.check(opts)
+    if isinstance(r, tuple):
+        assert isinstance(r[0], str) and r[0]
+    else:
+        assert opts["shell"] in ("repl", "echo", "native")
+        assert r is None or isinstance(r, str)
     assert isinstance(opts["port"], int) and isinstance(opts["max_sessions"], int)
 
 
