@@ -13,7 +13,9 @@ Wire format (as MicroPython's WebREPL and its clients speak it):
   output goes out as text. A CR LF that ends a piece of output is sent as a
   message of its own, as the MicroPython REPL does, because existing clients
   wait for a ``"\\r\\n"`` message followed by a ``">>> "`` message.
-- Binary messages starting with ``"WA"`` are file requests, 82 bytes:
+- Binary messages starting with ``"WA"`` are file requests, 82 bytes (which
+  may come split over several messages; terminal input in between drops
+  the partial record with ``WB 1``):
   ``<2sBBQLH64s`` = sig, type (1 put, 2 get, 3 version), flags, offset,
   size, name length, name. Replies are ``"WB"`` + a little-endian 16-bit
   status (0 ok, 1 error). Put: after ``WB 0`` the client sends ``size``
@@ -79,6 +81,7 @@ class WebREPL:
         self.max_file_size = max_file_size
         self.max_password = max_password
         self._pw = bytearray()
+        self._rec = bytearray()  # a file record being received (82 bytes at most)
         self._lines = LineDiscipline(max_line, echo=True)
         self._state = _S_PASSWORD
         self._out = []  # (is_text, bytes)
@@ -134,9 +137,19 @@ class WebREPL:
         elif self._state == _S_GET and not is_text:
             self._receive_get(data)
         elif is_text:
+            if self._rec:  # a record cut short by terminal input
+                self._rec = bytearray()
+                self._out.append((False, ERR))
             self._receive_keys(data)
-        elif data[:2] == b"WA":
-            self._receive_record(data)
+        elif self._rec or data[:2] == b"WA":
+            # a record may come split over several messages (the PyPI
+            # webrepl client sends its first 10 bytes on their own)
+            need = _REC_SIZE - len(self._rec)
+            self._rec += data[:need]
+            if len(self._rec) == _REC_SIZE:
+                rec = bytes(self._rec)
+                self._rec = bytearray()
+                self._receive_record(rec + bytes(data[need:]) if len(data) > need else rec)
         else:
             self._close(1003, "binary data outside a file transfer")
 
@@ -205,9 +218,6 @@ class WebREPL:
     # -- files ------------------------------------------------------------
 
     def _receive_record(self, data):
-        if len(data) < _REC_SIZE:
-            self._out.append((False, ERR))
-            return
         sig, kind, flags, offset, size, nlen, raw = struct.unpack(_REC_FMT, bytes(data[:_REC_SIZE]))
         if nlen > 64:
             self._out.append((False, ERR))

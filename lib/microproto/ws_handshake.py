@@ -219,9 +219,13 @@ def accept_key(key):
     return str(binascii.b2a_base64(h)[:-1], "ascii")
 
 
-def check_upgrade(request):
+def check_upgrade(request, legacy=False):
     """Validate ``request`` as a WebSocket opening handshake (RFC 6455
-    4.2.1); return the client's key or raise ``HandshakeError``."""
+    4.2.1); return the client's key or raise ``HandshakeError``.
+
+    ``legacy`` (the console's opt-in for old WebREPL tools, not RFC 6455):
+    a missing Sec-WebSocket-Version is taken as 13 and any one non-empty
+    Sec-WebSocket-Key of at most 64 bytes is accepted."""
     if request.method != "GET":
         raise HandshakeError(405, "method must be GET", [("Allow", "GET")])
     if request.version != "HTTP/1.1":
@@ -236,6 +240,8 @@ def check_upgrade(request):
     if len(h.get_all("Host")) != 1:
         raise HandshakeError(400, "exactly one Host header required")
     versions = h.get_all("Sec-WebSocket-Version")
+    if legacy and not versions:
+        versions = [VERSION]
     if versions != [VERSION]:
         raise HandshakeError(
             426, "unsupported WebSocket version", [("Sec-WebSocket-Version", VERSION)]
@@ -244,6 +250,8 @@ def check_upgrade(request):
     if len(keys) != 1:
         raise HandshakeError(400, "exactly one Sec-WebSocket-Key required")
     key = keys[0]
+    if legacy and 0 < len(key) <= 64:
+        return key
     try:
         raw = binascii.a2b_base64(key)
     except ValueError:  # binascii.Error is a ValueError

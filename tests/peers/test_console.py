@@ -59,3 +59,51 @@ def test_wrong_password_closes_with_1008(runtime, tmp_path):
     with proc:
         assert asyncio.run(attempt()) == 1008
         assert proc.alive()
+
+
+def _webrepl_session(port, tmp_path):
+    import webrepl
+
+    repl = webrepl.Webrepl(host="127.0.0.1", port=port, password=PASSWORD)
+    try:
+        assert repl.connected, "login failed"
+        out = repl.sendcmd("6*7")
+        assert b"42" in out, out
+        local = tmp_path / "local.bin"
+        data = bytes(range(256)) * 300  # 76800 bytes: past WebREPL's old 64 KiB cap
+        local.write_bytes(data)
+        repl.put_file(str(local), "put.bin")
+        assert (tmp_path / "put.bin").read_bytes() == data
+        assert repl.get_file_content("put.bin") == data
+        return repl.get_ver()
+    finally:
+        repl.disconnect()
+
+
+def test_webrepl_client_with_legacy_opt_in(runtime, tmp_path):
+    proc, port = _console(runtime, tmp_path, "--legacy-webrepl")
+    with proc:
+        ver = _webrepl_session(port, tmp_path)
+        assert len(ver) == 3
+        assert proc.alive()
+
+
+def test_webrepl_client_request_refused_without_opt_in(runtime, tmp_path):
+    import socket
+
+    proc, port = _console(runtime, tmp_path)
+    # the exact opening request of the PyPI webrepl client: no version, key "foo"
+    # (the client itself loops forever on a refused handshake, so it is replayed here)
+    request = (b"GET / HTTP/1.1\r\nHost: echo.websocket.org\r\nConnection: Upgrade\r\n"
+               b"Upgrade: websocket\r\nSec-WebSocket-Key: foo\r\n\r\n")
+    with proc:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(request)
+            reply = b""
+            while True:
+                data = s.recv(4096)
+                if not data:
+                    break
+                reply += data
+        assert reply.startswith(b"HTTP/1.1 426 ") or reply.startswith(b"HTTP/1.1 400 "), reply
+        assert proc.alive()

@@ -175,8 +175,12 @@ def test_put_larger_than_announced_fails_cleanly():
 
 def test_bad_records():
     s = _login()
-    s.receive(b"WA\x01", False)  # short record
-    assert s.messages_to_send() == [(False, ERR)]
+    s.receive(b"WA\x01", False)  # a record cut short by terminal input
+    assert s.messages_to_send() == []
+    s.receive("1", True)
+    assert s.messages_to_send()[0] == (False, ERR)
+    s.receive("\x15", True)  # Ctrl-U: drop the typed "1"
+    s.messages_to_send()
     s.receive(_record(2, "missing.txt"), False)
     assert s.messages_to_send() == [(False, ERR)]
     assert s.next_event() == ("file", "get", "missing.txt", False)
@@ -189,6 +193,17 @@ def test_bad_records():
     assert len(ver) == 1 and len(ver[0][1]) == 3
     s.receive(b"\x01\x02", False)
     assert s.next_event() == ("close", 1003, "binary data outside a file transfer")
+
+
+def test_record_split_over_messages():
+    files = MemFiles()
+    s = _login(files)
+    rec = _record(1, "split.txt", 3)
+    s.receive(rec[:10], False)
+    assert s.messages_to_send() == []
+    s.receive(rec[10:] + b"abc", False)  # the rest, with the data
+    assert s.messages_to_send() == [(False, OK), (False, OK)]
+    assert files.files["split.txt"] == b"abc"
 
 
 def test_upload_over_the_limit_is_refused():
