@@ -43,7 +43,11 @@ def tcp_listen(host, port, backlog=5):
 
 
 def set_timeout_ms(sock, timeout_ms):
-    sock.settimeout(None if timeout_ms is None else timeout_ms / 1000)
+    """Set a socket's timeout. MicroPython's SSLSocket has no settimeout: it
+    keeps the timeout of the TCP socket it wraps, so set it before wrapping."""
+    f = getattr(sock, "settimeout", None)
+    if f is not None:
+        f(None if timeout_ms is None else timeout_ms / 1000)
 
 
 def _recv_copy(sock, buf):
