@@ -375,29 +375,9 @@ class AsyncSMTP:
 
     async def _upgrade(self):
         c = self.conn
-        w = c.writer
-        start_tls = getattr(w, "start_tls", None)
-        if start_tls is not None:
-            # CPython >= 3.11; drop plaintext the stream buffered (never trusted)
-            buffered = getattr(c.reader, "_buffer", None)
-            if buffered:
-                buffered.clear()
-            await start_tls(self._ctx, server_hostname=self.server_hostname)
-            return
-        sock = getattr(w, "s", None)
-        if sock is None or not hasattr(sock, "setblocking"):
-            raise UsageError("STARTTLS needs asyncio streams with start_tls (CPython >= 3.11) or MicroPython")
-        # MicroPython: no start_tls; wrap the raw socket blocking, then
-        # give asyncio a new stream over the TLS socket
-        import asyncio
-
-        sock.setblocking(True)
-        net.set_timeout_ms(sock, self.timeout_ms)
-        t = self._tlsmod.wrap_client(sock, self._ctx, self.server_hostname)
-        t.setblocking(False)
-        stream = asyncio.StreamReader(t)
-        c.reader = stream
-        c.writer = stream
+        c.reader, c.writer = await self._tlsmod.upgrade_streams(
+            c.reader, c.writer, self._ctx, self.server_hostname, self.timeout_ms
+        )
 
     async def login(self, user, password, mechanism=None):
         if not self.secure and not self.allow_plaintext_auth:

@@ -44,3 +44,21 @@ async def open_connection(host, port, ctx=None, server_hostname=None):
     return await asyncio.open_connection(
         host, port, ssl=ctx, server_hostname=server_hostname or host
     )
+
+
+async def upgrade_streams(reader, writer, ctx, server_hostname, timeout_ms=None):
+    """STARTTLS on live asyncio streams: returns ``(reader, writer)`` over TLS.
+
+    Plaintext the stream had buffered before the upgrade is dropped (never
+    trusted). Needs ``StreamWriter.start_tls`` (CPython >= 3.11).
+    """
+    start_tls = getattr(writer, "start_tls", None)
+    if start_tls is None:
+        from microproto.errors import UsageError
+
+        raise UsageError("STARTTLS on asyncio streams needs CPython >= 3.11 (StreamWriter.start_tls)")
+    buffered = getattr(reader, "_buffer", None)  # CPython's StreamReader keeps it there
+    if buffered:
+        buffered.clear()
+    await start_tls(ctx, server_hostname=server_hostname)
+    return reader, writer

@@ -82,3 +82,24 @@ async def open_connection(host, port, ctx=None, server_hostname=None):
         raise
     stream = asyncio.StreamReader(s)
     return stream, stream
+
+
+async def upgrade_streams(reader, writer, ctx, server_hostname, timeout_ms=None):
+    """STARTTLS on live asyncio streams: returns ``(reader, writer)`` over TLS.
+
+    MicroPython's asyncio has no start_tls: the raw socket under the stream
+    is wrapped in blocking mode (handshake), then a new stream is made over
+    the TLS socket; the old stream and whatever it buffered are dropped.
+    """
+    import asyncio
+
+    sock = getattr(writer, "s", None)
+    if sock is None or not hasattr(sock, "setblocking"):
+        raise UsageError("STARTTLS needs a socket stream")
+    sock.setblocking(True)
+    if timeout_ms is not None:
+        sock.settimeout(timeout_ms / 1000)
+    t = ctx.wrap_socket(sock, server_hostname=server_hostname)
+    t.setblocking(False)
+    stream = asyncio.StreamReader(t)
+    return stream, stream
