@@ -14,7 +14,11 @@
 # HEAP=4M gives the unix port a larger GC heap (-X heapsize): two parallel
 # echoes of 128 KiB compressed messages (12.4.x/12.5.x) do not fit in the
 # default 2 MiB heap at the same time (they end with 1009 "out of memory").
-# PAR=1 runs one case at a time (default 2).
+# PAR=1 runs one case at a time (default 2). EXCLUDE="9.1.6 9.2.6" leaves
+# cases out (kosoku -x). kosoku writes a whole message before it reads the
+# echo, so a *streaming* echo (which cannot buffer 16 MiB) deadlocks on the
+# two 16 MiB single-frame cases once the loopback socket buffers (about
+# 8 MiB each way) are full; the joined echo on CPython passes them.
 #
 # Prints the summary (tools/autobahn_summary.py) and exits 1 if any case is
 # FAILED, NON-STRICT or UNIMPLEMENTED. Reports stay in $OUT (default: a
@@ -54,6 +58,7 @@ for _ in $(seq 100); do
     grep -q "^listening" "$OUT/server.log" && break
     sleep 0.1
 done
+for x in ${EXCLUDE:-}; do sel+=(-x "$x"); done
 start=$(date +%s)
 kosoku -m fuzzingclient -p "${PAR:-2}" -o "$OUT" "${sel[@]}" "127.0.0.1:$port" > "$OUT/kosoku.log" 2>&1
 echo "runtime $rt, mode $mode: $(( $(date +%s) - start )) s, reports in $OUT"
