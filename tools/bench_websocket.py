@@ -119,7 +119,7 @@ def main():
         ("websockets 13+, CPython", [sys.executable, "-c", WS_SERVER]),
         ("microproto, unix port", [ROOT + "/tools/micropython", "-m", "microproto.websocket", "--echo",
                                    "--no-compression", "--max-size", "0", "--ping-interval-ms", "0",
-                                   "--read-size", "16384", "--heap-report"]),
+                                   "--read-size", "16384", "--heap-report", "--max-connections", "16"]),
     ]
     rows = []
     heap = None
