@@ -90,15 +90,6 @@ def _basic_password(request):
     return raw[c + 1 :] if c >= 0 else b""
 
 
-def same_secret(a, b):
-    """Compare two byte strings in time independent of where they differ."""
-    r = len(a) ^ len(b)
-    n = len(b)
-    for i in range(len(a)):
-        r |= a[i] ^ (b[i % n] if n else 0)
-    return r == 0
-
-
 class WebSocket:
     """One accepted connection, given to the handler.
 
@@ -630,7 +621,9 @@ class Server:
             if got is None:
                 raise hs.HandshakeError(401, "password required", [("WWW-Authenticate", 'Basic realm="microproto"')])
             want = o["password"]
-            if not same_secret(got, want.encode() if isinstance(want, str) else want):
+            from microproto.auth import password_equal
+
+            if not password_equal(got, want):
                 raise hs.HandshakeError(403, "wrong password")
         if o["auth"] is not None:
             ok = await _maybe_await(o["auth"](request))
