@@ -37,44 +37,7 @@ def mask(buf, key, phase=0, start=0, end=-1):
     buf[:n] = x.to_bytes(n, "little")
 
 
-# RFC 3629 4: the automaton. States 1-3: that many continuation bytes
-# (80-BF) to come; 4: after E0 (A0-BF next), 5: after ED (80-9F), 6: after
-# F0 (90-BF), 7: after F4 (80-8F).
-def utf8_step(s, b):
-    """One byte of the automaton (also used by the pure-Python fallbacks)."""
-    if s == 0:
-        if b < 0x80:
-            return 0
-        if b < 0xC2:
-            return -1
-        if b < 0xE0:
-            return 1
-        if b == 0xE0:
-            return 4
-        if b == 0xED:
-            return 5
-        if b < 0xF0:
-            return 2
-        if b == 0xF0:
-            return 6
-        if b < 0xF4:
-            return 3
-        if b == 0xF4:
-            return 7
-        return -1
-    if s < 4:
-        lo, hi, nxt = 0x80, 0xBF, s - 1
-    elif s == 4:
-        lo, hi, nxt = 0xA0, 0xBF, 1
-    elif s == 5:
-        lo, hi, nxt = 0x80, 0x9F, 1
-    elif s == 6:
-        lo, hi, nxt = 0x90, 0xBF, 2
-    else:
-        lo, hi, nxt = 0x80, 0x8F, 2
-    if lo <= b <= hi:
-        return nxt
-    return -1
+from microproto.fastpy import py_copy_into, py_mask, py_utf8_check, utf8_step  # noqa: F401,E402
 
 
 def utf8_check(buf, state=0, start=0, end=-1):
