@@ -39,7 +39,7 @@ Security and limits (named parameters, safe defaults):
 
 Protocol: ``microproto.telnet_nvt`` (IAC, RFC 1143 negotiation: ECHO and
 SGA for character mode, NAWS, TERMINAL-TYPE, BINARY when asked, the rest
-refused; AYT, IP/BRK; GA never sent) and ``microproto.telnet_line`` (line
+refused; AYT, IP/BRK; GA never sent) and ``microproto.linedisc`` (line
 ends, editing, Ctrl-C/Ctrl-D).
 
 CLI: ``python -m microproto.telnet --host H --port P [--password-env VAR
@@ -52,7 +52,7 @@ import asyncio
 import sys
 
 from microproto.errors import PeerError, UsageError
-from microproto.telnet_line import LineDiscipline
+from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import ECHO, TelnetCore
 from microproto_port import RUNTIME, ticks_diff, ticks_ms
 

@@ -41,7 +41,7 @@ import struct
 
 from microproto import __version__
 from microproto.auth import password_equal
-from microproto.telnet_line import LineDiscipline
+from microproto.linedisc import LineDiscipline
 from microproto_port import const
 
 _PUT = const(1)

@@ -15,7 +15,7 @@ for p in (ROOT / "lib", ROOT / "ports" / "cpython"):
         sys.path.insert(0, str(p))
 
 from microproto.errors import LimitError, PeerError  # noqa: E402
-from microproto.telnet_line import LineDiscipline  # noqa: E402
+from microproto.linedisc import LineDiscipline  # noqa: E402
 from microproto.telnet_nvt import TelnetCore  # noqa: E402
 
 # bytes with Telnet structure in them more often than chance would give

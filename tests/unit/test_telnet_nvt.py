@@ -339,7 +339,7 @@ def test_same_error_split_anywhere():
 def _alloc_per_chunk(chunk, rounds=50):
     import gc
 
-    from microproto.telnet_line import LineDiscipline
+    from microproto.linedisc import LineDiscipline
 
     core = TelnetCore()
     ld = LineDiscipline(max_line=512)

@@ -1,6 +1,6 @@
 """The Telnet line discipline: line ends of every client, editing, limits."""
 
-from microproto.telnet_line import LineDiscipline
+from microproto.linedisc import LineDiscipline
 
 
 def events(ld):

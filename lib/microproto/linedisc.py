@@ -1,4 +1,4 @@
-"""Line discipline for a Telnet shell (sans-I/O).
+"""Line discipline for shells (sans-I/O): Telnet sessions and the device console.
 
 Turns the data bytes of a Telnet session (after IAC decoding) into lines
 and control events, and produces the echo a character-mode client expects.
