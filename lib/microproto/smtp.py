@@ -82,7 +82,38 @@ def _prepare(message, from_addr, to_addrs, size, eight_bit):
     return from_addr, to_addrs, message, size, eight_bit
 
 
-class SMTP:
+class _Client:
+    """What the blocking and the asyncio client share: settings, the
+    sans-I/O session, the TLS context and the capabilities."""
+
+    def _setup(self, host, port, tls, cafile, cadata, verify, timeout_ms, local_hostname, allow_plaintext_auth,
+               server_hostname, chunk, max_line, max_lines, pipelining, chunking, copy_chunks):
+        self.host = host
+        self.tls = _tls_mode(tls)
+        self.port = port if port else _DEFAULT_PORTS[self.tls]
+        self.timeout_ms = timeout_ms
+        self.allow_plaintext_auth = allow_plaintext_auth
+        self.server_hostname = server_hostname or host
+        self.pipelining = pipelining
+        self.chunking = chunking
+        self.session = Session(local_hostname, chunk, copy_chunks, max_line=max_line, max_lines=max_lines)
+        self.secure = False
+        self.phase = "connect"
+        self.conn = None
+        self._ctx = None
+        if self.tls:
+            from microproto_port import tls as _tls
+
+            self._tlsmod = _tls
+            self._ctx = _tls.client_context(cafile, cadata, verify)
+
+    @property
+    def capabilities(self):
+        """The EHLO keywords (dict: keyword -> list of parameters)."""
+        return self.session.caps
+
+
+class SMTP(_Client):
     """A blocking SMTP client session (connects in the constructor).
 
     ``SMTP(host, port=None, tls="starttls"|"implicit"|None, cafile=None,
@@ -120,32 +151,11 @@ class SMTP:
         chunking=False,
         connect=True,
     ):
-        self.host = host
-        self.tls = _tls_mode(tls)
-        self.port = port if port else _DEFAULT_PORTS[self.tls]
-        self.timeout_ms = timeout_ms
-        self.allow_plaintext_auth = allow_plaintext_auth
-        self.server_hostname = server_hostname or host
-        self.pipelining = pipelining
-        self.chunking = chunking
-        self.session = Session(local_hostname, chunk, max_line=max_line, max_lines=max_lines)
-        self.secure = False
-        self.phase = "connect"
-        self.conn = None
-        self._ctx = None
-        if self.tls:
-            from microproto_port import tls as _tls
-
-            self._tlsmod = _tls
-            self._ctx = _tls.client_context(cafile, cadata, verify)
+        self._setup(host, port, tls, cafile, cadata, verify, timeout_ms, local_hostname, allow_plaintext_auth,
+                    server_hostname, chunk, max_line, max_lines, pipelining, chunking, False)
         self._bufsize = bufsize
         if connect:
             self.connect()
-
-    @property
-    def capabilities(self):
-        """The EHLO keywords (dict: keyword -> list of parameters)."""
-        return self.session.caps
 
     def _run(self, phase, conv):
         self.phase = phase
@@ -283,7 +293,7 @@ def send_mail(
         return s.send(from_addr, to_addrs, message)
 
 
-class AsyncSMTP:
+class AsyncSMTP(_Client):
     """The asyncio form of ``SMTP`` (same arguments); ``async with``.
 
     ``await connect()`` (done by ``async with``), ``await login(...)``,
@@ -310,30 +320,10 @@ class AsyncSMTP:
         pipelining=True,
         chunking=False,
     ):
-        self.host = host
-        self.tls = _tls_mode(tls)
-        self.port = port if port else _DEFAULT_PORTS[self.tls]
-        self.timeout_ms = timeout_ms
-        self.allow_plaintext_auth = allow_plaintext_auth
-        self.server_hostname = server_hostname or host
-        self.pipelining = pipelining
-        self.chunking = chunking
         # chunks are copied: a stream may keep what it was given to write
-        self.session = Session(local_hostname, chunk, True, max_line=max_line, max_lines=max_lines)
-        self.secure = False
-        self.phase = "connect"
-        self.conn = None
+        self._setup(host, port, tls, cafile, cadata, verify, timeout_ms, local_hostname, allow_plaintext_auth,
+                    server_hostname, chunk, max_line, max_lines, pipelining, chunking, True)
         self._read_size = read_size
-        self._ctx = None
-        if self.tls:
-            from microproto_port import tls as _tls
-
-            self._tlsmod = _tls
-            self._ctx = _tls.client_context(cafile, cadata, verify)
-
-    @property
-    def capabilities(self):
-        return self.session.caps
 
     async def _run(self, phase, conv):
         self.phase = phase
