@@ -1,7 +1,11 @@
 #!/bin/bash
 # Run the Autobahn TestSuite cases (PyPI kosoku) against our echo server.
 #
-#   tools/autobahn.sh [cpython|micropython] [ci|full|GROUPS...]
+#   tools/autobahn.sh [cpython|micropython|websockets] [ci|full|GROUPS...]
+#
+#   websockets: the `websockets` library's echo server (the peer of issue 13:
+#         no size limit, its default permessage-deflate), same client, same
+#         cases, so wall times compare.
 #
 #   ci    (default) groups 1-7 and 10: framing, pings, reserved bits,
 #         opcodes, fragmentation, UTF-8, close, misc (about 250 cases, seconds)
@@ -50,8 +54,23 @@ else
     cmd=(python3 -m microproto.websocket)
 fi
 export PYTHONPATH="$here/lib:$here/ports/cpython"
-"${cmd[@]}" --host 127.0.0.1 --port "$port" --echo --max-size 0 --read-size 65536 \
-    --ping-interval-ms 0 "${extra[@]}" > "$OUT/server.log" 2>&1 &
+if [ "$rt" = websockets ]; then
+    python3 -u -c '
+import asyncio, sys
+from websockets.asyncio.server import serve
+async def echo(ws):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with serve(echo, "127.0.0.1", int(sys.argv[1]), max_size=None, ping_interval=None):
+        print("listening", flush=True)
+        await asyncio.Future()
+asyncio.run(main())
+' "$port" > "$OUT/server.log" 2>&1 &
+else
+    "${cmd[@]}" --host 127.0.0.1 --port "$port" --echo --max-size 0 --read-size 65536 \
+        --ping-interval-ms 0 --max-connections "${MAXCONN:-8}" "${extra[@]}" > "$OUT/server.log" 2>&1 &
+fi
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do
@@ -62,6 +81,7 @@ for x in ${EXCLUDE:-}; do sel+=(-x "$x"); done
 start=$(date +%s)
 kosoku -m fuzzingclient -p "${PAR:-2}" -o "$OUT" "${sel[@]}" "127.0.0.1:$port" > "$OUT/kosoku.log" 2>&1
 echo "runtime $rt, mode $mode: $(( $(date +%s) - start )) s, reports in $OUT"
+echo "$(( $(date +%s) - start ))" > "$OUT/wall_s"
 if ! kill -0 $pid 2>/dev/null; then
     echo "server died:"; cat "$OUT/server.log"; exit 1
 fi

@@ -3,14 +3,19 @@
 once, ours on CPython and on the MicroPython unix port against telnetlib3's
 server in the same run; heap per session on the unix port.
 
-    python3 tools/bench_telnet.py [--sessions 200] [--keys 500]
+    python3 tools/bench_telnet.py [--rounds 3] [--tiny] [--json FILE]
+        [--sessions 300] [--keys 1000] [--heap-sessions 20] [--no-unix]
 
+Each round, for each server in turn (the order rotating): start it, log in
+and hold --sessions idle sessions, then time --keys keystroke echoes on one
+more session; medians over rounds. Follows the benchmark contract of
+tools/bench.py (for latencies the ratio is telnetlib3 / ours: > 1 is better).
 Everything runs on 127.0.0.1 with ports picked at run time; every server
-is started here and stopped by its PID. Figures go to stdout (a Markdown
-table for docs/telnet.md).
+is started here and stopped by its PID.
 """
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -194,32 +199,6 @@ def echo_latency(kind, port, keys):
     return statistics.median(times), times[int(len(times) * 0.99) - 1]
 
 
-def sessions_held(kind, port, n, proc):
-    before = rss_kb(proc.pid)
-    clients = []
-    t0 = time.monotonic()
-    try:
-        for _ in range(n):
-            clients.append(open_session(kind, port))
-    except Exception as e:
-        print("  %s: stopped at %d sessions: %r" % (kind, len(clients), e))
-    elapsed = time.monotonic() - t0
-    # every one still answers a keystroke
-    alive = 0
-    for c in clients:
-        try:
-            c.s.sendall(b"z")
-            c.until(b"z")
-            alive += 1
-        except Exception:
-            pass
-    after = rss_kb(proc.pid)
-    for c in clients:
-        c.close()
-    per = (after - before) / max(1, len(clients))
-    return len(clients), alive, elapsed, per
-
-
 def heap_per_session_unix(sessions):
     port = free_port()
     proc = start("ours-micropython", port, sessions, shell="repl")
@@ -252,42 +231,155 @@ def heap_per_session_unix(sessions):
         stop(proc)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sessions", type=int, default=200)
-    ap.add_argument("--keys", type=int, default=500)
-    ap.add_argument("--heap-sessions", type=int, default=20)
-    ap.add_argument("--heap-only", action="store_true")
-    a = ap.parse_args()
-    rows = []
-    kinds = ("telnetlib3", "ours-cpython", "ours-micropython")
-    if a.heap_only:
-        kinds = ()
-    for kind in kinds:
-        port = free_port()
-        proc = start(kind, port, a.sessions)
+KINDS = ("telnetlib3", "ours-cpython", "ours-micropython")
+RUNTIME = {"ours-cpython": "CPython", "ours-micropython": "unix port"}
+
+
+def one_round(kind, sessions, keys):
+    """Hold `sessions` idle sessions, then time `keys` echoes on one more."""
+    port = free_port()
+    proc = start(kind, port, sessions)
+    try:
+        held, alive, elapsed, per, clients = hold_sessions(kind, port, sessions, proc)
         try:
-            med, p99 = echo_latency(kind, port, a.keys)
-            held, alive, elapsed, per = sessions_held(kind, port, a.sessions, proc)
+            med, p99 = echo_latency(kind, port, keys)
         finally:
-            stop(proc)
-        rows.append((kind, med, p99, held, alive, elapsed, per))
-        print("%s: echo median %.3f ms p99 %.3f ms; %d sessions held (%d answering) in %.1f s; "
-              "RSS +%.1f KB/session" % (kind, med, p99, held, alive, elapsed, per), flush=True)
-    h0, h1, h2, h3 = heap_per_session_unix(a.heap_sessions)
-    per = (h1 - h0) / a.heap_sessions
-    print("unix port heap: %d B idle, %d B with %d more REPL sessions (%.0f B/session), "
-          "%d B after they left, %d B after %d more came and went"
-          % (h0, h1, a.heap_sessions, per, h2, h3, 2 * a.heap_sessions))
-    print()
-    print("| server | echo median (ms) | echo p99 (ms) | sessions held / answering | setup time (s) | RSS per session (KB) |")
-    print("|---|---|---|---|---|---|")
-    for kind, med, p99, held, alive, elapsed, per_rss in rows:
-        print("| %s | %.3f | %.3f | %d / %d | %.1f | %.1f |" % (kind, med, p99, held, alive, elapsed, per_rss))
-    print()
-    print("MicroPython unix port heap per logged-in REPL session: %.0f bytes "
-          "(gc.mem_alloc, %d sessions; %d B back to %d B after they closed)" % (per, a.heap_sessions, h1, h2))
+            for c in clients:
+                c.close()
+    finally:
+        stop(proc)
+    return {"median": med, "p99": p99, "held": held, "alive": alive, "setup_s": elapsed, "rss_kb": per}
+
+
+def hold_sessions(kind, port, n, proc):
+    before = rss_kb(proc.pid)
+    clients = []
+    t0 = time.monotonic()
+    try:
+        for _ in range(n):
+            clients.append(open_session(kind, port))
+    except Exception as e:
+        print("  %s: stopped at %d sessions: %r" % (kind, len(clients), e), file=sys.stderr)
+    elapsed = time.monotonic() - t0
+    alive = 0
+    for c in clients:
+        try:
+            c.s.sendall(b"z")
+            c.until(b"z")
+            c.buf = b""
+            alive += 1
+        except Exception:
+            pass
+    per = (rss_kb(proc.pid) - before) / max(1, len(clients))
+    return len(clients), alive, elapsed, per, clients
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tiny", action="store_true", help="20 sessions, 50 keys, one round: a smoke run")
+    ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--sessions", type=int, default=None, help="sessions held (default 300)")
+    ap.add_argument("--keys", type=int, default=None, help="echoes timed per round (default 1000)")
+    ap.add_argument("--heap-sessions", type=int, default=None, help="unix port heap run (default 20; 0: skip)")
+    ap.add_argument("--no-unix", action="store_true")
+    a = ap.parse_args(argv)
+    sessions = a.sessions if a.sessions is not None else (20 if a.tiny else 300)
+    keys = a.keys if a.keys is not None else (50 if a.tiny else 1000)
+    rounds = 1 if a.tiny else max(1, a.rounds)
+    heap_sessions = a.heap_sessions if a.heap_sessions is not None else (3 if a.tiny else 20)
+    kinds = [k for k in KINDS if not (a.no_unix and k == "ours-micropython")]
+    got = {k: [] for k in kinds}
+    failed = {}
+    for r in range(rounds):
+        k0 = r % len(kinds)
+        for kind in kinds[k0:] + kinds[:k0]:
+            if kind in failed:
+                continue
+            try:
+                res = one_round(kind, sessions, keys)
+            except Exception as e:  # a server that fails is a row that says so
+                failed[kind] = "%s: %s" % (type(e).__name__, e)
+                print("round %d %-17s FAILED %s" % (r + 1, kind, failed[kind]), file=sys.stderr, flush=True)
+                continue
+            got[kind].append(res)
+            print("round %d %-17s median %.3f ms p99 %.3f ms; %d sessions held (%d answering) in %.1f s"
+                  % (r + 1, kind, res["median"], res["p99"], res["held"], res["alive"], res["setup_s"]),
+                  file=sys.stderr, flush=True)
+
+    def med(kind, key):
+        v = [x[key] for x in got.get(kind, [])]
+        return statistics.median(v) if v and kind not in failed else None
+
+    rows = []
+    peer = "telnetlib3"
+    for kind in kinds[1:]:
+        for key, label in (("median", "echo median"), ("p99", "echo p99")):
+            o, p = med(kind, key), med(peer, key)
+            row = {"case": "%s, %d sessions held" % (label, sessions), "runtime": RUNTIME[kind], "unit": "ms",
+                   "ours": _r(o), "peer": _r(p), "ratio": round(p / o, 2) if o and p else None,
+                   "goal": 1.0 if kind == "ours-cpython" else None, "peer_name": "telnetlib3"}
+            if kind in failed:
+                row["ours_failed"] = failed[kind]
+            if peer in failed:
+                row["peer_failed"] = failed[peer]
+            rows.append(row)
+    notes = []
+    for kind in kinds:
+        if got[kind]:
+            x = got[kind][-1]
+            notes.append("%s: %d of %d sessions held, %d answering a keystroke; opened in %.1f s; RSS +%.1f KB "
+                         "per session" % (kind, x["held"], sessions, x["alive"], x["setup_s"], x["rss_kb"]))
+        if kind in failed:
+            notes.append("%s failed: %s" % (kind, failed[kind]))
+    if heap_sessions and not a.no_unix:
+        try:
+            h0, h1, h2, h3 = heap_per_session_unix(heap_sessions)
+            notes.append("unix port heap per logged-in REPL session: %.0f B (gc.mem_alloc, %d sessions: %d B idle, "
+                         "%d B with them, %d B after they left, %d B after %d more came and went)"
+                         % ((h1 - h0) / heap_sessions, heap_sessions, h0, h1, h2, h3, 2 * heap_sessions))
+        except Exception as e:
+            notes.append("unix port heap per session failed: %s: %s" % (type(e).__name__, e))
+    import telnetlib3
+
+    v3 = getattr(telnetlib3, "__version__", None) or _dist_version("telnetlib3")
+    out = {
+        "topic": "telnet",
+        "peer": "telnetlib3 %s server (CPython %s), character-mode echo shell" % (v3, sys.version.split()[0]),
+        "versions": {"telnetlib3": v3},
+        "rows": rows,
+        "notes": notes + ["latency: one raw-socket client sends a key and waits for its echo (TCP_NODELAY), "
+                          "%d keys per round while %d idle sessions are held; %d round(s), order rotating; "
+                          "medians over rounds; ratio = telnetlib3 / ours" % (keys, sessions, rounds)],
+        "command": "python3 tools/bench_telnet.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    print("%s: %s" % (out["topic"], out["peer"]))
+    print("%-36s %-10s %9s %9s %6s %5s" % ("case", "runtime", "ours", "peer", "ratio", "goal"))
+    for r in rows:
+        print("%-36s %-10s %9s %9s %6s %5s" % (
+            r["case"], r["runtime"], "%.3f" % r["ours"] if r["ours"] is not None else "failed",
+            "%.3f" % r["peer"] if r["peer"] is not None else "failed",
+            "%.2f" % r["ratio"] if r["ratio"] else "-", "%.2f" % r["goal"] if r["goal"] else "-"))
+    for n in out["notes"]:
+        print("note: " + n)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+    return 0
+
+
+def _r(x):
+    return None if x is None else round(x, 4)
+
+
+def _dist_version(name):
+    try:
+        from importlib.metadata import version
+
+        return version(name)
+    except Exception:
+        return "?"
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
