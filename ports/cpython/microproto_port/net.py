@@ -91,3 +91,10 @@ def mac_address(ifname):
     """The 6-byte hardware address of interface ``ifname`` (Linux)."""
     with open("/sys/class/net/%s/address" % ifname) as f:
         return bytes.fromhex(f.read().strip().replace(":", ""))
+
+
+async def udp_recv(sock, n):
+    """Await one datagram (at most ``n`` bytes) on a non-blocking UDP socket."""
+    import asyncio
+
+    return await asyncio.get_running_loop().sock_recv(sock, n)

@@ -127,3 +127,11 @@ def mac_address(ifname=None):
 
     with open("/sys/class/net/%s/address" % ifname) as f:
         return binascii.unhexlify(f.read().strip().replace(":", ""))
+
+
+async def udp_recv(sock, n):
+    """Await one datagram (at most ``n`` bytes) on a non-blocking UDP socket
+    (MicroPython's asyncio has no datagram API: wait until it is readable)."""
+    import asyncio
+
+    return await asyncio.StreamReader(sock).read(n)
