@@ -188,6 +188,9 @@ class SMTP(_Client):
                 self.secure = True
                 self._run("EHLO", s.hello())
         except BaseException:
+            if self.conn is None:
+                # the TLS handshake failed: the TCP socket is ours to close
+                sock.close()
             self.close()
             raise
         self.phase = "ready"
@@ -418,6 +421,10 @@ class AsyncSMTP(_Client):
                 await asyncio.wait_for(c.writer.wait_closed(), t)
             except Exception:
                 pass
+            # MicroPython: the TCP socket under a TLS one that failed stays open
+            raw = getattr(c.writer, "raw", None)
+            if raw is not None:
+                raw.close()
 
     async def __aenter__(self):
         if self.conn is None:

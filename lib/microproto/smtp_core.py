@@ -329,6 +329,20 @@ def _ascii(s):
     return True
 
 
+_NO_8BIT = "8-bit data and the server does not offer 8BITMIME: encode the body as 7-bit (quoted-printable or base64)"
+
+
+def _is_7bit(data, n):
+    """True when the first ``n`` bytes of ``data`` are all below 128."""
+    f = getattr(data, "isascii", None)  # CPython: fast
+    if f is not None:
+        return (data if n == len(data) else data[:n]).isascii()
+    for i in range(n):
+        if data[i] > 127:
+            return False
+    return True
+
+
 def command(verb, arg=None):
     """``VERB arg CRLF`` as bytes; CR/LF/NUL in ``arg`` is a ``UsageError``."""
     if arg is None:
@@ -783,9 +797,25 @@ class Session:
             smtputf8 = not _ascii(rev) or not all(_ascii(a) for a in fwd)
         params = ""
         if size is not None and "SIZE" in caps:
+            limit = max_size(caps)
+            if limit and size > limit:
+                # RFC 1870 6.1: what the server would answer, before anything is sent
+                raise SMTPReplyError(
+                    Reply(552, ["message of %d bytes exceeds the server's SIZE limit of %d" % (size, limit)], "5.3.4"),
+                    "SIZE",
+                )
             params += " SIZE=%d" % size
-        if eight_bit is not False and "8BITMIME" in caps:
-            params += " BODY=8BITMIME"
+        check8 = False  # look for 8-bit bytes while sending the body
+        if "8BITMIME" in caps:
+            if eight_bit is not False:
+                params += " BODY=8BITMIME"
+        elif eight_bit is not False:
+            # RFC 6152 3: no 8-bit data to a server that did not offer 8BITMIME
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            if eight_bit or isinstance(body, (bytes, bytearray)) and not _is_7bit(body, len(body)):
+                raise UsageError(_NO_8BIT)
+            check8 = eight_bit is None
         if smtputf8:
             if "SMTPUTF8" not in caps:
                 raise UsageError("an address is not ASCII and the server does not offer SMTPUTF8")
@@ -875,9 +905,9 @@ class Session:
                     raise SMTPReplyError(r, "DATA")
         self.stage = "message data"
         if bdat:
-            r = yield from self._send_bdat(body, pipe)
+            r = yield from self._send_bdat(body, pipe, check8)
         else:
-            r = yield from self._send_body(body)
+            r = yield from self._send_body(body, check8)
         result.reply = r
         if r.code != 250:
             raise SMTPReplyError(r, "BDAT" if bdat else "message data")
@@ -892,7 +922,7 @@ class Session:
         r = yield b".\r\n"
         return r
 
-    def _send_body(self, body):
+    def _send_body(self, body, check8=False):
         stuffer = self._stuffer
         stuffer.reset(True)
         buf = self._inbuf
@@ -900,6 +930,10 @@ class Session:
         held = 0  # encoded bytes not yet sent (front of the out buffer)
         out = None
         for n in body_chunks(body, buf):
+            if check8 and not _is_7bit(buf, n):
+                # stop before the end-of-data mark: no mail is delivered
+                self.broken = True
+                raise UsageError(_NO_8BIT)
             if held:
                 parser.pass_through()
                 r = yield out
@@ -915,7 +949,7 @@ class Session:
             raise PeerError("message data: no reply")
         return r
 
-    def _send_bdat(self, body, pipelined):
+    def _send_bdat(self, body, pipelined, check8=False):
         """The body as BDAT chunks (RFC 3030): CRLF line ends, no
         dot-stuffing. With PIPELINING up to ``_BDAT_WINDOW`` chunks await
         their reply; a refused chunk stops the transfer (then RSET)."""
@@ -928,6 +962,9 @@ class Session:
         failed = None
         held = 0
         for n in body_chunks(body, buf):
+            if check8 and not _is_7bit(buf, n):
+                self.broken = True
+                raise UsageError(_NO_8BIT)
             if held:
                 waiting += 1
                 if waiting < window:

@@ -280,7 +280,7 @@ def test_mail_sequential_all_refused_resets():
 def test_mail_refused_sender_and_data():
     s, c, sock = _session([EHLO_PLAIN, b"552 5.3.4 too big\r\n", b"250 ok\r\n"])
     c.run(s.hello())
-    e = _raises(SMTPReplyError, c.run, s.mail("a@x", "b@y", b"x", size=5000))
+    e = _raises(SMTPReplyError, c.run, s.mail("a@x", "b@y", b"x", size=500))
     assert e.code == 552 and e.command == "MAIL FROM"
     s, c, sock = _session([EHLO, b"250 ok\r\n250 ok\r\n554 no data\r\n", b"250 ok\r\n"])
     c.run(s.hello())

@@ -64,23 +64,39 @@ def wrap_server(sock, ctx):
 async def open_connection(host, port, ctx=None, server_hostname=None):
     """asyncio streams to ``host:port``, over TLS when ``ctx`` is given.
 
-    MicroPython's ``open_connection(ssl=...)`` never completes the handshake
-    when the server speaks first, so the socket is connected and wrapped
-    blocking, then handed to asyncio.
+    Nothing blocks the event loop: the TCP connect is asyncio's, and the
+    handshake runs in non-blocking mode inside the first reads (bound them
+    with a timeout). MicroPython's own ``open_connection(ssl=...)`` waits
+    to read before sending the client hello, so against a server that
+    waits for the hello (every TLS server) it never completes: the hello is
+    started here. The socket is closed when anything fails.
     """
     import asyncio
 
+    r, w = await asyncio.open_connection(host, port)
     if ctx is None:
-        return await asyncio.open_connection(host, port)
-    s = socket.socket()
+        return r, w
+    return _start(w.s, ctx, server_hostname or host)
+
+
+def _start(sock, ctx, server_hostname):
+    # a non-blocking client handshake over the connected ``sock``: one
+    # read sends the hello (no application data can precede it); the
+    # stream's reads drive the rest, waiting on the socket as mbedTLS asks
+    import asyncio
+
     try:
-        s.connect(socket.getaddrinfo(host, port)[0][-1])
-        s = ctx.wrap_socket(s, server_hostname=server_hostname or host)
-        s.setblocking(False)
+        sock.setblocking(False)
+        t = ctx.wrap_socket(sock, server_hostname=server_hostname, do_handshake_on_connect=False)
+        t.setblocking(False)
+        t.readinto(bytearray(1))
     except BaseException:
-        s.close()
+        sock.close()
         raise
-    stream = asyncio.StreamReader(s)
+    stream = asyncio.StreamReader(t)
+    # closing a TLS socket whose handshake failed leaves the TCP socket
+    # open: whoever closes the stream closes ``raw`` too
+    stream.raw = sock
     return stream, stream
 
 
@@ -88,18 +104,11 @@ async def upgrade_streams(reader, writer, ctx, server_hostname, timeout_ms=None)
     """STARTTLS on live asyncio streams: returns ``(reader, writer)`` over TLS.
 
     MicroPython's asyncio has no start_tls: the raw socket under the stream
-    is wrapped in blocking mode (handshake), then a new stream is made over
-    the TLS socket; the old stream and whatever it buffered are dropped.
+    is wrapped in non-blocking mode (the handshake runs in the next reads
+    and writes, see ``open_connection``), and a new stream is made over the
+    TLS socket; the old stream and whatever it buffered are dropped.
     """
-    import asyncio
-
     sock = getattr(writer, "s", None)
     if sock is None or not hasattr(sock, "setblocking"):
         raise UsageError("STARTTLS needs a socket stream")
-    sock.setblocking(True)
-    if timeout_ms is not None:
-        sock.settimeout(timeout_ms / 1000)
-    t = ctx.wrap_socket(sock, server_hostname=server_hostname)
-    t.setblocking(False)
-    stream = asyncio.StreamReader(t)
-    return stream, stream
+    return _start(sock, ctx, server_hostname)
