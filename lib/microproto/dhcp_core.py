@@ -292,7 +292,7 @@ class Client:
                 (o.OPT_MESSAGE, b"address in use")]
         if self.client_id:
             opts.append((o.OPT_CLIENT_ID, self.client_id))
-        self._send(o.MSG_DECLINE, None, 0, opts)
+        self._send(o.MSG_DECLINE, None, 0, opts, None, False)
         self._stop()
         self._event("declined", lease)
         self._restart_later(self.decline_delay_ms)
@@ -329,7 +329,7 @@ class Client:
                 self._new_exchange(RENEWING)
                 self._event("renewing", self.lease)
                 self._send_request()
-            elif st == RENEWING and self._t2 is not None and self._left_ms(self._t2) <= 0:
+            if self.state == RENEWING and self._t2 is not None and self._left_ms(self._t2) <= 0:
                 self._new_exchange(REBINDING)
                 self._event("rebinding", self.lease)
                 self._send_request()
