@@ -1,0 +1,290 @@
+"""examples/ as a user runs them (issue 12): ``python3 examples/NAME.py``
+on CPython and ``mpremote run examples/NAME.py`` over the serial line of a
+virtual board of this test's own, each against a real client or peer
+(the ``websockets`` client, inetutils telnet under pexpect, aiosmtpd with
+STARTTLS and AUTH), then stopped with Ctrl-C. Settings reach the examples
+the documented way: a git-ignored ``secrets.py`` (on the board: in its
+filesystem; on CPython: first on the module path)."""
+
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+import pexpect
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from websockets.sync.client import connect as ws_connect
+
+from conftest import CERT, KEY, ROOT, cpython_env, free_port, wait_port
+
+MAIL_USER, MAIL_PASSWORD = "newcomer", "first hour"
+
+
+class PrivateBoard:
+    """A virtual board of the test's own (tools/virtual_board.py in a
+    temporary folder; never the shared background board)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="microproto-examples-")
+        self.fs = os.path.join(self.dir, "fs")
+        self.device = os.path.join(self.dir, "tty")
+        os.makedirs(self.fs)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "tools" / "virtual_board.py"), "--dir", self.fs, "--link", self.device],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(400):
+            if os.path.exists(self.device):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        pytest.fail("the virtual board did not start:\n" + (self.proc.stdout.read() or ""))
+
+    def mpremote(self, *cmds, timeout=180):
+        r = subprocess.run([sys.executable, "-m", "mpremote", "connect", self.device, "resume"] + list(cmds),
+                           cwd=str(ROOT), capture_output=True, text=True, timeout=timeout)
+        assert r.returncode == 0, "mpremote %s: exit %d\n%s%s" % (cmds[:2], r.returncode, r.stdout, r.stderr)
+        return r.stdout
+
+    def popen(self, *cmds):
+        return subprocess.Popen([sys.executable, "-m", "mpremote", "connect", self.device, "resume"] + list(cmds),
+                                cwd=str(ROOT), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def deploy(self):
+        r = subprocess.run([sys.executable, "tools/deploy.py", "--board", "UNIX", "--port", self.device],
+                           cwd=str(ROOT), capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    def interrupt(self):
+        """Ctrl-C to the program running on the board."""
+        with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+            runtime = [int(p) for p in f.read().split()]
+        assert len(runtime) == 1, runtime
+        os.kill(runtime[0], signal.SIGINT)
+
+    def write(self, name, text):
+        with open(os.path.join(self.fs, name), "w") as f:
+            f.write(text)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+@pytest.fixture(scope="module")
+def board():
+    """One private virtual board for this module, the library deployed."""
+    b = PrivateBoard()
+    try:
+        b.deploy()
+        yield b
+    finally:
+        b.stop()
+
+
+def secrets_text(**settings):
+    return "".join("%s = %r\n" % kv for kv in sorted(settings.items()))
+
+
+class Example:
+    """An example started on ``where`` ("cpython" or a PrivateBoard), its
+    output read up to the line that says what to do next."""
+
+    def __init__(self, name, where, **settings):
+        self.where = where
+        self.lines = []
+        if where == "cpython":
+            self.dir = tempfile.mkdtemp(prefix="microproto-example-")
+            with open(os.path.join(self.dir, "secrets.py"), "w") as f:
+                f.write(secrets_text(**settings))
+            env = cpython_env()
+            env["PYTHONPATH"] = self.dir + os.pathsep + env["PYTHONPATH"]
+            self.proc = subprocess.Popen([sys.executable, "examples/%s.py" % name], cwd=str(ROOT), env=env,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True)
+        else:
+            self.dir = None
+            where.write("secrets.py", secrets_text(**settings))
+            # `mpremote run` without `resume` soft-resets a real board first;
+            # the virtual board needs `resume`, so forget the last settings
+            where.mpremote("exec", "import sys; sys.modules.pop('secrets', None)")
+            self.proc = where.popen("run", "examples/%s.py" % name)
+
+    def read_until(self, text):
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.wait(10)
+                pytest.fail("example ended (exit %s) before %r:\n%s" % (self.proc.returncode, text,
+                                                                        "".join(self.lines)))
+            self.lines.append(line)
+            if text in line:
+                return line
+
+    def output(self):
+        return "".join(self.lines)
+
+    def ctrl_c(self):
+        """Ctrl-C as the user presses it; returns the example's output."""
+        if self.where == "cpython":
+            self.proc.send_signal(signal.SIGINT)
+            out, _ = self.proc.communicate(timeout=30)
+            self.lines.append(out)
+            assert self.proc.returncode == 0, self.output()
+            assert "stopped" in out, self.output()
+        else:
+            # A board turns Ctrl-C on its serial line into KeyboardInterrupt;
+            # the unix port behind the virtual board's raw pty takes it as
+            # SIGINT. mpremote, still following, shows the end and exits.
+            self.where.interrupt()
+            out, _ = self.proc.communicate(timeout=30)
+            self.lines.append(out)
+            assert self.proc.returncode == 0, self.output()
+            assert "stopped" in out, self.output()
+            assert "board ok" in self.where.mpremote("exec", "print('board ok')", timeout=60)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        assert "Traceback" not in self.output() and "exception" not in self.output(), self.output()
+        return self.output()
+
+    def wait(self):
+        out, _ = self.proc.communicate(timeout=120)
+        self.lines.append(out)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        return self.proc.returncode, self.output()
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
+def where_of(request, board_fixture_name="board"):
+    return "cpython" if request.param == "cpython" else request.getfixturevalue(board_fixture_name)
+
+
+@pytest.fixture(params=["cpython", "virtual-board"])
+def where(request):
+    return where_of(request)
+
+
+def test_websocket_echo(where):
+    port = free_port()
+    ex = Example("websocket_echo", where, WS_PORT=port)
+    ex.read_until("next: python3 -m websockets ws://127.0.0.1:%d/" % port)
+    wait_port(port)
+    with ws_connect("ws://127.0.0.1:%d/" % port, open_timeout=20) as ws:
+        ws.send("hello from the first hour")
+        assert ws.recv(timeout=20) == "hello from the first hour"
+        ws.send(bytes(range(256)) * 40)
+        assert ws.recv(timeout=20) == bytes(range(256)) * 40
+    ex.ctrl_c()
+    assert refused(port), "still listening after Ctrl-C"
+
+
+def test_telnet_repl(where):
+    port = free_port()
+    ex = Example("telnet_repl", where, TELNET_PORT=port, TELNET_PASSWORD="sesame 12")
+    line = ex.read_until("next: telnet ")
+    assert "next: telnet 127.0.0.1 %d" % port in line, ex.output()
+    wait_port(port)
+    c = pexpect.spawn("telnet", ["127.0.0.1", str(port)], dimensions=(24, 80), timeout=20)
+    try:
+        c.expect("Password: ")
+        c.send("sesame 12\r")
+        c.expect(">>> ")
+        c.send("6*7\r")
+        c.expect("42")
+        c.expect(">>> ")
+    finally:
+        c.close(force=True)
+    ex.ctrl_c()
+    assert refused(port), "still listening after Ctrl-C"
+
+
+def test_telnet_repl_prints_a_fresh_password_when_none_is_set():
+    port = free_port()
+    ex = Example("telnet_repl", "cpython", TELNET_PORT=port)
+    line = ex.read_until("telnet repl: password ")
+    password = line.split("password ", 1)[1].strip()
+    assert len(password) == 12, line
+    ex.read_until("next: telnet")
+    ex.ctrl_c()
+
+
+class Mailbox:
+    def __init__(self):
+        self.mails = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 OK queued"
+
+
+def _check_login(server, session, envelope, mechanism, auth_data):
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == MAIL_USER.encode()
+          and auth_data.password == MAIL_PASSWORD.encode())
+    return AuthResult(success=ok, handled=False)
+
+
+def test_send_mail_with_starttls_and_login(where):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(CERT, KEY)
+    box = Mailbox()
+    port = free_port()
+    ctl = Controller(box, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
+                     authenticator=_check_login, auth_required=True, auth_require_tls=True)
+    ctl.start()
+    try:
+        if where == "cpython":
+            cafile = CERT
+        else:
+            shutil.copy(CERT, os.path.join(where.fs, "ca.pem"))
+            cafile = "ca.pem"
+        ex = Example("send_mail", where, SMTP_HOST="localhost", SMTP_PORT=port, SMTP_USER=MAIL_USER,
+                     SMTP_PASSWORD=MAIL_PASSWORD, SMTP_FROM="board@example.org", SMTP_TO="me@example.org",
+                     SMTP_CAFILE=cafile)
+        rc, out = ex.wait()
+    finally:
+        ctl.stop()
+    assert rc == 0, out
+    assert "send mail: accepted for me@example.org" in out, out
+    assert "next: look in the mailbox of me@example.org" in out, out
+    assert len(box.mails) == 1, out
+    sender, rcpts, content = box.mails[0]
+    assert sender == "board@example.org" and rcpts == ["me@example.org"]
+    assert b"Subject: Hello from microproto" in content
+
+
+def test_send_mail_says_what_to_set_without_settings(where):
+    ex = Example("send_mail", where)
+    rc, out = ex.wait()
+    assert rc == 0, out
+    assert "send mail: set SMTP_HOST" in out and "next: see examples/README.md" in out, out
