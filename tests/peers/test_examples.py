@@ -239,6 +239,36 @@ def test_telnet_repl_prints_a_fresh_password_when_none_is_set():
     ex.ctrl_c()
 
 
+async def console_login(port, password):
+    """Log in to the device console as its page does and evaluate 6*7."""
+    import asyncio
+
+    import websockets
+
+    async with websockets.connect("ws://127.0.0.1:%d/" % port, open_timeout=20) as ws:
+        assert await asyncio.wait_for(ws.recv(), 20) == "Password: "
+        await ws.send(password + "\r")
+        assert "WebREPL connected" in await asyncio.wait_for(ws.recv(), 20)
+        await ws.send("6*7\r")
+        out = ""
+        while not out.endswith(">>> "):
+            out += await asyncio.wait_for(ws.recv(), 20)
+        return out
+
+
+def test_device_console(where):
+    import asyncio
+
+    port, telnet_port = free_port(), free_port()
+    ex = Example("device_console", where, CONSOLE_PORT=port, TELNET_PORT=telnet_port, CONSOLE_PASSWORD="open 6x7")
+    line = ex.read_until("next: open ")
+    assert "next: open http://127.0.0.1:%d/ or telnet 127.0.0.1 %d" % (port, telnet_port) in line, ex.output()
+    wait_port(port)
+    assert "42\r\n>>> " in asyncio.run(console_login(port, "open 6x7"))
+    ex.ctrl_c()
+    assert refused(port) and refused(telnet_port), "still listening after Ctrl-C"
+
+
 class Mailbox:
     def __init__(self):
         self.mails = []
