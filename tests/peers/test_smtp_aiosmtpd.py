@@ -236,7 +236,8 @@ def test_cli_size_limit(runtime, tmp_path):
             + ["--user", USER, "--password-env", "SMTP_PASSWORD", "--from", "me@example.org", "--to", "you@example.org", str(f)],
         )
         assert p.returncode == 1, (p.stdout, p.stderr)
-        assert b"552" in p.stderr and b"MAIL" in p.stderr, p.stderr
+        # refused by the client from the EHLO SIZE before MAIL (RFC 1870)
+        assert b"552" in p.stderr and b"SIZE limit of 1000" in p.stderr, p.stderr
         assert peer.recorder.mails == []
 
 
