@@ -128,9 +128,11 @@ def _env():
 class Server:
     """One echo server process, restartable."""
 
-    def __init__(self, name, argv_fn):
+    def __init__(self, name, argv_fn, heap_fn=None):
         self.name = name
         self.argv_fn = argv_fn
+        self.heap_fn = heap_fn  # unix port: (size, clients) -> -X heapsize
+        self.heap = None
         self.proc = None
         self.port = None
         self.log = None
@@ -140,7 +142,8 @@ class Server:
         logname = os.path.join(ROOT, "bench-out", "ws-%s.log" % self.name.replace(" ", "_").replace(",", ""))
         os.makedirs(os.path.dirname(logname), exist_ok=True)
         self.log = open(logname, "ab")
-        self.proc = subprocess.Popen(self.argv_fn(self.port), cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL,
+        argv = self.argv_fn(self.port) if self.heap_fn is None else self.argv_fn(self.port, self.heap)
+        self.proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(300):
             if self.proc.poll() is not None:
@@ -152,6 +155,16 @@ class Server:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError("%s did not start" % self.name)
+
+    def fit(self, size, clients):
+        """Restart with the heap this case needs (unix port only)."""
+        if self.heap_fn is not None:
+            heap = self.heap_fn(size, clients)
+            if heap != self.heap:
+                self.stop()
+                self.heap = heap
+        if not self.alive():
+            self.start()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -470,8 +483,20 @@ def servers(read_size, unix, unix_heap):
            Server("ours, CPython", lambda p: [sys.executable] + ours + [str(p)])]
     if unix:
         out.append(Server("ours, unix port",
-                          lambda p: [ROOT + "/tools/micropython", "-X", "heapsize=" + unix_heap] + ours + [str(p)]))
+                          lambda p, heap: [ROOT + "/tools/micropython", "-X", "heapsize=" + heap] + ours + [str(p)],
+                          (lambda size, clients: unix_heap) if unix_heap else unix_heap_for))
     return out
+
+
+def unix_heap_for(size, clients):
+    """The smallest power-of-two heap of at least 4 MiB holding 4 copies of
+    every message in flight plus 2 MiB: a larger heap than needed costs
+    time (a large allocation and a collection both scan the whole heap)."""
+    need = 4 * size * clients + 2 * MiB
+    heap = 4
+    while heap * MiB < need:
+        heap *= 2
+    return "%dM" % heap
 
 
 def versions():
@@ -503,7 +528,8 @@ def main(argv=None):
     ap.add_argument("--seconds", type=float, default=None, help="per case and server (default 1.5; tiny 0.3)")
     ap.add_argument("--cases", help="SIZE:CLIENTS,... e.g. 16:1,64k:10,1m:1")
     ap.add_argument("--read-size", type=int, default=65536, help="our servers' --read-size")
-    ap.add_argument("--unix-heap", default="256M", help="the unix port's -X heapsize for the echo cases")
+    ap.add_argument("--unix-heap", help="the unix port's -X heapsize for every echo case (default: per case, "
+                    "the smallest power of two >= 4 MiB and 4 x size x clients + 2 MiB)")
     ap.add_argument("--no-unix", action="store_true")
     ap.add_argument("--no-heap", action="store_true", help="skip the heap-over-time run")
     a = ap.parse_args(argv)
@@ -514,8 +540,6 @@ def main(argv=None):
     results = {(s.name, c): [] for s in srvs for c in cases}
     failures = {}
     notes = []
-    for s in srvs:
-        s.start()
     try:
         for r in range(rounds):
             for ci, case in enumerate(cases):
@@ -524,17 +548,15 @@ def main(argv=None):
                 for s in srvs[k:] + srvs[:k]:
                     if (s.name, case) in failures:
                         continue
-                    if not s.alive():
-                        s.start()
                     try:
+                        s.fit(size, clients)
                         rate = echo_run(s.port, size, clients, seconds)
                         results[(s.name, case)].append(rate)
                         msg = "%.0f/s" % rate
-                    except (OSError, TimeoutError) as e:
+                    except (OSError, TimeoutError, RuntimeError) as e:
                         failures[(s.name, case)] = _why(e)
                         msg = "FAILED: %s" % failures[(s.name, case)]
                         s.stop()
-                        s.start()
                     print("round %d  %-16s %-7s x%-3d %s" % (r + 1, s.name, _size(size), clients, msg),
                           file=sys.stderr, flush=True)
     finally:
@@ -608,7 +630,8 @@ def main(argv=None):
         "notes": notes + [
             "servers: `websockets` (compression=None, max_size=None, ping_interval=None); ours with "
             "--no-compression --max-size 0 --ping-interval-ms 0 --read-size %d --max-connections 64; unix port "
-            "-X heapsize=%s" % (a.read_size, a.unix_heap),
+            "-X heapsize=%s" % (a.read_size, a.unix_heap or "per case: %s" % ", ".join(
+                "%s x%d: %s" % (_size(z), c, unix_heap_for(z, c)) for z, c in cases)),
             "%d round(s) of %.1f s per case and server, order rotating; medians" % (rounds, seconds),
         ],
         "command": "python3 tools/bench_websocket.py " + " ".join(argv if argv is not None else sys.argv[1:]),
