@@ -32,6 +32,22 @@ _CLIENT_PORT = 68
 _DONE = ("bound", "renewed", "rebound")
 
 
+def _is_local(ip4):
+    """True if the 4-byte address ``ip4`` is configured on this host."""
+    import socket
+
+    if ip4 == b"\0\0\0\0":
+        return False
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(net.resolve("%d.%d.%d.%d" % (ip4[0], ip4[1], ip4[2], ip4[3]), 0, True))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def save_lease(path, lease, mac=None):
     """Write ``lease`` (and the MAC it belongs to) to ``path`` as JSON."""
     import json
@@ -110,12 +126,15 @@ class Client:
             if out is None:
                 return
             data, dest = out
-            if dest is not None:
+            # Unicast (RENEWING, RELEASE, INFORM to a known server) only
+            # works when ciaddr is configured here; otherwise the datagram
+            # would leave with no source address: broadcast it instead.
+            if dest is not None and _is_local(data[12:16]):
                 try:
                     self.sock.sendto(data, net.resolve(dest, _SERVER_PORT, True))
                     continue
                 except OSError:
-                    pass  # no route yet (address not applied): broadcast it
+                    pass
             self.sock.sendto(data, self._bcast)
 
     def _events(self, until):

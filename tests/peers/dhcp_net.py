@@ -52,6 +52,10 @@ class Net:
         self.prefix = "10.99.%d." % self.n
         self.server_ip = self.prefix + "1"
         self.dir = tempfile.mkdtemp(prefix=tag)
+        self.tag = tag
+        self.srv2 = None
+        self.kea_ns = self.srv
+        self.kea_if = self.sif
         self.procs = []
         try:
             sh("ip", "netns", "add", self.srv)
@@ -70,9 +74,29 @@ class Net:
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def add_server_address(self, last):
-        """A second server address on the server side (two servers)."""
-        sh("ip", "-n", self.srv, "addr", "add", self.prefix + "%d/24" % last, "dev", self.sif)
+    def add_second_server(self):
+        """A second server namespace on the same segment (for Kea, at
+        .2): the server side becomes a bridge joining both. Call before
+        starting the servers; returns the second server's address."""
+        t = self.tag
+        br, a, b = t + "B", t + "U", t + "T"
+        self.srv2 = t + "t"
+        sh("ip", "netns", "add", self.srv2)
+        sh("ip", "-n", self.srv, "link", "add", br, "type", "bridge")
+        sh("ip", "-n", self.srv, "addr", "del", self.server_ip + "/24", "dev", self.sif)
+        sh("ip", "-n", self.srv, "link", "set", self.sif, "master", br)
+        sh("ip", "-n", self.srv, "addr", "add", self.server_ip + "/24", "dev", br)
+        sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
+        sh("ip", "link", "set", a, "netns", self.srv)
+        sh("ip", "link", "set", b, "netns", self.srv2)
+        sh("ip", "-n", self.srv, "link", "set", a, "master", br)
+        for ns, dev in ((self.srv, a), (self.srv, br), (self.srv2, b), (self.srv2, "lo")):
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+        sh("ip", "-n", self.srv2, "addr", "add", self.prefix + "2/24", "dev", b)
+        self.sif = br
+        self.kea_ns = self.srv2
+        self.kea_if = b
+        return self.prefix + "2"
 
     def mac(self):
         return Path("/sys/class/net").exists() and sh(
@@ -110,17 +134,22 @@ class Net:
         self.pids = getattr(self, "pids", []) + [pid]
         return pid
 
-    def kea(self, valid=30, renew=10, rebind=20):
-        """Kea DHCPv4 in the server namespace (raw sockets, memfile)."""
+    def kea(self, valid=30, renew=10, rebind=20, server_id=None, pool=(100, 150)):
+        """Kea DHCPv4 in the server namespace (raw sockets, memfile);
+        ``server_id``: the server identifier to send (default the
+        interface's first address)."""
         p = self.prefix
+        data = [{"name": "routers", "data": self.server_ip},
+                {"name": "domain-name-servers", "data": self.server_ip}]
+        if server_id:
+            data.append({"name": "dhcp-server-identifier", "data": server_id})
         conf = {"Dhcp4": {
-            "interfaces-config": {"interfaces": [self.sif], "dhcp-socket-type": "raw"},
+            "interfaces-config": {"interfaces": [self.kea_if], "dhcp-socket-type": "raw"},
             "lease-database": {"type": "memfile", "persist": True, "name": self.path("kea.leases"),
                                "lfc-interval": 0},
             "valid-lifetime": valid, "renew-timer": renew, "rebind-timer": rebind, "authoritative": True,
-            "subnet4": [{"subnet": p + "0/24", "pools": [{"pool": "%s100 - %s150" % (p, p)}],
-                         "option-data": [{"name": "routers", "data": self.server_ip},
-                                         {"name": "domain-name-servers", "data": self.server_ip}]}],
+            "subnet4": [{"subnet": p + "0/24", "pools": [{"pool": "%s%d - %s%d" % (p, pool[0], p, pool[1])}],
+                         "option-data": data}],
             "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": self.path("kea.log")}],
                          "severity": "INFO"}],
         }}
@@ -130,7 +159,7 @@ class Net:
         e["KEA_PIDFILE_DIR"] = self.dir
         e["KEA_LOCKFILE_DIR"] = self.dir
         log = open(self.path("kea.out"), "w")
-        proc = subprocess.Popen(["ip", "netns", "exec", self.srv, "kea-dhcp4", "-c", self.path("kea.json")],
+        proc = subprocess.Popen(["ip", "netns", "exec", self.kea_ns, "kea-dhcp4", "-c", self.path("kea.json")],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=e)
         proc.logname = log.name
         self.procs.append(proc)
@@ -138,7 +167,10 @@ class Net:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError("kea-dhcp4 exited: " + open(log.name).read())
-            if os.path.exists(self.path("kea.log")) and "DHCP4_STARTED" in open(self.path("kea.log")).read():
+            klog = read(self.path("kea.log"))
+            if "DHCPSRV_NO_SOCKETS_OPEN" in klog:
+                raise RuntimeError("kea-dhcp4 opened no socket: " + klog)
+            if "DHCP4_STARTED" in klog:
                 return proc
             time.sleep(0.1)
         raise RuntimeError("kea-dhcp4 did not start: " + open(log.name).read())
@@ -191,6 +223,8 @@ class Net:
                 pass
         sh("ip", "netns", "del", self.cli, check=False)
         sh("ip", "netns", "del", self.srv, check=False)
+        if self.srv2:
+            sh("ip", "netns", "del", self.srv2, check=False)
 
 
 def events_of(text):
