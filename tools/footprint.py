@@ -240,6 +240,18 @@ class Board:
         self.send("heap")
         return int(self.expect("HEAP").split()[1])
 
+    def settled_heap(self, tries=10):
+        """The heap once two readings 20 ms apart agree (a session just
+        opened may still be finishing its handshake on the board)."""
+        last = self.heap()
+        for _ in range(tries):
+            time.sleep(0.02)
+            now = self.heap()
+            if now == last:
+                return now
+            last = now
+        return last
+
     def start(self):
         self.send("start")
         self.expect("OK")
@@ -339,23 +351,23 @@ def scenario_ws(fsdir, heapsize, measure, deflate):
     clients = []
     try:
         if measure:
-            r["listening"] = b.heap()
+            r["listening"] = b.settled_heap()
         a = ws_connect(port, deflate)
         clients.append(a)
         if measure:
-            h1 = b.heap()
+            h1 = b.settled_heap()
             r["first_session"] = h1 - r["listening"]
         c = ws_connect(port, deflate)
         clients.append(c)
         if measure:
-            h2 = b.heap()
+            h2 = b.settled_heap()
             r["idle_session"] = h2 - h1
         text = "x" * 64
         data = bytes(random.Random(8).randrange(256) for _ in range(1024))
         _echo(c, data)
         _echo(c, "The quick brown fox jumps over the lazy dog. " * 20)
         if measure:
-            r["active_session"] = b.heap() - h1
+            r["active_session"] = b.settled_heap() - h1
             # inflating allocates per message: fewer rounds keep it inside the heap
             r["alloc_per_frame"] = per_op(b, lambda: _echo(c, text), STEADY // 8 if deflate else STEADY)
         else:
@@ -485,21 +497,21 @@ def scenario_telnet(fsdir, heapsize, measure):
     clients = []
     try:
         if measure:
-            r["listening"] = b.heap()
+            r["listening"] = b.settled_heap()
         clients.append(Telnet(port).login())
         if measure:
-            h1 = b.heap()
+            h1 = b.settled_heap()
             r["first_session"] = h1 - r["listening"]
         t = Telnet(port).login()
         clients.append(t)
         if measure:
-            h2 = b.heap()
+            h2 = b.settled_heap()
             r["idle_session"] = h2 - h1
         t.send("6*7\r\n")
         if b"42" not in t.until(">>> "):
             raise RuntimeError("6*7 did not give 42")
         if measure:
-            r["active_session"] = b.heap() - h1
+            r["active_session"] = b.settled_heap() - h1
             r["alloc_per_keystroke"] = per_op(b, t.keystroke, STEADY // 2) / 2
         else:
             for _ in range(10):
@@ -558,21 +570,21 @@ def scenario_console(fsdir, heapsize, measure):
     ws = t = None
     try:
         if measure:
-            r["listening"] = b.heap()
+            r["listening"] = b.settled_heap()
         ws = console_ws_login(port)
         if measure:
-            h1 = b.heap()
+            h1 = b.settled_heap()
             r["browser_session"] = h1 - r["listening"]
         t = Telnet(tport).login()
         if measure:
-            h2 = b.heap()
+            h2 = b.settled_heap()
             r["telnet_session"] = h2 - h1
         _console_eval(ws)
         t.send("6*7\r\n")
         if b"42" not in t.until(">>> "):
             raise RuntimeError("telnet 6*7 did not give 42")
         if measure:
-            r["both_active"] = b.heap() - r["listening"]
+            r["both_active"] = b.settled_heap() - r["listening"]
             r["alloc_per_keystroke"] = per_op(b, lambda: _console_key(ws), STEADY // 2) / 2
             r["telnet_alloc_per_keystroke"] = per_op(b, t.keystroke, STEADY // 2) / 2
         if not b.alive():
@@ -727,7 +739,10 @@ def min_heap(fsdir, name, lo=8 * KIB, hi=2048 * KIB, step=KIB):
 # ---------------------------------------------------------------- figures and the report
 
 
-def measure_all(fsdir, only=None, bisect=True, heapsize=8192 * KIB, log=print):
+MEASURE_HEAP = 8192 * KIB  # heap of the measuring runs: room for gc.disable() over many iterations
+
+
+def measure_all(fsdir, only=None, bisect=True, heapsize=MEASURE_HEAP, log=print):
     """All figures: ``{"import.NAME": bytes or None, "SCENARIO.FIGURE": n}``,
     plus the import rows for the report."""
     figures = {}
@@ -865,6 +880,29 @@ def load_budget(path=BUDGET_FILE):
         return json.load(f)
 
 
+def check_budget(figures, doc=None):
+    """``(over, checked)``: budgets exceeded by more than their tolerance
+    (2% unless the entry says otherwise, with its reason), as readable
+    lines, and the keys compared. Figures without a budget, and budgets
+    without a figure (not measured in this run, or a module that is gone),
+    are not compared."""
+    doc = doc or load_budget()
+    default = doc.get("tolerance", 0.02)
+    over, checked = [], []
+    for key, entry in doc["budgets"].items():
+        v = figures.get(key)
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        checked.append(key)
+        tol = entry.get("tolerance", default)
+        limit = entry["bytes"] * (1 + tol)
+        if v > limit:
+            over.append("%s: %g bytes, budget %g (+%g%%): grew by %g; lower the figure, or raise the budget in "
+                        "tests/footprint_budget.json with a reason" % (key, v, entry["bytes"], tol * 100,
+                                                                       v - entry["bytes"]))
+    return over, checked
+
+
 def lower_budget(figures, path=BUDGET_FILE):
     """Lower each budget whose figure is now smaller; never raise one."""
     doc = load_budget(path)
@@ -886,6 +924,8 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the figures as JSON to this file")
     ap.add_argument("--no-bisect", action="store_true", help="skip the smallest-heap bisection (slow part)")
     ap.add_argument("--only", help="comma-separated: imports and/or scenario names (%s)" % ",".join(SCENARIOS))
+    ap.add_argument("--check", action="store_true",
+                    help="exit 1 if a figure exceeds its budget in tests/footprint_budget.json")
     ap.add_argument("--rev", help="measure this git revision (e.g. HEAD) instead of the work tree")
     ap.add_argument("--lower-budget", action="store_true", help="lower tests/footprint_budget.json where figures went down")
     args = ap.parse_args(argv)
@@ -902,6 +942,12 @@ def main(argv=None):
     if args.lower_budget:
         for line in lower_budget(figures):
             print("budget lowered:", line)
+    if args.check:
+        over, checked = check_budget(figures)
+        for line in over:
+            print("OVER BUDGET", line)
+        print("budget: %d figures checked, %d over" % (len(checked), len(over)))
+        sys.exit(1 if over else 0)
 
 
 if __name__ == "__main__":

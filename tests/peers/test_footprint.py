@@ -1,0 +1,63 @@
+"""The footprint guard: heap figures of the 64-bit MicroPython unix port
+(modules as .mpy) must not grow past tests/footprint_budget.json by more
+than each entry's tolerance (2% unless the entry says why). Measured with
+tools/footprint.py: the import of every module and the fast scenarios
+(WebSocket without deflate, Telnet, the console, an SMTP send of 1 MB to
+aiosmtpd). The smallest-heap bisection and the noisier scenarios are
+checked by ``tools/footprint.py --check``, not here. ``FOOTPRINT_REV=HEAD``
+measures a git revision instead of the work tree.
+
+No timing is asserted: heap figures are deterministic on the unix port
+(the per-frame figures of the WebSocket server have a tolerance, because
+its timers run by the clock)."""
+
+import os
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+import footprint  # noqa: E402
+
+BUDGET = footprint.load_budget()
+
+
+@pytest.fixture(scope="module")
+def fsdir(tmp_path_factory):
+    # FOOTPRINT_REV=HEAD measures the last commit instead of the work tree
+    return footprint.build_fs(str(tmp_path_factory.mktemp("footprint")), os.environ.get("FOOTPRINT_REV"))
+
+
+def _check(figures):
+    over, checked = footprint.check_budget(figures, BUDGET)
+    assert checked, "no figure of this run has a budget: %s" % sorted(figures)
+    assert not over, "\n".join(over)
+
+
+def test_budget_file_is_well_formed():
+    assert 0 < BUDGET["tolerance"] <= 0.02
+    for key, entry in BUDGET["budgets"].items():
+        assert "." in key and entry["bytes"] >= 0, key
+        # a wider tolerance, or a budget raised, says why
+        if entry.get("tolerance", BUDGET["tolerance"]) > BUDGET["tolerance"]:
+            assert entry.get("why"), key
+
+
+def test_import_heap_of_every_module_within_budget(fsdir):
+    rows = footprint.measure_imports(fsdir)
+    failed = [(name, what) for name, heap, what, _ in rows if heap is None and what != "not present"]
+    assert not failed, "imports failed: %s" % failed
+    figures = {"import." + name: heap for name, heap, _, _ in rows if heap is not None}
+    # the facades the issue names are measured when present
+    assert "import.websocket" in figures and "import.telnet" in figures, sorted(figures)
+    _check(figures)
+
+
+@pytest.mark.parametrize("scenario", ["ws", "telnet", "console", "smtp"])
+def test_scenario_heap_within_budget(fsdir, scenario):
+    res = footprint.SCENARIOS[scenario][1](fsdir, footprint.MEASURE_HEAP, True)
+    figures = {"%s.%s" % (scenario, k): v for k, v in res.items()}
+    _check(figures)
