@@ -7,11 +7,11 @@ Kept in its own module so a blocking program does not load it.
 import asyncio
 
 from microproto.errors import PeerError, UsageError
-from microproto.pop3 import _Client
+from microproto.pop3 import POP3
 from microproto.pop3_core import POP3Error
 
 
-class AsyncPOP3(_Client):
+class AsyncPOP3(POP3):
     """``AsyncPOP3(host, port=None, tls="stls", ...)`` (see ``POP3``);
     ``await box.connect()`` (done by ``async with``), then ``await
     box.login(...)``, ``await box.stat()``, ``await box.retr(n, into)``,
@@ -20,8 +20,8 @@ class AsyncPOP3(_Client):
     def __init__(self, host, port=None, tls="stls", cafile=None, cadata=None, verify=True, timeout_ms=30000,
                  allow_plaintext_auth=False, server_hostname=None, bufsize=2048, max_line=1000, max_size=65536,
                  max_list=10000):
-        self._setup(host, port, tls, cafile, cadata, verify, timeout_ms, allow_plaintext_auth, server_hostname,
-                    bufsize, max_line, max_size, max_list)
+        super().__init__(host, port, tls, cafile, cadata, verify, timeout_ms, allow_plaintext_auth, server_hostname,
+                         bufsize, max_line, max_size, max_list, False)
 
     async def _run(self, conv, post=None, sink=None):
         if self.conn is None:
@@ -29,9 +29,8 @@ class AsyncPOP3(_Client):
         try:
             t = await self.conn.run(conv, self.timeout_ms)
         except BaseException as e:
-            f = getattr(sink, "fail", None)
-            if f:
-                f()
+            if sink:
+                sink.done(False)
             if not isinstance(e, (POP3Error, UsageError)):
                 await self.close()
             raise
@@ -65,6 +64,14 @@ class AsyncPOP3(_Client):
             await self.close()
             raise
         return self
+
+    async def headers(self, n):
+        from microproto.pop3_headers import parse
+
+        return parse(await self.top(n))
+
+    def new_messages(self, state_file, delete=False):
+        raise UsageError("AsyncPOP3: use await box.sync(directory)")
 
     async def sync(self, directory, delete=False):
         """See ``POP3.sync``: saves new messages as ``<uid>.eml``."""

@@ -10,7 +10,7 @@ import sys
 
 from microproto import cli
 from microproto.errors import ProtocolError, UsageError
-from microproto.pop3 import POP3, POP3Error, _tls_mode
+from microproto.pop3 import POP3, POP3Error
 from microproto_port import net
 
 _USAGE = ("python -m microproto.pop3 --server HOST [--port P] [--tls stls|implicit|none] [--cafile F]\n"
@@ -47,7 +47,7 @@ def _out():
 
 def _run(box, cmd, args, opts):
     if cmd == "capa":
-        for k, v in box.capabilities.items():
+        for k, v in box.session.caps.items():
             print(" ".join([k] + v))
     elif cmd == "stat":
         print("%d messages, %d octets" % box.stat())
@@ -67,7 +67,9 @@ def _run(box, cmd, args, opts):
         box.dele(args[0])
         print("message %d marked; deleted at the end of the session" % args[0])
     elif cmd == "sync":
-        saved = box.sync(args[0], opts["delete"])
+        from microproto.pop3_sync import sync
+
+        saved = sync(box, args[0], opts["delete"])
         print("%d new message(s) saved in %s" % (len(saved), args[0]))
 
 
@@ -106,11 +108,9 @@ def main(argv=None):
             password = os.getenv(opts["password_env"])
             if password is None:
                 problems.append("environment variable %s is not set" % opts["password_env"])
-    try:
-        tls = _tls_mode(opts["tls"])
-    except UsageError as e:
-        problems.append(str(e))
-        tls = None
+    tls = None if opts["tls"] == "none" else opts["tls"]
+    if tls not in (None, "stls", "implicit"):
+        problems.append("--tls must be stls, implicit or none")
     if problems:
         _err("error: " + "; ".join(problems) + "\nusage: " + _USAGE)
         return 2

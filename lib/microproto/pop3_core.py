@@ -1,16 +1,16 @@
-"""POP3 client core (RFC 1939, CAPA RFC 2449, SASL RFC 5034), sans-I/O.
+"""POP3 client core (RFC 1939, CAPA RFC 2449), sans-I/O.
 
     p = Parser(max_line=1000, bufsize=2048)   # the core a driver runs
     s = Session(p)                            # conversations over it
     conn.run(s.command(None))                 # the greeting
     conn.run(s.command(b"RETR 1\\r\\n", MULTI_CHUNKS, sink))
-    conn.run(s.auth("PLAIN", b"user", b"secret"))
+    # logins (USER/PASS, APOP, SASL) are in microproto.pop3_auth
 
 Rules of this file:
-- A status line is ``+OK``, ``-ERR`` (then a space or the line end) or,
-  during AUTH only, a continuation ``+`` (RFC 5034 4). Anything else is a
+- A status line is ``+OK``, ``-ERR`` (then a space or the line end) or a
+  SASL continuation ``+`` (RFC 5034 4; ``command`` refuses it). Anything else is a
   ``PeerError``; LF ends a line, a CR before it is dropped.
-- Every response must have been announced with ``Parser.expect(kind)``:
+- Every response must have been announced by appending its kind to ``Parser.want``:
   bytes nobody waits for are a ``PeerError`` (never buffered without end).
 - A multi-line body (after ``+OK`` when ``kind`` is not SINGLE) is
   dot-unstuffed and ends at a line holding only ``.``; the end is found
@@ -38,7 +38,7 @@ _LF = const(10)
 _DOT = const(46)
 _SP = const(32)
 
-# what a response is expected to be (Parser.expect)
+# what a response is expected to be (Parser.want)
 SINGLE = 0
 MULTI_LINES = 1
 MULTI_CHUNKS = 2
@@ -55,7 +55,8 @@ _END_EV = (END, None)
 class POP3Error(PeerError):
     """The server answered ``-ERR``. ``text`` (str) is its text, ``code``
     the RFC 2449 extended response code (``"IN-USE"``, ``"LOGIN-DELAY"``,
-    ``"SYS/TEMP"``, ``"AUTH"``, ...) or None, ``command`` the verb sent."""
+    ``"SYS/TEMP"``, ``"AUTH"``, ...) or None, ``command`` the verb sent
+    (never its arguments: no password ends up in a message)."""
 
     def __init__(self, text, command=""):
         code = None
@@ -66,9 +67,6 @@ class POP3Error(PeerError):
         self.text = text
         self.command = command
         super().__init__("%s: -ERR %s" % (command, text) if command else "-ERR " + text, code)
-
-    def __str__(self):
-        return self.reason
 
 
 def text(b):
@@ -99,15 +97,11 @@ class Parser:
         self._e = 0
         self._in = None
         self._ip = 0
-        self._want = []
+        self.want = []  # kinds of the responses awaited, in order
         self._body = 0
         self._bol = True
         self.eof = False
         self.error = None
-
-    def expect(self, kind=SINGLE):
-        """Announce the next response (in order of the commands sent)."""
-        self._want.append(kind)
 
     def discard(self):
         """Drop everything received and not taken (after STLS the plaintext
@@ -115,45 +109,24 @@ class Parser:
         self._s = self._e = 0
         self._in = None
         self._body = 0
-        self._want = []
+        self.want = []
 
     def data_to_send(self):
         return b""
 
     def receive_data(self, data):
-        """Feed received bytes (``b""``: the server closed)."""
+        """Feed received bytes (``b""``: the server closed). They are copied
+        in as events are taken (``next_event``)."""
         if self.error is not None:
             raise self.error
         if not data:
             self.eof = True
-            return
-        if self._in is not None:  # not a driver's pattern: keep both
-            data = bytes(memoryview(self._in)[self._ip :]) + bytes(data)
-        self._in = data
-        self._ip = 0
-        self._fill()
-
-    def _fill(self):
-        s = self._s
-        e = self._e
-        mv = self._mv
-        if s:
-            if e > s:
-                mv[0 : e - s] = mv[s:e]
-            e -= s
-            self._s = 0
-        d = self._in
-        ip = self._ip
-        n = len(d) - ip
-        k = len(self._b) - e
-        if n <= k:
-            mv[e : e + n] = d if ip == 0 else memoryview(d)[ip:]
-            self._in = None
-            k = n
-        else:
-            mv[e : e + k] = memoryview(d)[ip : ip + k]
-            self._ip = ip + k
-        self._e = e + k
+        elif self._in is None:
+            self._in = data
+            self._ip = 0
+        else:  # more before the last was taken: not a driver's pattern
+            self._in = bytes(memoryview(self._in)[self._ip :]) + bytes(data)
+            self._ip = 0
 
     def next_event(self):
         """The next event, or None when more bytes are needed. Raises
@@ -165,20 +138,34 @@ class Parser:
                 ev = self._parse()
                 if ev is not None:
                     return ev
-                if self._in is None:
+                d = self._in
+                if d is None:
                     break
-                self._fill()
+                # move what is left to the front, then copy in what fits
+                s = self._s
+                e = self._e
+                mv = self._mv
+                if s:
+                    mv[0 : e - s] = mv[s:e]
+                    e -= s
+                    self._s = 0
+                ip = self._ip
+                n = len(d) - ip
+                k = len(mv) - e
+                if n <= k:
+                    mv[e : e + n] = d if ip == 0 else memoryview(d)[ip:]
+                    self._in = None
+                    k = n
+                else:
+                    mv[e : e + k] = memoryview(d)[ip : ip + k]
+                    self._ip = ip + k
+                self._e = e + k
             if self.eof:
-                if self._body or self._e > self._s:
-                    raise PeerError("server closed the connection in the middle of a response")
-                raise PeerError("server closed the connection")
+                raise PeerError("connection closed" + (" mid-response" if self._body or self._e > self._s else ""))
         except PeerError as e:
             self.error = e
             raise
         return None
-
-    def _long(self):
-        return LimitError("line longer than %d bytes" % self.max_line)
 
     def _parse(self):
         b = self._b
@@ -191,27 +178,27 @@ class Parser:
             i = b.find(b"\n", s, e)
             if i < 0 or i - s >= self.max_line:
                 if i >= 0 or e - s >= self.max_line:
-                    raise self._long()
+                    raise LimitError("line longer than %d bytes" % self.max_line)
                 return None
             self._s = i + 1
             if i > s and b[i - 1] == _CR:
                 i -= 1
             line = bytes(self._mv[s:i])
             n = i - s
-            if not self._want:
-                raise PeerError("unexpected data from server: %r" % line[:40])
+            if not self.want:
+                raise PeerError("unexpected data: %r" % line[:40])
             sp = n == 3 or (n > 3 and line[3] == _SP)
             if line[:3] == b"+OK" and sp:
                 ev = (OK, line[4:])
-                self._body = self._want.pop(0)
+                self._body = self.want.pop(0)
                 self._bol = True
             elif line[:4] == b"-ERR" and (n == 4 or (n > 4 and line[4] == _SP)):
                 ev = (ERR, line[5:])
-                self._want.pop(0)
+                self.want.pop(0)
             elif line[:1] == b"+" and (n == 1 or line[1] == _SP):
                 ev = (CONT, line[2:])
             else:
-                raise PeerError("not a POP3 status line: %r" % line[:40])
+                raise PeerError("bad status line: %r" % line[:40])
             return ev
         if self._bol:
             if b[s] == _DOT:
@@ -247,7 +234,7 @@ class Parser:
         i = b.find(b"\n", s, e)
         if i < 0 or i - s >= self.max_line:
             if i >= 0 or e - s >= self.max_line:
-                raise self._long()
+                raise LimitError("line longer than %d bytes" % self.max_line)
             return None
         self._s = i + 1
         self._bol = True
@@ -271,53 +258,24 @@ def arg(x, what="argument"):
     return b
 
 
-def ints(t, n, what):
-    """``n`` numbers at the start of server text ``t`` (bytes or str)."""
-    w = bytes(t).split() if not isinstance(t, str) else t.split()
-    if len(w) < n:
-        raise PeerError("bad %s: %r" % (what, t[:40]))
-    out = []
-    for x in w[:n]:
-        if not x.isdigit() or len(x) > 12:
-            raise PeerError("bad %s: %r" % (what, t[:40]))
-        out.append(int(x))
-    return out
+def pair(t, uid=False):
+    """``(n, size)`` from a LIST/STAT text, or ``(n, uid)`` from UIDL
+    (RFC 1939 7: a uid is 1-70 characters in 0x21-0x7E)."""
+    w = bytes(t).split()
+    if len(w) < 2 or (uid and len(w) > 2) or not w[0].isdigit() or len(w[0]) > 12:
+        w = None
+    elif uid:
+        if len(w[1]) > 70 or [c for c in w[1] if c < 33 or c > 126]:
+            w = None
+    elif not w[1].isdigit() or len(w[1]) > 12:
+        w = None
+    if w is None:
+        raise PeerError("bad %s line: %r" % ("UIDL" if uid else "LIST/STAT", bytes(t[:80])))
+    return int(w[0]), w[1].decode() if uid else int(w[1])
 
 
 def uid_pair(t):
-    """``n uid`` from a UIDL line (RFC 1939 7: uid is 1-70 of 0x21-0x7E)."""
-    w = bytes(t).split()
-    if len(w) != 2 or not w[0].isdigit() or len(w[0]) > 12 or len(w[1]) > 70:
-        raise PeerError("bad UIDL line: %r" % bytes(t[:80]))
-    for c in w[1]:
-        if c < 33 or c > 126:
-            raise PeerError("bad UIDL line: %r" % bytes(t[:80]))
-    return int(w[0]), w[1].decode()
-
-
-def timestamp(greeting):
-    """The APOP timestamp ``<...@...>`` of a greeting (bytes), or None."""
-    i = greeting.find(b"<")
-    j = greeting.find(b">", i + 1)
-    if i < 0 or j < 0 or b"@" not in greeting[i:j]:
-        return None
-    return bytes(greeting[i : j + 1])
-
-
-def apop_digest(stamp, secret):
-    """RFC 1939 7: hex MD5 of timestamp + secret (bytes)."""
-    import binascii
-    import hashlib
-
-    if not hasattr(hashlib, "md5"):
-        raise UsageError("APOP needs hashlib.md5, which this firmware lacks")
-    return binascii.hexlify(hashlib.md5(stamp + secret).digest())
-
-
-def b64(data):
-    import binascii
-
-    return binascii.b2a_base64(data)[:-1]
+    return pair(t, True)
 
 
 class Session:
@@ -335,13 +293,13 @@ class Session:
         """Send ``line`` (None: only read, for the greeting), await the
         status; ``-ERR`` raises ``POP3Error``. With a multi-line ``kind``
         every body event's value goes to ``sink``. Returns the status text."""
-        self.parser.expect(kind)
+        self.parser.want.append(kind)
         ev = yield line
         verb = "" if line is None else bytes(line[:4]).strip().decode()
         if ev[0] == ERR:
             raise POP3Error(text(ev[1]), verb)
         if ev[0] != OK:
-            raise PeerError("%s: unexpected continuation from server" % (verb or "greeting"))
+            raise PeerError("unexpected +")
         t = ev[1]
         if line is None:
             self.greeting = t
@@ -367,34 +325,3 @@ class Session:
             caps = {}
         self.caps = caps
         return caps
-
-    def auth(self, mech, user, secret, initial=True):
-        """AUTH (RFC 5034) with PLAIN, LOGIN or XOAUTH2 (``secret`` is then
-        the access token). The first response goes on the command line when
-        ``initial`` and it fits in 255 octets, else after the server's "+".
-        A challenge after the last response cancels the exchange ("*"; an
-        empty line for XOAUTH2, whose error comes that way)."""
-        mech = mech.upper()
-        u = arg(user, "user")
-        if mech == "PLAIN":
-            steps = [b64(b"\x00" + u + b"\x00" + secret)]
-        elif mech == "LOGIN":
-            steps = [b64(u), b64(secret)]
-            initial = False
-        elif mech == "XOAUTH2":
-            steps = [b64(b"user=" + u + b"\x01auth=Bearer " + secret + b"\x01\x01")]
-        else:
-            raise UsageError("unsupported AUTH mechanism %s" % mech)
-        line = b"AUTH " + mech.encode()
-        if initial and len(line) + len(steps[0]) + 3 <= _MAX_CMD:
-            line += b" " + steps.pop(0)
-        self.parser.expect()
-        ev = yield line + b"\r\n"
-        while ev[0] == CONT:
-            if steps:
-                ev = yield steps.pop(0) + b"\r\n"
-            else:
-                ev = yield b"\r\n" if mech == "XOAUTH2" else b"*\r\n"
-        if ev[0] != OK:
-            raise POP3Error(text(ev[1]), "AUTH " + mech)
-        return ev[1]

@@ -69,8 +69,10 @@ def new_messages(box, state_file, delete=False):
 
 
 def sync(box, directory, delete=False):
-    """Save each new message into ``directory/<uid>.eml``; the state file
-    is ``directory/.pop3-seen``. Returns the UIDs saved."""
+    """Save each new message of ``box`` (a logged-in ``POP3``) into
+    ``directory/<uid>.eml``; the state file is ``directory/.pop3-seen``.
+    Returns the UIDs saved. (``await AsyncPOP3.sync(directory)`` is the
+    asyncio form.)"""
     saved = []
     for n, uid in new_messages(box, directory + "/" + STATE, delete):
         box.retr(n, into=directory + "/" + file_name(uid))
