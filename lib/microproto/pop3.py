@@ -157,8 +157,7 @@ class POP3:
         s = self.session
         try:
             if self.tls == "implicit":
-                sock = self._tlsmod.wrap_client(sock, self._ctx, self.server_hostname)
-                self.secure = True
+                sock = self._wrap(sock)
             self.conn = Connection(sock, s.parser, self.bufsize)
             self._run(s.command(None))
             self._run(s.capa())
@@ -166,15 +165,23 @@ class POP3:
                 if s.caps and "STLS" not in s.caps:
                     raise PeerError("server does not offer STLS (tls='stls' was asked)")
                 self._run(s.command(b"STLS\r\n"))
-                sock = self._tlsmod.wrap_client(self.conn.sock, self._ctx, self.server_hostname)
+                sock = self._wrap(self.conn.sock)
                 s.parser.discard()
                 self.conn.set_socket(sock)
-                self.secure = True
                 self._run(s.capa())
         except BaseException:
             self.close()
             raise
         return self
+
+    def _wrap(self, sock):
+        try:
+            sock = self._tlsmod.wrap_client(sock, self._ctx, self.server_hostname)
+        except ValueError as e:
+            # MicroPython reports a certificate that fails to verify so
+            raise OSError("TLS: " + " ".join(str(e).split()))
+        self.secure = True
+        return sock
 
     def login(self, user, password, mechanism=None, initial=True):
         """Log in: ``mechanism`` is "PLAIN", "LOGIN", "XOAUTH2" (SASL, RFC
