@@ -318,3 +318,34 @@ def test_send_mail_says_what_to_set_without_settings(where):
     rc, out = ex.wait()
     assert rc == 0, out
     assert "send mail: set SMTP_HOST" in out and "next: see examples/README.md" in out, out
+
+
+def test_fetch_mail_with_stls_and_login(where):
+    from pop3_peer import PASSWORD, Dovecot, message
+
+    dv = Dovecot(free_port(), free_port())
+    try:
+        dv.start()
+        dv.fill("alice", [message(1, "first hour"), message(2, "Grüße")])
+        if where == "cpython":
+            cafile = CERT
+        else:
+            shutil.copy(CERT, os.path.join(where.fs, "ca.pem"))
+            cafile = "ca.pem"
+        ex = Example("fetch_mail", where, POP3_HOST="localhost", POP3_PORT=dv.port, POP3_USER="alice",
+                     POP3_PASSWORD=PASSWORD, POP3_CAFILE=cafile)
+        rc, out = ex.wait()
+        assert rc == 0, out + dv.log()
+        assert dv.count("alice") == 2  # nothing deleted
+    finally:
+        dv.cleanup()
+    assert "fetch mail: 2 messages, " in out, out
+    assert "  1  Sender <sender@example.org>  first hour" in out, out
+    assert "  2  Sender <sender@example.org>  Grüße" in out, out
+    assert "next: read one with" in out, out
+
+
+def test_fetch_mail_says_what_to_set_without_settings(where):
+    rc, out = Example("fetch_mail", where).wait()
+    assert rc == 0, out
+    assert "fetch mail: set POP3_HOST" in out and "next: see examples/README.md" in out, out

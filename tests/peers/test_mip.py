@@ -24,7 +24,7 @@ SLICES = {
     "telnet": ("microproto.telnet", ex.test_telnet_repl),
     "smtp": ("microproto.smtp", ex.test_send_mail_with_starttls_and_login),
     "console": ("microproto.console", ex.test_device_console),
-    "pop3": ("microproto.pop3", None),
+    "pop3": ("microproto.pop3", ex.test_fetch_mail_with_stls_and_login),
     "dhcp": ("microproto.dhcp", None),
 }
 
