@@ -484,15 +484,17 @@ def servers(read_size, unix, unix_heap):
     if unix:
         out.append(Server("ours, unix port",
                           lambda p, heap: [ROOT + "/tools/micropython", "-X", "heapsize=" + heap] + ours + [str(p)],
-                          (lambda size, clients: unix_heap) if unix_heap else unix_heap_for))
+                          (lambda size, clients: unix_heap) if unix_heap
+                          else (lambda size, clients: unix_heap_for(size, clients, read_size))))
     return out
 
 
-def unix_heap_for(size, clients):
-    """The smallest power-of-two heap of at least 4 MiB holding 4 copies of
-    every message in flight plus 2 MiB: a larger heap than needed costs
-    time (a large allocation and a collection both scan the whole heap)."""
-    need = 4 * size * clients + 2 * MiB
+def unix_heap_for(size, clients, read_size):
+    """The smallest power-of-two heap of at least 4 MiB holding, per client,
+    4 copies of its message and 4 read buffers, plus 2 MiB: a larger heap
+    than needed costs time (a large allocation and a collection both scan
+    the whole heap). A stream read allocates its whole size on MicroPython."""
+    need = clients * 4 * (size + read_size) + 2 * MiB
     heap = 4
     while heap * MiB < need:
         heap *= 2
@@ -631,7 +633,7 @@ def main(argv=None):
             "servers: `websockets` (compression=None, max_size=None, ping_interval=None); ours with "
             "--no-compression --max-size 0 --ping-interval-ms 0 --read-size %d --max-connections 64; unix port "
             "-X heapsize=%s" % (a.read_size, a.unix_heap or "per case: %s" % ", ".join(
-                "%s x%d: %s" % (_size(z), c, unix_heap_for(z, c)) for z, c in cases)),
+                "%s x%d: %s" % (_size(z), c, unix_heap_for(z, c, a.read_size)) for z, c in cases)),
             "%d round(s) of %.1f s per case and server, order rotating; medians" % (rounds, seconds),
         ],
         "command": "python3 tools/bench_websocket.py " + " ".join(argv if argv is not None else sys.argv[1:]),
