@@ -34,6 +34,13 @@ def _modules(d):
     return names
 
 
+def _release(before):
+    for k in list(sys.modules):
+        if k not in before:
+            del sys.modules[k]
+    gc.collect()
+
+
 def main(dirs, pattern=None):
     passed = 0
     failed = 0
@@ -41,12 +48,16 @@ def main(dirs, pattern=None):
         if d not in sys.path:
             sys.path.insert(0, d)
         for name in _modules(d):
+            # what a test module imports is released after it (a board's
+            # heap holds one protocol at a time, not the whole library)
+            before = set(sys.modules)
             try:
                 mod = __import__(name)
             except Exception as e:
                 print("FAIL %s (import): %r" % (name, e))
                 _print_exc(e)
                 failed += 1
+                _release(before)
                 continue
             tests = [n for n in dir(mod) if n.startswith("test_")]
             tests.sort()
@@ -64,8 +75,8 @@ def main(dirs, pattern=None):
                     print("FAIL %s: %r" % (full, e))
                     _print_exc(e)
                 gc.collect()
-            del sys.modules[name]
-            gc.collect()
+            mod = f = None
+            _release(before)
     print("%d passed, %d failed" % (passed, failed))
     return passed, failed
 

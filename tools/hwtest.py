@@ -3,6 +3,7 @@
 
     tools/hwtest.py [--board UNIX|ESP32_GENERIC|RPI_PICO_W] [--port PATH|auto|virtual]
                     [-k SUBSTRING] [--no-deploy] [--source] [--timeout-s 900]
+                    [--state-dir DIR] [--heapsize 154K]
 
 Deploys the library, the MicroPython port, the board files, tests/unit/ and
 the board's tests/hw/ files (listed in boards/BOARD/board.json) with
@@ -11,7 +12,16 @@ each test as PASS/FAIL, ending with the line ``N passed, M failed``. Exits
 non-zero on any failure, on no test run, or if the board stops answering.
 
 ``--port virtual`` (the default) runs on a fresh virtual board (the unix
-port behind a pty, tools/virtual_board.py) and stops it afterwards.
+port behind a pty, tools/virtual_board.py) and stops it afterwards. With
+``--board ESP32_GENERIC`` (or RPI_PICO_W) the virtual board gets that
+board's heap (its ``heap_usable`` x 1.4: 154K, 252K; the UNIX board keeps
+its 2M) and the UNIX board's files (the host's network, x64 code).
+``--state-dir DIR`` runs a virtual board of your own in DIR instead of the
+shared background one.
+
+Before the tests run, ``budget.set_heap()`` (tests/unit/budget.py) gets the
+heap the tests may plan for: the virtual board's heap, or the real board's
+``heap_usable``; tests that build large messages size themselves from it.
 On a real board: ``tools/hwtest.py --board ESP32_GENERIC --port /dev/ttyUSB0``.
 """
 
@@ -27,9 +37,20 @@ import boardlib  # noqa: E402
 import deploy  # noqa: E402
 
 
-def run_tests(device, pattern=None, timeout_s=900):
-    """Run mprunner on the board, echo its lines; return (passed, failed, ok)."""
-    code = "import mprunner\nmprunner.main(['tests/unit', 'tests/hw'], %r)\n" % (pattern,)
+RUN = """import sys
+sys.path.insert(0, 'tests/unit')
+if %(heap)r:
+    import budget
+    budget.set_heap(%(heap)r)
+import mprunner
+mprunner.main(['tests/unit', 'tests/hw'], %(pattern)r)
+"""
+
+
+def run_tests(device, pattern=None, timeout_s=900, heap=None):
+    """Run mprunner on the board, echo its lines; return (passed, failed, ok).
+    ``heap``: bytes the tests may plan for (tests/unit/budget.py)."""
+    code = RUN % {"heap": heap, "pattern": pattern}
     exe = shutil.which("mpremote")
     argv = ([exe] if exe else [sys.executable, "-m", "mpremote"]) + ["connect", device, "resume", "exec", code]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -65,23 +86,29 @@ def main(argv=None):
     ap.add_argument("--no-deploy", action="store_true", help="run what is already on the board")
     ap.add_argument("--source", action="store_true", help="deploy .py instead of .mpy")
     ap.add_argument("--timeout-s", type=float, default=900)
+    ap.add_argument("--state-dir", help="--port virtual: run a virtual board of your own in this folder")
+    ap.add_argument("--heapsize", help="--port virtual: this heap instead of the board's (e.g. 154K)")
     args = ap.parse_args(argv)
+    import virtual_board
 
+    cfg = boardlib.board_config(args.board)
     started = False
     port = args.port
+    files_board = args.board
+    heap = cfg.get("heap_usable")
     if port == "virtual":
-        import virtual_board
-
-        port, started = virtual_board.ensure_running(fresh=True)
+        heapsize = args.heapsize or virtual_board.board_heapsize(args.board)
+        heap = virtual_board.heap_bytes(heapsize)
+        files_board = "UNIX"  # the unix port: the host's network, x64 native code
+        port, started = virtual_board.ensure_running(fresh=True, heapsize=heapsize, state_dir=args.state_dir)
+        print("hwtest: virtual board as %s: -X heapsize=%s" % (args.board, heapsize), flush=True)
     try:
         if not args.no_deploy:
-            deploy.deploy(args.board, port, args.source, tests=True)
-        passed, failed, ok = run_tests(port, args.pattern, args.timeout_s)
+            deploy.deploy(files_board, port, args.source, tests=True)
+        passed, failed, ok = run_tests(port, args.pattern, args.timeout_s, heap)
     finally:
         if started:
-            import virtual_board
-
-            virtual_board.stop_background()
+            virtual_board.stop_background(args.state_dir)
     if not ok and not failed:
         failed += 1  # the run itself failed: count it, never report green
     print("hwtest: %d passed, %d failed" % (passed, failed))

@@ -1,0 +1,90 @@
+"""How much heap a portable test may plan for, so that tests building large
+messages size themselves to the board they run on.
+
+    import budget
+    if budget.fits(130 * 1024, copies=3):   # room for three 130 KiB buffers?
+        ...the 64-bit length test...
+    n = budget.size(80 * 1024, copies=4)    # 80 KiB, or less to fit this heap
+
+Where the figure comes from, first found wins:
+
+1. ``budget.set_heap(n)``: tools/hwtest.py calls it before the tests run,
+   with the board's usable heap (boards/BOARD/board.json ``heap_usable``,
+   on a real board) or the heap it gave the virtual board
+   (``--board ESP32_GENERIC``: 154K on the 64-bit unix port).
+2. The environment variable ``MICROPROTO_HEAP`` (bytes, or with K/M), so
+   that ``MICROPROTO_HEAP=154K python3 -m pytest tests/unit`` or the unix
+   port runner tries the board-sized variants.
+3. MicroPython: the heap it has (``gc.mem_free() + gc.mem_alloc()``).
+4. CPython: no limit worth planning for (``heap()`` is None; ``fits`` is
+   always True, ``size`` returns what was asked).
+"""
+
+import gc
+
+_heap = [None]
+RESERVE = 16 * 1024  # left for the test's own objects, the runner and the library
+
+
+def _bytes(text):
+    text = text.strip().upper()
+    mult = 1
+    if text.endswith("K"):
+        mult, text = 1024, text[:-1]
+    elif text.endswith("M"):
+        mult, text = 1024 * 1024, text[:-1]
+    return int(text) * mult
+
+
+def set_heap(n):
+    """Plan for ``n`` bytes of heap (tools/hwtest.py calls this)."""
+    _heap[0] = n
+
+
+def _explicit():
+    if _heap[0] is not None:
+        return _heap[0]
+    try:
+        import os
+
+        env = os.getenv("MICROPROTO_HEAP")
+    except (ImportError, AttributeError):
+        env = None
+    return _bytes(env) if env else None
+
+
+def heap():
+    """The heap tests may plan for, in bytes, or None (no limit)."""
+    n = _explicit()
+    if n is None and hasattr(gc, "mem_free"):
+        n = gc.mem_free() + gc.mem_alloc()
+    return n
+
+
+def room():
+    """Bytes a test can still allocate now (after a collection), or None."""
+    gc.collect()
+    used = gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
+    n = _explicit()
+    if n is not None:
+        # a board's heap may grow on demand (ESP32): plan by its figure
+        return n - used
+    if hasattr(gc, "mem_free"):
+        return gc.mem_free()
+    return None
+
+
+def fits(nbytes, copies=1):
+    """True if ``copies`` buffers of ``nbytes`` fit in the heap with
+    ``RESERVE`` to spare."""
+    r = room()
+    return r is None or copies * nbytes + RESERVE <= r
+
+
+def size(wanted, copies=1, minimum=1024):
+    """``wanted`` bytes, or the largest size (not below ``minimum``) of which
+    ``copies`` fit in the heap with ``RESERVE`` to spare."""
+    r = room()
+    if r is None:
+        return wanted
+    return max(minimum, min(wanted, (r - RESERVE) // copies))
