@@ -14,3 +14,10 @@ SMTP_USER = "me@example.org"
 SMTP_PASSWORD = "my mail password"
 SMTP_TO = "me@example.org"
 SMTP_CAFILE = "ca.pem"
+
+POP3_HOST = "mail.example.org"
+POP3_USER = "me@example.org"
+POP3_PASSWORD = "my mail password"
+POP3_CAFILE = "ca.pem"
+
+DHCP_IFACE = "eth0"

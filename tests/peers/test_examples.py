@@ -31,13 +31,14 @@ class PrivateBoard:
     """A virtual board of the test's own (tools/virtual_board.py in a
     temporary folder; never the shared background board)."""
 
-    def __init__(self):
+    def __init__(self, prefix=()):
         self.dir = tempfile.mkdtemp(prefix="microproto-examples-")
         self.fs = os.path.join(self.dir, "fs")
         self.device = os.path.join(self.dir, "tty")
         os.makedirs(self.fs)
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "tools" / "virtual_board.py"), "--dir", self.fs, "--link", self.device],
+            list(prefix) + [sys.executable, str(ROOT / "tools" / "virtual_board.py"), "--dir", self.fs, "--link",
+                            self.device],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for _ in range(400):
             if os.path.exists(self.device):
@@ -66,10 +67,16 @@ class PrivateBoard:
 
     def interrupt(self):
         """Ctrl-C to the program running on the board."""
-        with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
-            runtime = [int(p) for p in f.read().split()]
-        assert len(runtime) == 1, runtime
-        os.kill(runtime[0], signal.SIGINT)
+        pid = self.proc.pid
+        while True:  # through a prefix (ip netns exec execs in place) to the relay's runtime
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                kids = [int(p) for p in f.read().split()]
+            assert len(kids) == 1, kids
+            pid = kids[0]
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"virtual_board.py" not in f.read():
+                    break
+        os.kill(pid, signal.SIGINT)
 
     def write(self, name, text):
         with open(os.path.join(self.fs, name), "w") as f:
@@ -113,7 +120,7 @@ class Example:
     """An example started on ``where`` ("cpython" or a PrivateBoard), its
     output read up to the line that says what to do next."""
 
-    def __init__(self, name, where, **settings):
+    def __init__(self, name, where, prefix=(), **settings):
         self.where = where
         self.lines = []
         if where == "cpython":
@@ -122,7 +129,8 @@ class Example:
                 f.write(secrets_text(**settings))
             env = cpython_env()
             env["PYTHONPATH"] = self.dir + os.pathsep + env["PYTHONPATH"]
-            self.proc = subprocess.Popen([sys.executable, "examples/%s.py" % name], cwd=str(ROOT), env=env,
+            self.proc = subprocess.Popen(list(prefix) + [sys.executable, "examples/%s.py" % name], cwd=str(ROOT),
+                                         env=env,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True)
         else:
@@ -349,3 +357,46 @@ def test_fetch_mail_says_what_to_set_without_settings(where):
     rc, out = Example("fetch_mail", where).wait()
     assert rc == 0, out
     assert "fetch mail: set POP3_HOST" in out and "next: see examples/README.md" in out, out
+
+
+@pytest.fixture(params=["cpython", "virtual-board"])
+def dhcp_net(request):
+    """A client namespace with dnsmasq (two-server-free segment) beside it,
+    and where the example runs: CPython in the namespace, or a virtual board
+    whose runtime lives in the namespace."""
+    from dhcp_net import Net
+
+    net = Net()
+    board = None
+    try:
+        net.dnsmasq()
+        if request.param == "cpython":
+            yield net, "cpython"
+        else:
+            board = PrivateBoard(prefix=["ip", "netns", "exec", net.cli])
+            board.deploy()
+            yield net, board
+    finally:
+        if board is not None:
+            board.stop()
+        net.close()
+
+
+def test_probe_dhcp_lists_the_offer_and_takes_nothing(dhcp_net):
+    net, where = dhcp_net
+    ex = Example("probe_dhcp", where, prefix=["ip", "netns", "exec", net.cli] if where == "cpython" else (),
+                 DHCP_IFACE=net.cif, DHCP_PROBE_S=3)
+    rc, out = ex.wait()
+    assert rc == 0, out
+    assert "probe dhcp: DISCOVER on %s" % net.cif in out, out
+    assert "offer: %s" % net.prefix in out and "from server %s, lease 120 s" % net.server_ip in out, out
+    assert "probe dhcp: 1 server(s): %s" % net.server_ip in out, out
+    assert "next: python3 -m microproto.dhcp --iface %s --once" % net.cif in out, out
+    with open(net.path("dnsmasq.leases")) as f:
+        assert f.read().strip() == "", "the probe took a lease"
+
+
+def test_probe_dhcp_says_what_to_set_without_settings(where):
+    rc, out = Example("probe_dhcp", where).wait()
+    assert rc == 0, out
+    assert "probe dhcp: set DHCP_IFACE" in out and "next: see examples/README.md" in out, out

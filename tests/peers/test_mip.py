@@ -25,7 +25,7 @@ SLICES = {
     "smtp": ("microproto.smtp", ex.test_send_mail_with_starttls_and_login),
     "console": ("microproto.console", ex.test_device_console),
     "pop3": ("microproto.pop3", ex.test_fetch_mail_with_stls_and_login),
-    "dhcp": ("microproto.dhcp", None),
+    "dhcp": ("microproto.dhcp", ex.test_probe_dhcp_says_what_to_set_without_settings),
 }
 
 
