@@ -72,8 +72,8 @@ class _Sink:
             raise LimitError("response longer than %d %s" % (self.max, "lines" if self.parse else "bytes"))
         b += chunk
 
-    def done(self, ok=True):
-        """The result (when ``ok``); a file is closed and renamed, or removed."""
+    def done(self, _=None, failed=False):
+        """The result; a file is closed and renamed (removed if ``failed``)."""
         f = self.f
         if f is not None:
             import os
@@ -81,7 +81,7 @@ class _Sink:
             f.close()
             self.f = None
             p = self.path
-            if not ok:
+            if failed:
                 os.remove(p + ".part")
                 return
             try:
@@ -139,7 +139,7 @@ class POP3:
             t = self.conn.run(conv)
         except BaseException as e:
             if sink:
-                sink.done(False)
+                sink.done(None, True)
             if not isinstance(e, (POP3Error, UsageError)):
                 self.close()  # out of step with the server
             raise

@@ -30,7 +30,7 @@ class AsyncPOP3(POP3):
             t = await self.conn.run(conv, self.timeout_ms)
         except BaseException as e:
             if sink:
-                sink.done(False)
+                sink.done(None, True)
             if not isinstance(e, (POP3Error, UsageError)):
                 await self.close()
             raise
