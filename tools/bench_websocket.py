@@ -593,7 +593,7 @@ def main(argv=None):
             "file": "websocket_throughput_%dc.png" % clients,
             "title": "WebSocket echo, %d client%s: payload throughput" % (clients, "" if clients == 1 else "s"),
             "xlabel": "message size (bytes)", "ylabel": "echoed payload (MB/s)", "xlog": True, "ylog": True,
-            "x": sizes,
+            "x": sizes, "xticklabels": [_size(z) for z in sizes],
             "series": {s.name: [(med(s.name, (z, clients)) or 0) * z / 1e6 or None for z in sizes] for s in srvs},
         })
     if not a.no_unix and not a.no_heap:
