@@ -194,8 +194,26 @@ def machine():
                     mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
     except OSError:
         pass
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem,
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        nproc = os.cpu_count()
+    return {"nproc": nproc, "cpu": cpu, "memory": mem,
             "os": "%s %s" % (platform.system(), platform.release())}
+
+
+def code_state():
+    """The commit measured, and whether lib/ or ports/ differ from it."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "lib", "ports"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+    if not rev:
+        return "?"
+    return rev + (" with uncommitted changes in lib/ or ports/" if dirty else "")
 
 
 def loadavg():
@@ -304,6 +322,7 @@ def page(results, info, argv, doc, imgdir):
     out.append("Taken %s by `python3 tools/bench.py%s` (%.0f s in all)." % (
         info["date"], (" " + " ".join(argv)) if argv else "", info["seconds"]))
     out.append("")
+    out.append("- Code measured: commit %s." % info["code"])
     out.append("- Machine: %s CPU(s), %s, %s memory, %s." % (m["nproc"], m["cpu"], m["memory"], m["os"]))
     out.append("- Load average (1, 5, 15 min) at the start: %s; at the end: %s. Other work on the machine "
                "shares the same cores: compare the ratios (ours and the peer in the same run, alternating), "
@@ -434,7 +453,7 @@ def main(argv=None):
     timeout_s = a.timeout_s or (180 if a.tiny else 1500)
     info = {"machine": machine(), "load_start": loadavg(), "errors": {}, "times": {}, "plots": {},
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "micropython": micropython_version()}
+            "micropython": micropython_version(), "code": code_state()}
     t0 = time.monotonic()
     results = {}
     for topic in topics:
