@@ -91,3 +91,12 @@ def test_mip_install_on_an_empty_board_then_import_and_run_the_example(name, htt
         assert "imported" in out, out
         if example is not None:
             example(board)
+
+
+def test_mip_install_from_a_checkout_without_a_server():
+    # mpremote reads a package.json given as a local path, and its urls
+    # relative to it: the README's command for a clone
+    with ex.PrivateBoard() as board:
+        board.mpremote("mip", "install", "--target", "lib", "package/telnet/package.json")
+        assert board_files(board.fs) == set("lib/" + d for d, _ in load("telnet")["urls"])
+        assert "ok" in board.mpremote("exec", "import microproto.telnet; print('ok')")
