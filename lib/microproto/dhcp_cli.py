@@ -12,6 +12,8 @@ import sys
 
 from microproto import cli, dhcp
 
+STATES = ("INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "REBOOTING", "INFORMING",
+          "PROBING", "STOPPED")
 USAGE = "python -m microproto.dhcp --iface IFACE [options]"
 SPEC = (
     ("--iface", "iface", str, None, "network interface (required)"),
@@ -76,7 +78,7 @@ def apply_lease(iface, name, lease):
     """Configure ``iface`` with ``ip`` for an event (Linux). Every address
     in the commands went through ``ip_bytes``/``ip_str``, so it is an
     IPv4 address and nothing else."""
-    from microproto.dhcp_options import ip_bytes, ip_str
+    from microproto.dhcp_core import ip_bytes, ip_str
 
     if lease is None:
         return
@@ -101,7 +103,7 @@ def _printer(opts, client):
         if as_json:
             import json
 
-            d = {"event": name, "state": client.core.state, "ignored": client.core.ignored,
+            d = {"event": name, "state": STATES[client.core.state], "ignored": client.core.ignored,
                  "sent": client.core.sent}
             if lease is not None:
                 d["lease"] = lease.to_dict()
@@ -142,8 +144,7 @@ def main(argv=None):
             ev = run(("informed", "gave_up"), t_ms, inform=opts["inform"])
             return 0 if ev[0] == "informed" else 1
         if opts["release"]:
-            saved = dhcp.load_lease(opts["lease_file"], c.core.mac) if opts["lease_file"] else None
-            if saved is None:
+            if c.saved_lease() is None:
                 run(("bound",), t_ms)
                 c.release()
             else:
