@@ -223,14 +223,30 @@ class Parser:
                 self._s = s
             self._bol = False
         if kind == MULTI_CHUNKS:
-            i = b.find(b"\n.", s, e)
-            if i < 0:
-                self._s = e
-                self._bol = b[e - 1] == _LF
-                return (DATA, self._mv[s:e])
-            self._s = i + 1
-            self._bol = True
-            return (DATA, self._mv[s : i + 1])
+            # one event per read: the stuffing dots are squeezed out by
+            # moving each stretch down over them (in place, each byte once)
+            mv = self._mv
+            w = start = s
+            while True:
+                i = b.find(b"\n.", s, e)
+                j = e if i < 0 else i + 1
+                if w != s:
+                    mv[w : w + j - s] = mv[s:j]
+                w += j - s
+                s = j
+                if i < 0:
+                    self._bol = b[e - 1] == _LF
+                    break
+                # a line starting with '.': the end (".CRLF", left for the
+                # next call), a doubled dot (one dropped), or too few bytes
+                n = e - s
+                c = b[s + 1] if n > 1 else 0
+                if n < 2 or (c == _CR and n < 3) or c == _LF or (c == _CR and b[s + 2] == _LF):
+                    self._bol = True
+                    break
+                s += 1
+            self._s = s
+            return (DATA, mv[start:w])
         i = b.find(b"\n", s, e)
         if i < 0 or i - s >= self.max_line:
             if i >= 0 or e - s >= self.max_line:
