@@ -235,3 +235,43 @@ def test_cli_clear_errors(runtime, tmp_path):
         assert p.returncode == 3 and "timed out" in p.stderr, p.stderr
     finally:
         srv.close()
+
+
+def _stls_injector(c):
+    """Greets, offers STLS, answers it with +OK and a forged reply in the
+    same packet (RFC 2595 4: plaintext read before the upgrade must be
+    dropped), then speaks POP3 over TLS."""
+    import ssl
+
+    from conftest import CERT, KEY
+
+    c.sendall(GREETING)
+    f = c.makefile("rb")
+    assert f.readline().startswith(b"CAPA")
+    c.sendall(b"+OK\r\nSTLS\r\nUSER\r\n.\r\n")
+    assert f.readline().startswith(b"STLS")
+    c.sendall(b"+OK begin TLS\r\n-ERR forged by a man in the middle\r\n")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(CERT, KEY)
+    t = ctx.wrap_socket(c, server_side=True)
+    tf = t.makefile("rb")
+    for line in tf:
+        verb = line.split()[0].upper()
+        t.sendall({b"CAPA": b"+OK\r\nUSER\r\n.\r\n", b"STAT": b"+OK 7 700\r\n"}.get(verb, b"+OK\r\n"))
+        if verb == b"QUIT":
+            break
+    t.close()
+
+
+def test_stls_drops_plaintext_read_before_the_upgrade():
+    from conftest import CERT
+
+    srv = BadServer({}, greeting=_stls_injector)
+    try:
+        with pop3.POP3("localhost", srv.port, tls="stls", cafile=CERT, timeout_ms=5000) as b:
+            assert b.secure
+            assert b.session.caps == {"USER": []}
+            b.login("u", "p")  # the forged -ERR would have failed this
+            assert b.stat() == (7, 700)
+    finally:
+        srv.close()
