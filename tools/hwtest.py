@@ -17,7 +17,9 @@ port behind a pty, tools/virtual_board.py) and stops it afterwards. With
 board's heap (its ``heap_usable`` x 1.4: 154K, 252K; the UNIX board keeps
 its 2M) and the UNIX board's files (the host's network, x64 code).
 ``--state-dir DIR`` runs a virtual board of your own in DIR instead of the
-shared background one.
+shared background one. On boards other than UNIX each test module runs in
+its own boot (a soft reset between modules): the names a module interns
+stay in the heap until a reset, and the whole suite's do not fit a board.
 
 Before the tests run, ``budget.set_heap()`` (tests/unit/budget.py) gets the
 heap the tests may plan for: the virtual board's heap, or the real board's
@@ -43,14 +45,37 @@ if %(heap)r:
     import budget
     budget.set_heap(%(heap)r)
 import mprunner
-mprunner.main(['tests/unit', 'tests/hw'], %(pattern)r)
+mprunner.main(['tests/unit', 'tests/hw'], %(pattern)r, %(only)r)
 """
 
 
-def run_tests(device, pattern=None, timeout_s=900, heap=None):
+def _mpremote():
+    exe = shutil.which("mpremote")
+    return [exe] if exe else [sys.executable, "-m", "mpremote"]
+
+
+def soft_reset(device):
+    """Reboot the board (the virtual board's relay starts a new unix port)
+    so the next module starts with an empty heap and qstr pool."""
+    subprocess.run(_mpremote() + ["connect", device, "soft-reset"], capture_output=True, timeout=30)
+    time.sleep(0.3)
+
+
+def test_modules(board_name, board):
+    """Names of the test modules deployed with ``--tests``, in run order."""
+    names = []
+    for bdir, files in boardlib.plan(board_name, board, tests=True):
+        if bdir in ("tests/unit", "tests/hw"):
+            names += sorted(os.path.basename(f)[:-3] for f in files
+                            if os.path.basename(f).startswith("test_") and f.endswith(".py"))
+    return names
+
+
+def run_tests(device, pattern=None, timeout_s=900, heap=None, only=None):
     """Run mprunner on the board, echo its lines; return (passed, failed, ok).
-    ``heap``: bytes the tests may plan for (tests/unit/budget.py)."""
-    code = RUN % {"heap": heap, "pattern": pattern}
+    ``heap``: bytes the tests may plan for (tests/unit/budget.py);
+    ``only``: these test modules."""
+    code = RUN % {"heap": heap, "pattern": pattern, "only": only}
     exe = shutil.which("mpremote")
     argv = ([exe] if exe else [sys.executable, "-m", "mpremote"]) + ["connect", device, "resume", "exec", code]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -88,6 +113,8 @@ def main(argv=None):
     ap.add_argument("--timeout-s", type=float, default=900)
     ap.add_argument("--state-dir", help="--port virtual: run a virtual board of your own in this folder")
     ap.add_argument("--heapsize", help="--port virtual: this heap instead of the board's (e.g. 154K)")
+    ap.add_argument("--per-module", action="store_true",
+                    help="one test module per boot (soft reset between; the default on boards other than UNIX)")
     args = ap.parse_args(argv)
     import virtual_board
 
@@ -105,7 +132,26 @@ def main(argv=None):
     try:
         if not args.no_deploy:
             deploy.deploy(files_board, port, args.source, tests=True)
-        passed, failed, ok = run_tests(port, args.pattern, args.timeout_s, heap)
+        if args.board == "UNIX" and not args.per_module:
+            passed, failed, ok = run_tests(port, args.pattern, args.timeout_s, heap)
+        else:
+            # a board's heap cannot hold every module's names at once (the
+            # qstr pool is never freed): one test module per boot
+            passed = failed = 0
+            ok = True
+            deadline = time.monotonic() + args.timeout_s
+            for name in test_modules(files_board, boardlib.board_config(files_board)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    print("hwtest: timed out after %ds" % args.timeout_s)
+                    ok = False
+                    break
+                p, f, good = run_tests(port, args.pattern, left, heap, [name])
+                passed += p
+                failed += f
+                ok = ok and good
+                soft_reset(port)
+            print("%d passed, %d failed" % (passed, failed))
     finally:
         if started:
             virtual_board.stop_background(args.state_dir)
