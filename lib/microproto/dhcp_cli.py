@@ -97,14 +97,17 @@ def apply_lease(iface, name, lease):
 
 
 def _printer(opts, client):
+    from microproto_port import ticks_diff, ticks_ms
+
     as_json = opts["json"]
+    t0 = ticks_ms()
 
     def on_event(name, lease):
         if as_json:
             import json
 
             d = {"event": name, "state": STATES[client.core.state], "ignored": client.core.ignored,
-                 "sent": client.core.sent}
+                 "sent": client.core.sent, "ms": ticks_diff(ticks_ms(), t0)}
             if lease is not None:
                 d["lease"] = lease.to_dict()
             print(json.dumps(d))
