@@ -4,13 +4,35 @@ Uses only the stream API both runtimes share: ``read``, ``write`` +
 ``await drain()``, ``close()`` + ``await wait_closed()``. Same core contract
 as ``microproto.blocking``.
 
+Client half: ``StreamConnection``. Server half: ``serve`` (admission at
+accept) and ``Driven`` (one connection: a reader task feeding the core, a
+timer task driven by the core's ``next_deadline_ms()``/``tick(now_ms)``).
+
 Limits: reads are at most ``read_size`` bytes; ``timeout_ms`` (when given to
-a call) bounds the wait (``asyncio.TimeoutError``).
+a call) bounds the wait (``asyncio.TimeoutError``), writes included: every
+write drains under a deadline, and a peer that does not take the bytes in
+time is cut (the connection aborted, its buffers dropped).
 """
 
 import asyncio
 
 from microproto.errors import PeerError
+from microproto_port import net, ticks_diff, ticks_ms
+
+
+async def write(writer, data, timeout_ms):
+    """Write ``data`` and drain it within ``timeout_ms`` (None: no limit).
+    A peer that does not read in time is cut: the stream is aborted and
+    ``asyncio.TimeoutError`` raised."""
+    writer.write(data)
+    if timeout_ms is None:
+        await writer.drain()
+        return
+    try:
+        await asyncio.wait_for(writer.drain(), timeout_ms / 1000)
+    except asyncio.TimeoutError:
+        net.stream_abort(writer)
+        raise
 
 
 class StreamConnection:
@@ -23,12 +45,11 @@ class StreamConnection:
         self.read_size = read_size
         self.eof = False
 
-    async def flush(self):
+    async def flush(self, timeout_ms=None):
         """Write and drain everything the core has produced."""
         out = self.core.data_to_send()
         if out:
-            self.writer.write(out)
-            await self.writer.drain()
+            await write(self.writer, out, timeout_ms)
 
     async def receive(self, timeout_ms=None):
         """One read into the core; False at end of stream."""
@@ -48,20 +69,20 @@ class StreamConnection:
     async def next_event(self, timeout_ms=None):
         """The core's next event, reading as needed."""
         while True:
-            await self.flush()
+            await self.flush(timeout_ms)
             ev = self.core.next_event()
             if ev is not None:
                 return ev
             await self.receive(timeout_ms)
 
     async def run(self, conversation, timeout_ms=None):
-        """Drive a conversation generator (see ``blocking.Connection.run``)."""
+        """Drive a conversation generator (see ``blocking.Connection.run``);
+        ``timeout_ms`` bounds each read and each write."""
         try:
             out = next(conversation)
             while True:
                 if out:
-                    self.writer.write(out)
-                    await self.writer.drain()
+                    await write(self.writer, out, timeout_ms)
                 out = conversation.send(await self.next_event(timeout_ms))
         except StopIteration as e:
             return e.value
@@ -76,6 +97,225 @@ class StreamConnection:
             await self.writer.wait_closed()
         except OSError:
             pass
+
+
+class Driven:
+    """Server half: one accepted connection driving a sans-I/O ``core``.
+
+    ``start(leftover)`` feeds what arrived behind a handshake (and sends the
+    answers at once), then runs a reader task (reads feed the core, answers
+    are sent) and a timer task (``core.tick`` at ``core.next_deadline_ms()``).
+    ``on_events()`` is called after every feed and tick to take the core's
+    events. Every write drains within ``write_timeout_ms``, else the peer is
+    cut. ``pause``/``resume`` stop reading (backpressure); ``wake()`` tells
+    the timer that the core's deadline moved. ``done`` is set once the
+    connection is over; ``finish()`` closes it."""
+
+    def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
+        self.reader = reader
+        self.writer = writer
+        self.core = core
+        if on_events is not None:
+            self.on_events = on_events
+        self.read_size = read_size
+        self.write_timeout_ms = write_timeout_ms
+        self.closed = False  # no more reads or writes
+        self.eof = False
+        self.done = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._go = asyncio.Event()
+        self._go.set()
+        self._tasks = ()
+
+    async def start(self, leftover=b""):
+        if leftover:
+            await self.feed(leftover)
+        if not self.closed:
+            self._tasks = (asyncio.create_task(self._reader()), asyncio.create_task(self._timer()))
+
+    def on_events(self):
+        """Take the core's events (given to the constructor, or overridden)."""
+
+    async def feed(self, data):
+        core = self.core
+        core.tick(ticks_ms())
+        try:
+            core.receive_data(data)
+        except MemoryError:
+            self.on_error(1009, "out of memory")
+        except Exception as e:  # a bug must cost one connection only
+            print("microproto: internal error: %r" % (e,))
+            self.on_error(1011, "internal error")
+        self.on_events()
+        await self.flush()
+        self._wake.set()
+        if core.close_expected():
+            self._end()
+
+    def on_error(self, code, reason):
+        """The core failed on what it was fed (a bug, or out of memory)."""
+        self.core.fail(code, reason)
+
+    async def flush(self):
+        """Send what the core has produced; a peer that does not take it
+        within ``write_timeout_ms`` is cut."""
+        async with self._lock:
+            data = self.core.data_to_send()
+            if not data or self.closed:
+                return
+            try:
+                await write(self.writer, data, self.write_timeout_ms)
+            except (OSError, RuntimeError, asyncio.TimeoutError):
+                self.cut()
+
+    def pause(self):
+        self._go.clear()
+
+    def resume(self):
+        self._go.set()
+
+    def wake(self):
+        self._wake.set()
+
+    def cut(self):
+        """End the connection now: abort the stream, drop what is buffered."""
+        if self.closed:
+            return
+        self.closed = True
+        net.stream_abort(self.writer)
+        self._end()
+
+    def _end(self):
+        self.closed = True
+        self._go.set()
+        self._wake.set()
+        if not self.eof:
+            self.eof = True
+            try:
+                self.core.receive_data(b"")
+                self.on_events()
+            except Exception:
+                pass
+        self.done.set()
+
+    async def _reader(self):
+        core = self.core
+        try:
+            while not self.closed:
+                if not self._go.is_set():
+                    await self._go.wait()
+                    continue
+                try:
+                    data = await self.reader.read(self.read_size)
+                except OSError:
+                    data = b""
+                if self.closed:
+                    break
+                if not data:
+                    self.eof = True
+                await self.feed(data)
+                if not data or core.close_expected():
+                    break
+        finally:
+            self._end()
+
+    async def _timer(self):
+        core = self.core
+        while not self.closed:
+            d = core.next_deadline_ms()
+            self._wake.clear()
+            if d is None:
+                await self._wake.wait()
+            else:
+                wait = ticks_diff(d, ticks_ms())
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), wait / 1000)
+                    except asyncio.TimeoutError:
+                        pass
+            if self.closed:
+                break
+            core.tick(ticks_ms())
+            self.on_events()
+            await self.flush()
+            if core.close_expected():
+                self._end()
+
+    async def finish(self, linger_ms=0, max_linger=65536):
+        """Stop the tasks, send what is left (within ``write_timeout_ms``),
+        optionally read and drop the peer's input for at most ``linger_ms``
+        in all (so that closing with unread input does not reset what was
+        just sent), then close the stream."""
+        self.closed = True
+        self._go.set()
+        self._wake.set()
+        for t in self._tasks:
+            try:
+                t.cancel()
+            except (RuntimeError, ValueError):
+                pass
+        self.done.set()
+        w = self.writer
+        try:
+            data = self.core.data_to_send()
+            if data:
+                await write(w, data, self.write_timeout_ms)
+            if linger_ms:
+                await asyncio.wait_for(_drop(self.reader, max_linger), linger_ms / 1000)
+        except Exception:
+            pass
+        await close_stream(w, self.write_timeout_ms)
+
+
+async def _drop(reader, limit):
+    while limit > 0:
+        data = await reader.read(512)
+        if not data:
+            return
+        limit -= len(data)
+
+
+async def close_stream(writer, timeout_ms=2000):
+    """Close ``writer``; a peer that does not take the last bytes within
+    ``timeout_ms`` is cut."""
+    try:
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), timeout_ms / 1000)
+    except Exception:
+        net.stream_abort(writer)
+
+
+async def serve(on_session, host, port, gate, ssl=None, backlog=5, refuse=None):
+    """Listen on ``host:port``; each connection is admitted by ``gate``
+    (``microproto.auth.Gate``: counted at accept, before any byte is read)
+    and handed to ``await on_session(reader, writer, peer)`` (``(ip, port)``
+    or None; the gate counts failures per ip); the slot is
+    released when it returns. A refused one gets ``refuse(why)`` bytes (if
+    given) and is closed at once. Returns the asyncio server."""
+
+    async def accept(reader, writer):
+        peer = net.stream_peer(writer)
+        why = gate.admit(peer and peer[0], ticks_ms())
+        if why is not None:
+            try:
+                if refuse is not None:
+                    writer.write(refuse(why))
+            except Exception:
+                pass
+            await close_stream(writer)
+            return
+        try:
+            await on_session(reader, writer, peer)
+        except Exception as e:  # one connection must never end the server
+            print("microproto: connection error: %r" % (e,))
+            await close_stream(writer)
+        finally:
+            gate.release()
+
+    if ssl is None:
+        return await asyncio.start_server(accept, host, port, backlog=backlog)
+    return await asyncio.start_server(accept, host, port, backlog=backlog, ssl=ssl)
 
 
 def run(coro):

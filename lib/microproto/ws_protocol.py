@@ -14,7 +14,8 @@ Events (tuples): ``("text", str)``, ``("binary", bytes)``,
 as they arrive, text as validated UTF-8 bytes that may end inside a
 character), ``("ping", bytes)``, ``("pong", bytes)``, ``("close", code,
 reason)`` (the peer's Close, or 1006 when the connection ended without one),
-``("failed", code, reason)`` (``defer_close=True`` only: see ``fail``).
+``("failed", code, reason)`` (``defer_close=True`` only: see ``fail``; the
+Close goes out by itself ``close_timeout_ms`` after the fault at the latest).
 
 Rules enforced (each ends the connection with a Close frame): client
 frames must be masked, RSV bits only for a negotiated extension, known
@@ -28,6 +29,8 @@ After a failure the connection only waits for the peer's Close (or EOF, or
 Limits: a joined message holds at most ``max_size`` bytes (after
 inflation; None: no limit); a frame at most ``max_frame`` (default
 ``max_size``; not applied in ``stream`` mode, where nothing is joined);
+a compressed message at most ``max_size`` bytes inflated and ``2 *
+max_size + 1024`` compressed, in ``stream`` mode too (bombs);
 the receive path uses one ``scratch_size`` buffer, a 125-byte control
 buffer and a message buffer that grows up to ``max_size`` and shrinks back
 after large messages. Steady state (uncompressed frames) allocates nothing
@@ -138,6 +141,9 @@ class ServerProtocol:
             if self._close_deadline is not None and ticks_diff(now_ms, self._close_deadline) >= 0:
                 self._set_closed(1006, "")
             return
+        if self.failed and self.state == OPEN and ticks_diff(now_ms, self._close_deadline) >= 0:
+            self.send_fail_close()  # deferred for too long: the Close goes now
+            return
         if self.state != OPEN or not self.ping_interval_ms or self.failed:
             return
         if self._pong_deadline is not None:
@@ -152,7 +158,7 @@ class ServerProtocol:
 
     def next_deadline_ms(self):
         """The tick count at which ``tick`` has work to do, or None."""
-        if self.state == CLOSING:
+        if self.state == CLOSING or (self.failed and self.state == OPEN):
             return self._close_deadline
         if self.state != OPEN or not self.ping_interval_ms or self.failed:
             return None
@@ -241,16 +247,20 @@ class ServerProtocol:
                 err = "continuation without a message"
         elif self._mop:
             err = "new message inside a fragmented one"
-        if err is None and op < 8 and not self.stream:
+        if err is None and op < 8:
             code = 1009
-            if self.max_frame is not None and h.length > self.max_frame:
+            big = self.max_size
+            if not self.stream and self.max_frame is not None and h.length > self.max_frame:
                 err = "frame too big"
-            elif self.max_size is not None:
-                if h.rsv or (op == OP_CONT and self._mz):
-                    if self._zn + h.length > 2 * self.max_size + 1024:
-                        err = "compressed message too big"
-                elif self._mn + h.length > self.max_size:
-                    err = "message too big"
+            elif big is None:
+                pass
+            elif h.rsv or (op == OP_CONT and self._mz):
+                # compressed: bounded in stream mode too (a bomb, or on
+                # MicroPython the compressed message held until its end)
+                if self._zn + h.length > 2 * big + 1024:
+                    err = "compressed message too big"
+            elif not self.stream and self._mn + h.length > big:
+                err = "message too big"
         if err is not None:
             self._start_discard()
             self._op = -1  # the faulty frame itself counts for nothing
@@ -341,7 +351,8 @@ class ServerProtocol:
         if chunk > _INFLATE_CHUNK:
             chunk = _INFLATE_CHUNK
         while not self.failed:
-            if self.stream or self.max_size is None:
+            # the inflated size is bounded by max_size in stream mode too
+            if self.max_size is None:
                 budget = chunk
                 limited = False
             else:
@@ -365,6 +376,7 @@ class ServerProtocol:
                     return
             if self.stream:
                 self._emit_piece(out)
+                self._mn += n
             else:
                 mn = self._mn
                 self._reserve(mn + n)
@@ -480,6 +492,7 @@ class ServerProtocol:
         if self.state == OPEN:
             if self.defer_close and not now:
                 self._events.append(("failed", code, reason))
+                self._close_deadline = ticks_add(self._now, self.close_timeout_ms)
             else:
                 self._send_close(code, reason)
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import ssl
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,9 @@ def test_password_401_403_101(runtime):
         bad = b"Authorization: Basic " + base64.b64encode(b"u:wrong") + b"\r\n"
         assert Raw(port, handshake_request(extra=bad)).status == 403
         good = b"Authorization: Basic " + base64.b64encode(b"anyone:s3cret") + b"\r\n"
+        # the gate: the address that just failed waits fail_delay_ms (1 s)
+        assert Raw(port, handshake_request(extra=good)).status == 429
+        time.sleep(1.2)
         r = Raw(port, handshake_request(extra=good))
         assert r.status == 101
 
@@ -147,14 +151,14 @@ def test_max_size_1009_keeps_other_connections(runtime):
 def test_max_connections_503(runtime):
     port = free_port()
     with start_module(runtime, "microproto.websocket", _args(port, "--max-connections", "2"), port):
+        # every connection counts from accept: let the start-up probe's end
+        time.sleep(0.3)
         a, b = Raw(port), Raw(port)
         assert a.status == 101 and b.status == 101
         c = Raw(port)
         assert c.status == 503
         a.send(frame(8, b"\x03\xe8"))
         a.expect_close(reply=False)
-        import time
-
         time.sleep(0.3)
         assert echo_roundtrip(port)
 

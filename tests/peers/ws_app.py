@@ -14,16 +14,12 @@ import json
 import sys
 
 from microproto import websocket
+from microproto.websocket_cli import stream_echo_handler
 
 
 async def handler(ws):
     if ws.path == "/stream":
-        while True:
-            try:
-                data, text, fin = await ws.recv_fragment()
-            except websocket.ConnectionClosed:
-                return
-            await ws.send_fragment(data, text, fin)
+        return await stream_echo_handler(ws)
     async for msg in ws:
         if msg == "info":
             await ws.send(json.dumps({

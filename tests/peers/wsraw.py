@@ -5,9 +5,9 @@ import base64
 import os
 import socket
 import struct
-import time
 
 from conftest import CERT
+from hostile import closed_by_peer
 
 KEY = b"\x11\x22\x33\x44"
 
@@ -108,19 +108,8 @@ class Raw:
         return code, before, self.eof_within(5.0)
 
     def eof_within(self, seconds):
-        end = time.monotonic() + seconds
-        self.sock.settimeout(0.2)
         try:
-            while time.monotonic() < end:
-                try:
-                    d = self.sock.recv(65536)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    return True
-                if not d:
-                    return True
-            return False
+            return closed_by_peer(self.sock, seconds)
         finally:
             self.sock.settimeout(10.0)
 

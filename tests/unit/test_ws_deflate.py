@@ -103,6 +103,52 @@ def test_deflate_rules_and_limits():
     assert close_code_sent(p) == 1009
 
 
+# 64 KiB of zeros, raw deflate (sync-flushed, tail stripped)
+BOMB_64K = bytes.fromhex(
+    "ecc101010000008090feafee080a" + "00" * 63 + "6a00"
+)
+# "hello world" * 3 in one final block (BFINAL=1): RFC 7692 7.2.3.4 allows it
+FINAL = bytes.fromhex("cb48cdc9c95728cf2fca49c9c0ca0400")
+
+
+def test_stream_mode_bounds_inflated_message():
+    # issue 9 defect 2: stream mode must not inflate past max_size (1009),
+    # whatever the size of the pieces fed
+    for step in (0, 7):
+        p = _core(max_size=1000, stream=True, defer_close=False)
+        feed(p, cframe(2, BOMB_64K, rsv=0x40), step)
+        got = 0
+        for ev in p.events_received():
+            if ev[0] == "fragment":
+                got += len(ev[2])
+        assert got <= 1000, got
+        assert close_code_sent(p) == 1009, step
+
+
+def test_stream_mode_bounds_compressed_message():
+    # the compressed bytes of one message are bounded too (on MicroPython
+    # they are held until the message ends)
+    p = _core(max_size=1000, stream=True)
+    feed(p, cframe(2, b"\x00" * 3100, False, rsv=0x40))
+    assert close_code_sent(p) == 1009
+
+
+def test_data_after_final_block_is_1007_in_any_read():
+    # issue 9 defect 11: one answer whether the bytes after a final block
+    # come in the same read or a later one
+    p = _core()
+    feed(p, cframe(1, FINAL, rsv=0x40))
+    assert p.events_received() == [("text", "hello world" * 3)]
+    for step in (0, 1, 5):
+        p = _core()
+        feed(p, cframe(1, FINAL + b"junk", rsv=0x40), step)
+        assert close_code_sent(p) == 1007, step
+        p = _core()
+        feed(p, cframe(1, FINAL, False, rsv=0x40), step)
+        feed(p, cframe(0, b"junk"), step)
+        assert close_code_sent(p) == 1007, step
+
+
 def test_send_compressed_and_inflate_our_own_output():
     for msg in ("Hello", "", "\u00e9" * 40000):
         p = _core()

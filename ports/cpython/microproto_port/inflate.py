@@ -6,7 +6,8 @@ next (client context takeover).
 
 ``Inflater(wbits)``: ``feed(data)`` compressed bytes of the current message,
 ``read(max_out)`` up to ``max_out`` bytes of output (b"" when all input is
-used), ``end()`` at the end of a message. ``ValueError`` on corrupt data.
+used), ``end()`` at the end of a message. ``ValueError`` on corrupt data,
+and on bytes after a final block other than the end tail.
 ``Deflater(wbits, level, mem_level)``: ``compress(data)`` returns the
 sync-flushed deflate bytes of ``data`` (the caller strips the final
 ``00 00 ff ff``); ``reset()`` forgets the window.
@@ -36,18 +37,21 @@ class Inflater:
 
     def read(self, max_out):
         d = self._d
-        if d.eof:
-            # A final block ended the deflate stream: nothing may follow in
-            # this message (the end tail aside).
-            if self._in and self._in != _TAIL:
-                raise ValueError("data after the final deflate block")
-            self._in = b""
-            return b""
-        try:
-            out = d.decompress(self._in, max_out)
-        except zlib.error as e:
-            raise ValueError(str(e))
-        self._in = d.unconsumed_tail
+        out = b""
+        if not d.eof:
+            try:
+                out = d.decompress(self._in, max_out)
+            except zlib.error as e:
+                raise ValueError(str(e))
+            self._in = d.unconsumed_tail
+            if not d.eof:
+                return out
+            self._in = d.unused_data
+        # A final block ended the deflate stream: only the end tail may
+        # follow in this message, whichever read it came in (RFC 7692 7.2.2).
+        if self._in and self._in != _TAIL:
+            raise ValueError("data after the final deflate block")
+        self._in = b""
         return out
 
     def pending(self):

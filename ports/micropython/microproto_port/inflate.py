@@ -7,6 +7,7 @@ inflated on its own once it is complete, so the window is not kept
 between messages (``CAN_TAKEOVER`` False: the server asks the client for
 ``client_no_context_takeover``). The compressed message is held in RAM up
 to the caller's ``max_size``; the inflated output is read in bounded pieces.
+Bytes after a final block (BFINAL) other than the end tail: ``ValueError``.
 
 Sending: ``Deflater`` writes deflate *stored* blocks (RFC 1951 3.2.4): valid
 compressed data that any client inflates, at 5 bytes per 64 KiB of cost and
@@ -54,6 +55,7 @@ class Inflater:
         self._wbits = wbits
         self._acc = bytearray()
         self._io = None
+        self._src = None
 
     def feed(self, data):
         self._acc.extend(data)
@@ -67,6 +69,13 @@ class Inflater:
             raise ValueError("corrupt deflate data: %r" % (e,))
         if not out:
             self._io = None
+            src = self._src
+            self._src = None
+            # DeflateIO stops at a final block: only our tail (whole, when
+            # the message ended with that block) may be left (RFC 7692 7.2.2)
+            left = len(src._buf) - src._i
+            if left and left != len(_TAIL):
+                raise ValueError("data after the final deflate block")
         return out
 
     def pending(self):
@@ -74,12 +83,13 @@ class Inflater:
 
     def end(self):
         self._acc.extend(_TAIL)
-        src = _Source(self._acc)  # no copy (io.BytesIO would make one)
+        src = self._src = _Source(self._acc)  # no copy (io.BytesIO would make one)
         self._acc = bytearray()
         self._io = _deflate.DeflateIO(src, _deflate.RAW, self._wbits)
 
     def reset_if_needed(self):
         self._io = None
+        self._src = None
         self._acc = bytearray()
 
 

@@ -1,0 +1,72 @@
+"""Helpers for the hostile-peer tests (test_hostile_*.py): ports in our range
+(18000-18999), connections from other loopback addresses (the servers count
+failures per address), waiting for a condition with a deadline."""
+
+import random
+import socket
+import sys
+import time
+
+from conftest import MICROPYTHON, ROOT, Process, cpython_env
+
+_used = set()
+
+
+def port():
+    """A free TCP port in 18000-18999."""
+    for _ in range(200):
+        p = random.randint(18000, 18999)
+        if p in _used:
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        _used.add(p)
+        return p
+    raise OSError("no free port in 18000-18999")
+
+
+def script(runtime, name, args, port, env=None, cwd=None):
+    """Start tests/peers/NAME (a script) on ``runtime``, listening on ``port``."""
+    path = str(ROOT / "tests" / "peers" / name)
+    argv = [sys.executable, path] if runtime == "cpython" else [MICROPYTHON, path]
+    return Process(argv + [str(port)] + list(args), port=port, env=env or cpython_env(), cwd=cwd)
+
+
+def connect(port, source="127.0.0.1", timeout=10.0):
+    """A TCP connection to 127.0.0.1:port from the loopback address ``source``."""
+    s = socket.socket()
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def wait_until(cond, seconds, step=0.05):
+    """Call ``cond()`` until it is true; the seconds it took (or None)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        if cond():
+            return time.monotonic() - t0
+        time.sleep(step)
+    return None
+
+
+def closed_by_peer(sock, seconds):
+    """True if the peer closes (EOF or reset) within ``seconds``; reads and
+    drops what comes."""
+    end = time.monotonic() + seconds
+    sock.settimeout(0.1)
+    while time.monotonic() < end:
+        try:
+            d = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except OSError:
+            return True
+        if not d:
+            return True
+    return False

@@ -1,0 +1,88 @@
+"""A WebSocket server for the hostile-peer tests; runs on both runtimes:
+    ws_hostile_app.py PORT [option=value ...]   (options of websocket.serve, ints)
+
+Paths: ``/flood`` sends 16 KiB binary messages until the connection ends;
+``/raise`` raises in the handler on the first message; ``/stream`` counts
+the bytes of each message received as fragments; anything else echoes.
+The text ``__stats__`` on any connection answers JSON: ``sessions`` (gate
+slots held), ``connections`` (open WebSockets), ``buffered`` (bytes waiting
+in the write buffers of the open connections now), ``failures`` (wrong
+passwords counted by the gate), ``stream_max`` (largest message seen on
+/stream, in bytes), ``cut`` (connections ended by the write deadline).
+"""
+
+import asyncio
+import json
+import sys
+
+from microproto import websocket
+
+server = None
+stats = {"stream_max": 0}
+
+
+def _buffered(ws):
+    w = ws.writer
+    t = getattr(w, "transport", None)
+    if t is not None:
+        return t.get_write_buffer_size()
+    return len(getattr(w, "out_buf", b""))
+
+
+async def _stats(ws):
+    await ws.send(json.dumps({
+        "sessions": server.gate.sessions,
+        "connections": len(server.connections),
+        "buffered": sum([_buffered(c) for c in server.connections]),
+        "failures": server.gate.failures,
+        "stream_max": stats["stream_max"],
+    }))
+
+
+async def handler(ws):
+    if ws.path == "/flood":
+        await ws.recv()
+        block = bytes(16384)
+        while True:
+            await ws.send(block)
+    if ws.path == "/stream":
+        size = 0
+        while True:
+            data, text, fin = await ws.recv_fragment()
+            size += len(data)
+            if size > stats["stream_max"]:
+                stats["stream_max"] = size
+            if fin:
+                if text and bytes(data) == b"__stats__":
+                    await _stats(ws)
+                size = 0
+    async for msg in ws:
+        if msg == "__stats__":
+            await _stats(ws)
+        elif ws.path == "/raise":
+            raise RuntimeError("handler bug")
+        else:
+            await ws.send(msg)
+
+
+def main():
+    global server
+    port = int(sys.argv[1])
+    opts = {"ping_interval_ms": None}
+    for a in sys.argv[2:]:
+        k, v = a.split("=", 1)
+        opts[k] = v if k == "password" else int(v)
+    for k in ("stream",):
+        if k in opts:
+            opts[k] = bool(opts[k])
+
+    async def run():
+        global server
+        server = await websocket.serve(handler, "127.0.0.1", port, **opts)
+        print("listening on ws://127.0.0.1:%d/" % port)
+        await server.wait_closed()
+
+    asyncio.run(run())
+
+
+main()
