@@ -13,34 +13,34 @@ have no store); ``tls="starttls"`` fails when the server does not offer it
 (no silent downgrade); ``login`` refuses to send credentials without TLS
 unless ``allow_plaintext_auth=True``.
 
-The protocol itself is in ``microproto.smtp_core`` (sans-I/O); messages are
-built with ``microproto.message``. Limits (reply line and line count, chunk
-sizes, ``timeout_ms`` per socket operation) are constructor arguments.
+The protocol itself is in ``microproto.smtp_core`` (sans-I/O); what a plain
+send does not need is loaded on first use: AUTH, DSN, BDAT, batches and
+``send_mail`` (``microproto.smtp_ext``), ``AsyncSMTP``
+(``microproto.smtp_async``), the TLS set-up (``microproto_port.tls``) and
+the command line (``microproto.smtp_cli``). Messages are built with
+``microproto.message``. Limits (reply line and line count, chunk sizes,
+``timeout_ms`` per socket operation) are constructor arguments.
 """
 
 from microproto.blocking import Connection
 from microproto.errors import PeerError, UsageError
-from microproto.smtp_core import (
-    Reply,
-    SendResult,
-    Session,
-    SMTPRecipientsRefused,
-    SMTPReplyError,
-)
+from microproto.smtp_core import Reply, SendResult, Session, SMTPReplyError
 from microproto_port import net
 
-__all__ = [
-    "SMTP",
-    "AsyncSMTP",
-    "send_mail",
-    "SendResult",
-    "Reply",
-    "SMTPReplyError",
-    "SMTPRecipientsRefused",
-    "main",
-]
+__all__ = ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
 
-_DEFAULT_PORTS = {"starttls": 587, "implicit": 465, None: 25}
+
+def __getattr__(name):
+    # loaded when first asked for (a plain blocking send needs none of them)
+    if name == "AsyncSMTP":
+        from microproto.smtp_async import AsyncSMTP
+
+        return AsyncSMTP
+    if name in ("send_mail", "SMTPRecipientsRefused"):
+        from microproto import smtp_ext
+
+        return getattr(smtp_ext, name)
+    raise AttributeError(name)
 
 
 def _tls_mode(tls):
@@ -63,9 +63,10 @@ def _prepare(message, from_addr, to_addrs, size, eight_bit):
         if eight_bit is None:
             eight_bit = message.eight_bit
     elif isinstance(message, str):
-        message = message.encode("utf-8")
-    if isinstance(message, (bytes, bytearray)) and size is None:
-        size = len(message)
+        message = message.encode()
+    if isinstance(message, (bytes, bytearray)):
+        if size is None:
+            size = len(message)
     elif size is None and hasattr(message, "seek") and hasattr(message, "tell"):
         try:
             pos = message.tell()
@@ -74,7 +75,7 @@ def _prepare(message, from_addr, to_addrs, size, eight_bit):
             if end is not None and end >= pos:
                 size = end - pos
         except (OSError, AttributeError, ValueError):
-            size = None
+            pass
     if from_addr is None:
         raise UsageError("no sender address")
     if to_addrs is None:
@@ -84,19 +85,29 @@ def _prepare(message, from_addr, to_addrs, size, eight_bit):
 
 class _Client:
     """What the blocking and the asyncio client share: settings, the
-    sans-I/O session, the TLS context and the capabilities."""
+    sans-I/O session, the TLS context and the capabilities. Every option
+    after ``tls`` is keyword-only (see ``SMTP``)."""
 
-    def _setup(self, host, port, tls, cafile, cadata, verify, timeout_ms, local_hostname, allow_plaintext_auth,
-               server_hostname, chunk, max_line, max_lines, pipelining, chunking, copy_chunks):
+    def __init__(self, host, port=None, tls="starttls", *, cafile=None, cadata=None, verify=True, timeout_ms=30000,
+                 local_hostname="localhost", allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
+                 read_size=1024, chunk=None, max_line=1000, max_lines=64, pipelining=True, chunking=False):
         self.host = host
         self.tls = _tls_mode(tls)
-        self.port = port if port else _DEFAULT_PORTS[self.tls]
+        self.port = port or (587 if self.tls == "starttls" else 465 if self.tls else 25)
         self.timeout_ms = timeout_ms
         self.allow_plaintext_auth = allow_plaintext_auth
         self.server_hostname = server_hostname or host
         self.pipelining = pipelining
         self.chunking = chunking
-        self.session = Session(local_hostname, chunk, copy_chunks, max_line=max_line, max_lines=max_lines)
+        self._bufsize = bufsize
+        self._read_size = read_size
+        if chunk is None:
+            import sys
+
+            # a board's heap, or fewer and larger writes where memory is plenty
+            chunk = 2048 if sys.implementation.name == "micropython" else 16384
+        # the asyncio client copies chunks: a stream may keep what it was given to write
+        self.session = Session(local_hostname, chunk, self._copy, max_line=max_line, max_lines=max_lines)
         self.secure = False
         self.phase = "connect"
         self.conn = None
@@ -112,48 +123,48 @@ class _Client:
         """The EHLO keywords (dict: keyword -> list of parameters)."""
         return self.session.caps
 
+    def _check_login(self):
+        if not self.secure and not self.allow_plaintext_auth:
+            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
+
+    def _mail(self, from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid):
+        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
+        return self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining,
+                                 self.chunking, notify, ret, envid)
+
+    def _many(self, mails):
+        from microproto.smtp_ext import mail_many
+
+        return mail_many(self.session, mails, _prepare, self.pipelining)
+
+    def _starttls_check(self):
+        if "STARTTLS" not in self.session.caps:
+            raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
+
 
 class SMTP(_Client):
     """A blocking SMTP client session (connects in the constructor).
 
-    ``SMTP(host, port=None, tls="starttls"|"implicit"|None, cafile=None,
+    ``SMTP(host, port=None, tls="starttls"|"implicit"|None, *, cafile=None,
     cadata=None, verify=True, timeout_ms=30000, local_hostname="localhost",
     allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
-    chunk=2048, max_line=1000, max_lines=64, pipelining=True, chunking=False,
-    connect=True)``.
+    chunk=None, max_line=1000, max_lines=64, pipelining=True,
+    chunking=False, connect=True)``.
 
     ``pipelining``/``chunking``: use PIPELINING (RFC 2920) and BDAT (RFC
     3030) when the server offers them (BDAT is opt-in: with bounded chunks
-    it costs a reply per chunk and was slower than DATA against Postfix). ``port`` defaults to 587, 465 or 25
-    by ``tls``. ``timeout_ms`` bounds
-    each socket operation (``OSError``). ``chunk`` is the body chunk size.
+    it costs a reply per chunk and was slower than DATA against Postfix).
+    ``port`` defaults to 587, 465 or 25 by ``tls``. ``timeout_ms`` bounds
+    each socket operation (``OSError``). ``chunk`` is the body chunk size
+    (default 2048 on MicroPython, 16384 on CPython; the session holds 3x it).
     With ``connect=False``, call ``connect()`` yourself. Use as a context
     manager: QUIT and close on exit.
     """
 
-    def __init__(
-        self,
-        host,
-        port=None,
-        tls="starttls",
-        cafile=None,
-        cadata=None,
-        verify=True,
-        timeout_ms=30000,
-        local_hostname="localhost",
-        allow_plaintext_auth=False,
-        server_hostname=None,
-        bufsize=1024,
-        chunk=2048,
-        max_line=1000,
-        max_lines=64,
-        pipelining=True,
-        chunking=False,
-        connect=True,
-    ):
-        self._setup(host, port, tls, cafile, cadata, verify, timeout_ms, local_hostname, allow_plaintext_auth,
-                    server_hostname, chunk, max_line, max_lines, pipelining, chunking, False)
-        self._bufsize = bufsize
+    _copy = False
+
+    def __init__(self, host, port=None, tls="starttls", connect=True, **options):
+        super().__init__(host, port, tls, **options)
         if connect:
             self.connect()
 
@@ -177,8 +188,7 @@ class SMTP(_Client):
             self._run("greeting", s.greet())
             self._run("EHLO", s.hello())
             if self.tls == "starttls":
-                if "STARTTLS" not in s.caps:
-                    raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
+                self._starttls_check()
                 self._run("STARTTLS", s.starttls())
                 self.phase = "TLS handshake"
                 tsock = self._tlsmod.wrap_client(self.conn.sock, self._ctx, self.server_hostname)
@@ -199,23 +209,10 @@ class SMTP(_Client):
         """AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the server offers
         (or ``mechanism``; "XOAUTH2" takes an access token as password).
         Refused without TLS unless ``allow_plaintext_auth``."""
-        if not self.secure and not self.allow_plaintext_auth:
-            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
+        self._check_login()
         return self._run("AUTH", self.session.auth(user, password, mechanism))
 
-    def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None, envid=None):
-        """Send ``message`` (bytes, str, a binary file, an iterable of chunks,
-        or a ``message.Message``) to ``to_addrs`` (a str or a list).
-        ``from_addr``/``to_addrs`` may be None for a ``Message``: its From and
-        To/Cc/Bcc are used. Returns a ``SendResult``: the mail went to
-        ``result.accepted``; ``result.refused`` maps the others to the reply.
-        Raises ``SMTPRecipientsRefused`` if all are refused. ``notify``,
-        ``ret``, ``envid``: delivery status notifications (RFC 3461), see
-        ``smtp_core.Session.mail``."""
-        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        conv = self.session.mail(
-            from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking, notify, ret, envid
-        )
+    def _guarded(self, conv):
         try:
             return self._run("MAIL", conv)
         except SMTPReplyError:
@@ -226,6 +223,27 @@ class SMTP(_Client):
             # the session is in an unknown state (mid-DATA, say): end it
             self.close()
             raise
+
+    def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None,
+             envid=None):
+        """Send ``message`` (bytes, str, a binary file, an iterable of chunks,
+        or a ``message.Message``) to ``to_addrs`` (a str or a list).
+        ``from_addr``/``to_addrs`` may be None for a ``Message``: its From and
+        To/Cc/Bcc are used. Returns a ``SendResult``: the mail went to
+        ``result.accepted``; ``result.refused`` maps the others to the reply.
+        Raises ``SMTPRecipientsRefused`` if all are refused. ``notify``,
+        ``ret``, ``envid``: delivery status notifications (RFC 3461), see
+        ``smtp_core.Session.mail``."""
+        return self._guarded(self._mail(from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid))
+
+    def send_many(self, mails):
+        """Send several mails on this connection: ``mails`` is an iterable
+        of ``(from_addr, to_addrs, message)`` or ``Message`` objects. With
+        PIPELINING the end of each mail goes in one write with the next
+        mail's envelope (one round trip per mail). Returns a list with, per
+        mail, its ``SendResult`` or the error that refused it; the other
+        mails still go."""
+        return self._guarded(self._many(mails))
 
     def sendmail(self, from_addr, to_addrs, message):
         """smtplib-style: returns the dict of refused recipients."""
@@ -265,177 +283,6 @@ class SMTP(_Client):
             self.quit()
         else:
             self.close()
-
-
-def send_mail(
-    host,
-    from_addr,
-    to_addrs,
-    message=None,
-    subject=None,
-    text=None,
-    port=None,
-    tls="starttls",
-    user=None,
-    password=None,
-    attachments=(),
-    **kw
-):
-    """Connect, log in (when ``user`` is given), send, QUIT: one call.
-
-    ``message`` is sent as is; or give ``subject``/``text``/``attachments``
-    to build one. Other keywords go to ``SMTP``. Returns the ``SendResult``.
-    """
-    if message is None:
-        from microproto.message import Message
-
-        message = Message(from_addr, to_addrs, subject or "", text or "", attachments=attachments)
-    with SMTP(host, port, tls=tls, **kw) as s:
-        if user is not None:
-            s.login(user, password)
-        return s.send(from_addr, to_addrs, message)
-
-
-class AsyncSMTP(_Client):
-    """The asyncio form of ``SMTP`` (same arguments); ``async with``.
-
-    ``await connect()`` (done by ``async with``), ``await login(...)``,
-    ``await send(...)``, ``await noop()``, ``await rset()``, ``await quit()``.
-    ``timeout_ms`` bounds each read.
-    """
-
-    def __init__(
-        self,
-        host,
-        port=None,
-        tls="starttls",
-        cafile=None,
-        cadata=None,
-        verify=True,
-        timeout_ms=30000,
-        local_hostname="localhost",
-        allow_plaintext_auth=False,
-        server_hostname=None,
-        read_size=1024,
-        chunk=2048,
-        max_line=1000,
-        max_lines=64,
-        pipelining=True,
-        chunking=False,
-    ):
-        # chunks are copied: a stream may keep what it was given to write
-        self._setup(host, port, tls, cafile, cadata, verify, timeout_ms, local_hostname, allow_plaintext_auth,
-                    server_hostname, chunk, max_line, max_lines, pipelining, chunking, True)
-        self._read_size = read_size
-
-    async def _run(self, phase, conv):
-        self.phase = phase
-        return await self.conn.run(conv, self.timeout_ms)
-
-    async def connect(self):
-        import asyncio
-
-        from microproto.aio import StreamConnection
-
-        t = self.timeout_ms / 1000 if self.timeout_ms else None
-        if self.tls == "implicit":
-            self.phase = "TLS handshake"
-            r, w = await asyncio.wait_for(
-                self._tlsmod.open_connection(self.host, self.port, self._ctx, self.server_hostname), t
-            )
-            self.secure = True
-        else:
-            r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
-        self.conn = StreamConnection(r, w, self.session.parser, self._read_size)
-        s = self.session
-        try:
-            await self._run("greeting", s.greet())
-            await self._run("EHLO", s.hello())
-            if self.tls == "starttls":
-                if "STARTTLS" not in s.caps:
-                    raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
-                await self._run("STARTTLS", s.starttls())
-                self.phase = "TLS handshake"
-                await self._upgrade()
-                s.parser.discard()
-                self.secure = True
-                await self._run("EHLO", s.hello())
-        except BaseException:
-            await self.close()
-            raise
-        self.phase = "ready"
-        return self
-
-    async def _upgrade(self):
-        c = self.conn
-        c.reader, c.writer = await self._tlsmod.upgrade_streams(
-            c.reader, c.writer, self._ctx, self.server_hostname, self.timeout_ms
-        )
-
-    async def login(self, user, password, mechanism=None):
-        if not self.secure and not self.allow_plaintext_auth:
-            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
-        return await self._run("AUTH", self.session.auth(user, password, mechanism))
-
-    async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None, envid=None):
-        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        conv = self.session.mail(
-            from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining, self.chunking, notify, ret, envid
-        )
-        try:
-            return await self._run("MAIL", conv)
-        except SMTPReplyError:
-            if self.session.broken:
-                await self.close()
-            raise
-        except BaseException:
-            await self.close()
-            raise
-
-    async def noop(self):
-        return await self._run("NOOP", self.session.simple("NOOP"))
-
-    async def rset(self):
-        return await self._run("RSET", self.session.simple("RSET"))
-
-    async def quit(self):
-        if self.conn is None:
-            return None
-        try:
-            return await self._run("QUIT", self.session.simple("QUIT", (221,)))
-        except (PeerError, OSError):
-            return None
-        finally:
-            await self.close()
-
-    async def close(self):
-        if self.conn is not None:
-            c = self.conn
-            self.conn = None
-            try:
-                c.writer.close()
-                # a TLS peer that never answers close_notify must not hold us
-                import asyncio
-
-                t = self.timeout_ms / 1000 if self.timeout_ms else 5
-                await asyncio.wait_for(c.writer.wait_closed(), t)
-            except Exception:
-                pass
-            # MicroPython: the TCP socket under a TLS one that failed stays open
-            raw = getattr(c.writer, "raw", None)
-            if raw is not None:
-                raw.close()
-
-    async def __aenter__(self):
-        if self.conn is None:
-            await self.connect()
-        return self
-
-    async def __aexit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            await self.quit()
-        else:
-            await self.close()
 
 
 def main(argv=None):

@@ -267,3 +267,45 @@ def test_size_limit_checked_for_a_file():
     # the facade measures a seekable file; the core refuses it
     e = _raises(SMTPReplyError, c.run, s.mail("a@x", "b@y", f, size=smtp._prepare(f, "a@x", "b@y", None, None)[3]))
     assert e.code == 552 and bytes(sock.sent) == b""
+
+
+# -- issue 8: steady state of a body ------------------------------------------
+
+
+class _SameChunk:
+    # a file whose every read gives the same full chunk of CRLF text
+    def __init__(self, n):
+        self.n = n
+
+    def readinto(self, b):
+        self.n -= 1
+        return len(b) if self.n > 0 else 0
+
+
+def test_body_steady_state_allocates_nothing():
+    import gc
+
+    if not hasattr(gc, "mem_alloc"):
+        return  # CPython: nothing to count
+    from microproto.smtp_core import SENT
+
+    s = Session(chunk=256)
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n"
+    text = (line * 4)[:256]
+    s._inbuf[:] = text
+    conv = s._send_body(_SameChunk(1000), False)
+    out = next(conv)
+    for _ in range(20):
+        out = conv.send(SENT)
+    assert bytes(out) == text
+    gc.collect()
+    gc.disable()
+    try:
+        a = gc.mem_alloc()
+        for _ in range(200):
+            conv.send(SENT)
+        used = gc.mem_alloc() - a
+    finally:
+        gc.enable()
+    # 200 chunks of 256 bytes: about 670 mail lines
+    assert used == 0, "%d bytes allocated over 200 body chunks" % used

@@ -1,0 +1,128 @@
+"""The asyncio SMTP client, ``microproto.smtp.AsyncSMTP`` (loaded when first
+asked for): the blocking client's options and conversations over the shared
+asyncio driver. Nothing here blocks the event loop: on MicroPython the TLS
+handshake runs in non-blocking mode inside reads bounded by ``timeout_ms``
+(see ``microproto_port.tls``).
+"""
+
+import asyncio
+
+from microproto.aio import StreamConnection
+from microproto.errors import PeerError
+from microproto.smtp import _Client
+from microproto.smtp_core import SMTPReplyError
+
+
+class AsyncSMTP(_Client):
+    """The asyncio form of ``SMTP`` (same arguments, no ``connect``);
+    ``async with``.
+
+    ``await connect()`` (done by ``async with``), ``await login(...)``,
+    ``await send(...)``, ``await send_many(...)``, ``await noop()``,
+    ``await rset()``, ``await quit()``. ``timeout_ms`` bounds each read,
+    the TCP connect and the TLS handshake.
+    """
+
+    _copy = True
+
+    async def _run(self, phase, conv):
+        self.phase = phase
+        return await self.conn.run(conv, self.timeout_ms)
+
+    async def connect(self):
+        t = self.timeout_ms / 1000 if self.timeout_ms else None
+        self.phase = "connect"
+        if self.tls == "implicit":
+            self.phase = "TLS handshake"
+            r, w = await asyncio.wait_for(
+                self._tlsmod.open_connection(self.host, self.port, self._ctx, self.server_hostname), t
+            )
+            self.secure = True
+        else:
+            r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
+        self.conn = StreamConnection(r, w, self.session.parser, self._read_size)
+        s = self.session
+        try:
+            await self._run("greeting", s.greet())
+            await self._run("EHLO", s.hello())
+            if self.tls == "starttls":
+                self._starttls_check()
+                await self._run("STARTTLS", s.starttls())
+                self.phase = "TLS handshake"
+                c = self.conn
+                c.reader, c.writer = await self._tlsmod.upgrade_streams(
+                    c.reader, c.writer, self._ctx, self.server_hostname, self.timeout_ms
+                )
+                s.parser.discard()
+                self.secure = True
+                await self._run("EHLO", s.hello())
+        except BaseException:
+            await self.close()
+            raise
+        self.phase = "ready"
+        return self
+
+    async def login(self, user, password, mechanism=None):
+        self._check_login()
+        return await self._run("AUTH", self.session.auth(user, password, mechanism))
+
+    async def _guarded(self, conv):
+        try:
+            return await self._run("MAIL", conv)
+        except SMTPReplyError:
+            if self.session.broken:
+                await self.close()
+            raise
+        except BaseException:
+            await self.close()
+            raise
+
+    async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None,
+                   ret=None, envid=None):
+        return await self._guarded(self._mail(from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret,
+                                              envid))
+
+    async def send_many(self, mails):
+        return await self._guarded(self._many(mails))
+
+    async def noop(self):
+        return await self._run("NOOP", self.session.simple("NOOP"))
+
+    async def rset(self):
+        return await self._run("RSET", self.session.simple("RSET"))
+
+    async def quit(self):
+        if self.conn is None:
+            return None
+        try:
+            return await self._run("QUIT", self.session.simple("QUIT", (221,)))
+        except (PeerError, OSError):
+            return None
+        finally:
+            await self.close()
+
+    async def close(self):
+        if self.conn is not None:
+            c = self.conn
+            self.conn = None
+            try:
+                c.writer.close()
+                # a TLS peer that never answers close_notify must not hold us
+                await asyncio.wait_for(c.writer.wait_closed(), self.timeout_ms / 1000 if self.timeout_ms else 5)
+            except Exception:
+                pass
+            # MicroPython: the TCP socket under a TLS one that failed stays open
+            raw = getattr(c.writer, "raw", None)
+            if raw is not None:
+                raw.close()
+
+    async def __aenter__(self):
+        if self.conn is None:
+            await self.connect()
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            await self.quit()
+        else:
+            await self.close()

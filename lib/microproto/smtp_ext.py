@@ -1,0 +1,312 @@
+"""The parts of the SMTP client that a plain send does not need, loaded on
+first use (``microproto.smtp_core`` and ``microproto.smtp`` reach them):
+AUTH (RFC 4954: PLAIN, LOGIN, CRAM-MD5, XOAUTH2), delivery status
+notifications (RFC 3461), BDAT (RFC 3030), batches of mails on one
+connection with PIPELINING across mails (RFC 2920 3.1), ``send_mail`` and
+``SMTPRecipientsRefused``.
+
+Same rules as ``smtp_core``: conversations are generators run by the
+shared drivers, nothing asserts on peer data, nothing reads a clock.
+"""
+
+import binascii
+
+from microproto.errors import PeerError, UsageError
+from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, SMTPReplyError, _is_7bit, _NO_8BIT, body_chunks
+from microproto_port import const
+
+# BDAT chunks sent ahead of their replies with PIPELINING
+_BDAT_WINDOW = const(8)
+
+
+class SMTPRecipientsRefused(SMTPReplyError):
+    """Every recipient was refused. ``refused`` maps address -> ``Reply``;
+    ``result`` is the ``SendResult`` (no mail was sent)."""
+
+    def __init__(self, result):
+        self.result = result
+        self.refused = result.refused
+        first = None
+        parts = []
+        for addr in result.recipients:
+            first = first or result.recipients[addr]
+            parts.append("%s: %s" % (addr, result.recipients[addr]))
+        super().__init__(first, "all recipients refused")
+        self.reason = "all recipients refused (" + "; ".join(parts) + ")"
+
+
+# -- AUTH -------------------------------------------------------------------
+
+
+def b64(data):
+    """Base64 of ``data`` as bytes, no newline."""
+    return binascii.b2a_base64(data)[:-1]
+
+
+def unb64(text):
+    try:
+        return binascii.a2b_base64(text)
+    except ValueError:
+        raise PeerError("bad base64 from server: %r" % text[:40])
+
+
+def cram_md5_response(user, password, challenge):
+    """RFC 2195 response (bytes, before base64): HMAC-MD5 (RFC 2104)."""
+    import hashlib
+
+    if not hasattr(hashlib, "md5"):
+        raise UsageError("CRAM-MD5 needs hashlib.md5, which this firmware lacks")
+    key = password
+    if len(key) > 64:
+        key = hashlib.md5(key).digest()
+    key = key + bytes(64 - len(key))
+    inner = hashlib.md5(bytes(k ^ 0x36 for k in key) + challenge).digest()
+    digest = hashlib.md5(bytes(k ^ 0x5C for k in key) + inner).digest()
+    return user + b" " + binascii.hexlify(digest)
+
+
+def choose_mechanism(caps, mechanism=None):
+    offered = [m.upper() for m in caps.get("AUTH", [])]
+    if not offered:
+        raise PeerError("server does not offer AUTH")
+    if mechanism:
+        mechanism = mechanism.upper()
+        if mechanism not in offered:
+            raise PeerError("server does not offer AUTH %s (offers %s)" % (mechanism, " ".join(offered)))
+        return mechanism
+    import hashlib
+
+    for m in ("PLAIN", "LOGIN", "CRAM-MD5"):
+        if m in offered and (m != "CRAM-MD5" or hasattr(hashlib, "md5")):
+            return m
+    raise PeerError("no supported AUTH mechanism among: %s" % " ".join(offered))
+
+
+def auth(session, user, secret, mechanism=None):
+    """The AUTH conversation (see ``Session.auth``)."""
+    mech = choose_mechanism(session.caps, mechanism)
+    u = user.encode() if isinstance(user, str) else bytes(user)
+    p = secret.encode() if isinstance(secret, str) else bytes(secret)
+    if mech == "PLAIN":
+        resp = b64(b"\x00" + u + b"\x00" + p)
+        r = yield b"AUTH PLAIN " + resp + b"\r\n"
+        if r.code == 334:
+            r = yield resp + b"\r\n"
+    elif mech == "LOGIN":
+        r = yield b"AUTH LOGIN\r\n"
+        if r.code == 334:
+            r = yield b64(u) + b"\r\n"
+            if r.code == 334:
+                r = yield b64(p) + b"\r\n"
+    elif mech == "CRAM-MD5":
+        r = yield b"AUTH CRAM-MD5\r\n"
+        if r.code == 334:
+            r = yield b64(cram_md5_response(u, p, unb64(r.lines[0].encode()))) + b"\r\n"
+    elif mech == "XOAUTH2":
+        r = yield b"AUTH XOAUTH2 " + b64(b"user=" + u + b"\x01auth=Bearer " + p + b"\x01\x01") + b"\r\n"
+        if r.code == 334:
+            # the server sent an error description: end the exchange
+            r = yield b"\r\n"
+    else:
+        raise UsageError("unsupported AUTH mechanism %s" % mech)
+    if r.code != 235:
+        raise SMTPReplyError(r, "AUTH " + mech)
+    return r
+
+
+# -- DSN --------------------------------------------------------------------
+
+
+def xtext(s):
+    """RFC 3461 4: bytes outside '!'..'~', '+' and '=' as ``+HH``."""
+    out = []
+    for c in s.encode():
+        out.append(chr(c) if 33 <= c <= 126 and c != 43 and c != 61 else "+%02X" % c)
+    return "".join(out)
+
+
+def dsn(caps, params, fwd, notify, ret, envid):
+    """MAIL parameters and one RCPT parameter string per recipient for
+    delivery status notifications (RFC 3461)."""
+    if "DSN" not in caps:
+        raise UsageError("delivery notifications asked for but the server does not offer DSN")
+    if ret:
+        if ret.upper() not in ("FULL", "HDRS"):
+            raise UsageError("ret must be FULL or HDRS")
+        params += " RET=" + ret.upper()
+    if envid:
+        params += " ENVID=" + xtext(envid)
+    rparams = [""] * len(fwd)
+    if notify:
+        words = notify.upper().split(",") if isinstance(notify, str) else [w.upper() for w in notify]
+        for w in words:
+            if w not in ("NEVER", "SUCCESS", "FAILURE", "DELAY") or (w == "NEVER" and len(words) > 1):
+                raise UsageError("notify must be NEVER or some of SUCCESS, FAILURE, DELAY")
+        for k in range(len(fwd)):
+            a = fwd[k]
+            rparams[k] = " NOTIFY=" + ",".join(words)
+            if len(a.encode()) == len(a):
+                rparams[k] += " ORCPT=rfc822;" + xtext(a[1:-1])
+    return params, rparams
+
+
+# -- BDAT -------------------------------------------------------------------
+
+
+def _framed(st, head, o):
+    # ``head`` then the first ``o`` encoded bytes, in one view (one write)
+    b = st.base
+    st.full[b - len(head) : b] = head
+    v = st.full[b - len(head) : b + o]
+    return bytes(v) if st._copy else v
+
+
+def send_bdat(session, body, pipelined, check8=False):
+    """The body as BDAT chunks (RFC 3030): CRLF line ends, no
+    dot-stuffing. With PIPELINING up to ``_BDAT_WINDOW`` chunks await
+    their reply; a refused chunk stops the transfer (then RSET)."""
+    st = session._stuffer
+    st.reset(False)
+    buf = session._inbuf
+    window = _BDAT_WINDOW if pipelined else 1
+    waiting = 0  # chunks sent whose reply has not been read
+    failed = None
+    held = 0
+    for n in body_chunks(body, buf):
+        if check8 and not _is_7bit(buf, n):
+            session.broken = True
+            raise UsageError(_NO_8BIT)
+        if held:
+            waiting += 1
+            if waiting < window:
+                session.parser.pass_through()
+            r = yield _framed(st, b"BDAT %d\r\n" % held, held)
+            if r is not SENT:
+                waiting -= 1
+                if r.code != 250:
+                    failed = r
+                    break
+        held = len(st.encode(buf, n))
+    last = None
+    if failed is None:
+        held = len(st.finish(held))
+        last = yield _framed(st, b"BDAT %d LAST\r\n" % held, held)
+    # replies come in order: the one just read may not be the last
+    while waiting:
+        r = yield None
+        waiting -= 1
+        if failed is None and last.code != 250:
+            failed = last
+        last = r
+    if failed is None and last.code != 250:
+        failed = last
+    if failed is not None:
+        yield b"RSET\r\n"
+        raise SMTPReplyError(failed, "BDAT")
+    return last
+
+
+def stuff(data, chunk=2048):
+    """Whole-body helper for tests and small messages: dot-stuffed bytes."""
+    d = DotStuffer(chunk)
+    parts = []
+    mv = memoryview(data)
+    for i in range(0, len(data), chunk):
+        parts.append(bytes(d.encode(bytes(mv[i : i + chunk]))))
+    parts.append(bytes(d.finish()))
+    return b"".join(parts)
+
+
+# -- batches ----------------------------------------------------------------
+
+
+def _prefixed(conv, prefix, box):
+    # run ``conv`` with ``prefix`` (the end of the previous mail) sent in
+    # its first write; the reply to the prefix comes first: into ``box``
+    out = next(conv)
+    box.append((yield prefix + out))
+    r = yield None
+    while True:
+        try:
+            out = conv.send(r)
+        except StopIteration as e:
+            return e.value
+        r = yield out
+
+
+def _finish(results, i, r):
+    if not isinstance(r, Reply):
+        raise PeerError("message data: no reply")
+    results[i].reply = r
+    if r.code != 250:
+        results[i] = SMTPReplyError(r, "message data")
+
+
+def mail_many(session, mails, prepare, pipelining=True):
+    """Send every mail of ``mails`` on the session: a conversation that
+    returns a list with, per mail, its ``SendResult`` or the error that
+    refused it (``SMTPReplyError``, ``SMTPRecipientsRefused``,
+    ``UsageError``); the other mails still go.
+
+    Each item is ``(from_addr, to_addrs, message)`` or a ``Message``;
+    ``prepare`` is ``microproto.smtp._prepare``. With PIPELINING the end
+    of each body goes in one write with the next mail's MAIL, RCPTs and
+    DATA (RFC 2920 3.1): one round trip per mail.
+    """
+    pipe = pipelining and "PIPELINING" in session.caps
+    results = []
+    tail = None  # the end of the last body, not sent yet
+    pi = 0  # its mail's index in results
+    for m in mails:
+        try:
+            f, t, body, size, eb = prepare(m[2], m[0], m[1], None, None) if isinstance(m, tuple) else prepare(m, None, None, None, None)
+            cmds, check8, body = session.envelope(f, t, body, size, eb, None, None, None, None)
+        except (UsageError, SMTPReplyError) as e:
+            results.append(e)
+            continue
+        cmds.append(b"DATA\r\n")
+        result = SendResult()
+        box = []
+        conv = session._envelope(cmds, t, result, pipe, True)
+        if tail is not None:
+            conv = _prefixed(conv, tail, box)
+        ok = False
+        try:
+            yield from conv
+            ok = True
+        except SMTPReplyError as e:
+            results.append(e)
+        if tail is not None:
+            tail = None
+            _finish(results, pi, box[0])
+        if ok:
+            session.stage = "message data"
+            r = yield from session._send_body(body, check8, pipe)
+            results.append(result)
+            if pipe:
+                tail = r
+                pi = len(results) - 1
+            else:
+                _finish(results, len(results) - 1, r)
+    if tail is not None:
+        _finish(results, pi, (yield tail))
+    return results
+
+
+def send_mail(host, from_addr, to_addrs, message=None, subject=None, text=None, port=None, tls="starttls",
+              user=None, password=None, attachments=(), **kw):
+    """Connect, log in (when ``user`` is given), send, QUIT: one call.
+
+    ``message`` is sent as is; or give ``subject``/``text``/``attachments``
+    to build one. Other keywords go to ``SMTP``. Returns the ``SendResult``.
+    """
+    from microproto.smtp import SMTP
+
+    if message is None:
+        from microproto.message import Message
+
+        message = Message(from_addr, to_addrs, subject or "", text or "", attachments=attachments)
+    with SMTP(host, port, tls=tls, **kw) as s:
+        if user is not None:
+            s.login(user, password)
+        return s.send(from_addr, to_addrs, message)
