@@ -1,6 +1,7 @@
 """The README's demo command, as a user runs it (minus the wait): deploy to
-the virtual board over its pty, start the console on the board, log in over
-WebSocket and Telnet and evaluate 6*7."""
+a virtual board of the demo's own over its pty, start the console on the
+board, log in over WebSocket and Telnet and evaluate 6*7. (In a fresh venv,
+with nothing but the README's install line: test_newcomer.py.)"""
 
 import subprocess
 import sys
