@@ -127,12 +127,6 @@ class Client:
             wait = min(wait, left)
         return wait if wait > 0 else 0
 
-    def _feed(self, data):
-        now = ticks_ms()
-        if data:
-            self.core.receive_datagram(data, now)
-        self.core.tick(now)
-
     def run(self, until=(), timeout_ms=None, start=True, **start_kw):
         """Start (unless ``start`` is False; ``start_kw`` as for ``start``)
         and run the client, blocking, until an event named in ``until``
@@ -152,7 +146,10 @@ class Client:
                 if not net.is_timeout(e):
                     raise
                 data = None
-            self._feed(data)
+            now = ticks_ms()
+            if data:
+                self.core.receive_datagram(data, now)
+            self.core.tick(now)
 
     async def arun(self, until=(), timeout_ms=None, start=True, **start_kw):
         """``run`` for asyncio (the socket is made non-blocking)."""
@@ -170,7 +167,10 @@ class Client:
                 data = await asyncio.wait_for(net.udp_recv(self.sock, self.max_size), w / 1000)
             except asyncio.TimeoutError:
                 data = None
-            self._feed(data)
+            now = ticks_ms()
+            if data:
+                self.core.receive_datagram(data, now)
+            self.core.tick(now)
 
     def release(self):
         """Give the current lease back (RELEASE) and forget it."""
@@ -192,14 +192,9 @@ def acquire(iface, timeout_ms=60000, **kw):
         c.close()
 
 
-def main(argv=None):
-    """The command line (``python -m microproto.dhcp``, see ``--help``)."""
-    from microproto.dhcp_cli import main as cli_main
-
-    return cli_main(argv)
-
-
 if __name__ == "__main__":
     import sys
+
+    from microproto.dhcp_cli import main
 
     sys.exit(main())

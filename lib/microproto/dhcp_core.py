@@ -48,7 +48,6 @@ datagram. Decoders of option values (and the lease's fields beyond
 address and times) are in ``microproto.dhcp_lease``, loaded on first use.
 """
 
-from microproto.errors import PeerError, UsageError
 from microproto_port import const, ticks_add, ticks_diff
 
 _INIT = const(0)
@@ -101,18 +100,16 @@ _O_HOSTNAME = const(12)
 PARAMS = b"\x01\x79\x03\x06\x0c\x0f\x1a\x1c\x2a\x77"
 
 
-def parse(data, reply=True):
-    """The options of one DHCP datagram as {code: bytes} (see the module
-    rules; ``reply=False`` also accepts BOOTREQUESTs). Raises ``PeerError``,
-    and nothing else, when the datagram is not valid."""
+def _check(data, reply):
+    # The options of a datagram, or the reason (str) why it is not valid.
     if len(data) < 240:
-        raise PeerError("short message")
+        return "short message"
     if bytes(data[236:240]) != _MAGIC:
-        raise PeerError("no magic cookie")
+        return "no magic cookie"
     if reply and data[0] != 2:
-        raise PeerError("not a reply")
+        return "not a reply"
     if data[1] != 1 or data[2] != 6:
-        raise PeerError("not Ethernet")
+        return "not Ethernet"
     opts = {}
     over = 0
     # options, then file (overload 1), then sname (2): RFC 3396
@@ -127,10 +124,10 @@ def parse(data, reply=True):
                 i += 1
                 continue
             if i + 1 >= end:
-                raise PeerError("truncated option %d" % code)
+                return "truncated option %d" % code
             j = i + 2 + data[i + 1]
             if j > end:
-                raise PeerError("option %d runs past its field" % code)
+                return "option %d runs past its field" % code
             v = bytes(data[i + 2 : j])
             if code == _O_OVERLOAD:
                 if not bit and len(v) == 1:
@@ -141,8 +138,26 @@ def parse(data, reply=True):
             i = j
     t = opts.get(_O_TYPE)
     if t is None or len(t) != 1 or not t[0]:
-        raise PeerError("no message type")
+        return "no message type"
     return opts
+
+
+def _error(kind, reason):
+    # microproto.errors is loaded only when an error is raised: the client
+    # itself counts bad datagrams and raises nothing in normal operation
+    from microproto import errors
+
+    return getattr(errors, kind)(reason)
+
+
+def parse(data, reply=True):
+    """The options of one DHCP datagram as {code: bytes} (see the module
+    rules; ``reply=False`` also accepts BOOTREQUESTs). Raises ``PeerError``,
+    and nothing else, when the datagram is not valid."""
+    r = _check(data, reply)
+    if isinstance(r, str):
+        raise _error("PeerError", r)
+    return r
 
 
 def build(buf, mtype, xid, mac, ciaddr=None, flags=0, secs=0, options=()):
@@ -256,7 +271,7 @@ class Client:
                  params=PARAMS, vendor_class=None, choose_offer=None, retry_base_ms=4000,
                  retry_max_ms=64000, max_tries=4, nak_delay_ms=3000, decline_delay_ms=10000):
         if len(mac) != 6:
-            raise UsageError("mac must be 6 bytes")
+            raise _error("UsageError", "mac must be 6 bytes")
         self.mac = mac = bytes(mac)
         self.rand = rand
         if client_id is None:
@@ -347,26 +362,11 @@ class Client:
         """Give the lease (default: the current one) back: DHCPRELEASE,
         unicast to its server, and stop. ``decline``: the bound address is in
         use by someone else: DHCPDECLINE, then DISCOVER again after
-        ``decline_delay_ms`` (RFC 2131 3.1 step 5)."""
+        ``decline_delay_ms`` (RFC 2131 3.1 step 5). Loads ``dhcp_lease``."""
+        from microproto.dhcp_lease import final
+
         self._clock(now_ms)
-        lease = lease or self.lease
-        if lease is None or decline and not _BOUND <= self.state <= _REBINDING:
-            raise UsageError("no lease")
-        self._xid = self.rand(4)
-        ip = ip_bytes(lease.ip)
-        opts = [(_O_SERVER, ip_bytes(lease.server))]
-        if decline:
-            opts.insert(0, (_O_REQ_IP, ip))
-            ip = None
-        opts.append((_O_MESSAGE, b"address in use" if decline else b"release"))
-        if self._cid:
-            opts.append((_O_CLIENT_ID, self._cid))
-        self._put(_DECLINE if decline else _RELEASE, ip, 0, 0, opts, None if decline else lease.server)
-        self.lease = lease
-        if decline:
-            self._stop(_INIT, self._cfg[4], "declined")
-        else:
-            self._stop(_STOPPED, None, "released")
+        final(self, lease or self.lease, decline)
 
     def datagram_to_send(self):
         """``(data, dest)``: the next datagram for UDP port 67 (dest: dotted
@@ -420,10 +420,9 @@ class Client:
         if st in (_STOPPED, _INIT, _BOUND):
             why = "no exchange"
         else:
-            try:
-                opts = parse(data)
-            except PeerError as e:
-                why = e.reason
+            opts = _check(data, True)
+            if isinstance(opts, str):
+                why = opts
         if why is None:
             sid = opts.get(_O_SERVER)
             t = opts[_O_TYPE][0]

@@ -10,7 +10,7 @@ default routes only, as RFC 3442 asks), ``mtu``; and ``prefix_len()``,
 ``to_dict()``. A malformed value reads as None: it is treated as absent.
 """
 
-from microproto.dhcp_core import Lease, ip_str
+from microproto.dhcp_core import Lease, _error, ip_bytes, ip_str
 
 _FIELDS = {"mask": 1, "routers": 3, "dns": 6, "hostname": 12, "domain": 15, "mtu": 26, "broadcast": 28,
            "ntp": 42, "search": 119, "routes": 121}
@@ -233,3 +233,27 @@ def forget(path):
         os.remove(path)
     except OSError:
         pass
+
+
+def final(client, lease, decline):
+    """``Client.release``: one DHCPRELEASE (unicast to the lease's server,
+    ciaddr set, RFC 2131 4.4.6) or DHCPDECLINE (broadcast, requested IP,
+    secs 0, RFC 2131 4.4.1); no reply comes. Then STOPPED, or INIT for a
+    new DISCOVER after ``decline_delay_ms``."""
+    if lease is None or decline and not 3 <= client.state <= 5:
+        raise _error("UsageError", "no lease")
+    client._xid = client.rand(4)
+    ip = ip_bytes(lease.ip)
+    opts = [(54, ip_bytes(lease.server))]
+    if decline:
+        opts.insert(0, (50, ip))
+        ip = None
+    opts.append((56, b"address in use" if decline else b"release"))
+    if client._cid:
+        opts.append((61, client._cid))
+    client._put(4 if decline else 7, ip, 0, 0, opts, None if decline else lease.server)
+    client.lease = lease
+    if decline:
+        client._stop(0, client._cfg[4], "declined")
+    else:
+        client._stop(9, None, "released")
