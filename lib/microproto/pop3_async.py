@@ -40,15 +40,15 @@ class AsyncPOP3(POP3):
         from microproto.aio import StreamConnection
 
         t = self.timeout_ms / 1000 if self.timeout_ms else None
-        if self.tls == "implicit":
-            r, w = await asyncio.wait_for(
-                self._tlsmod.open_connection(self.host, self.port, self._ctx, self.server_hostname), t)
-            self.secure = True
-        else:
-            r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
         s = self.session
-        self.conn = c = StreamConnection(r, w, s.parser, self.bufsize)
         try:
+            if self.tls == "implicit":
+                r, w = await asyncio.wait_for(
+                    self._tlsmod.open_connection(self.host, self.port, self._ctx, self.server_hostname), t)
+                self.secure = True
+            else:
+                r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
+            self.conn = c = StreamConnection(r, w, s.parser, self.bufsize)
             await self._run(s.command(None))
             await self._run(s.capa())
             if self.tls == "stls":
@@ -60,8 +60,12 @@ class AsyncPOP3(POP3):
                 s.parser.discard()
                 self.secure = True
                 await self._run(s.capa())
-        except BaseException:
+        except BaseException as e:
             await self.close()
+            if isinstance(e, ValueError):
+                # MicroPython's TLS reports a certificate that fails to
+                # verify so (on the first read or write after the upgrade)
+                raise OSError("TLS: " + " ".join(str(e).split()))
             raise
         return self
 

@@ -108,6 +108,20 @@ elif scenario == "badca":
         out["error"] = "OSError"
     except Exception as e:  # a TLS error that is not an OSError would fail the test
         out["error"] = type(e).__name__
+elif scenario == "badca_async":
+    import asyncio
+
+    async def bad(tls, port):
+        try:
+            await pop3.AsyncPOP3(host, port, tls=tls, cafile=outdir + "/other_ca.pem").connect()
+            return None
+        except OSError:
+            return "OSError"
+        except Exception as e:
+            return type(e).__name__
+
+    out["stls"] = asyncio.run(bad("stls", port))
+    out["implicit"] = asyncio.run(bad("implicit", port + 1))
 elif scenario == "async":
     import asyncio
 

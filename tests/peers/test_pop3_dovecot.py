@@ -173,6 +173,8 @@ def test_certificate_from_other_ca_refused(dovecot, runtime, tmp_path):
     shutil.copy(OTHER_CA, tmp_path / "other_ca.pem")
     r = script(runtime, "badca", dovecot, tmp_path)
     assert r["error"] == "OSError"
+    r = script(runtime, "badca_async", dovecot, tmp_path)
+    assert r == {"stls": "OSError", "implicit": "OSError"}
 
 
 def test_async_form(dovecot, runtime, tmp_path):
