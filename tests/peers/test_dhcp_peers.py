@@ -204,9 +204,11 @@ def test_kea_lease_and_release(net, runtime):
     assert poll(lambda: "DHCP4_RELEASE" in read(net.path("kea.log"))), read(net.path("kea.log"))
 
 
-def test_cli_usage_errors():
-    r = subprocess.run([sys.executable, "-m", "microproto.dhcp"], capture_output=True, text=True, env=dhcp_net.env())
-    assert r.returncode == 2 and "--iface" in r.stdout
-    r = subprocess.run([sys.executable, "-m", "microproto.dhcp", "--iface", "eth0;rm"], capture_output=True,
-                       text=True, env=dhcp_net.env())
-    assert r.returncode == 2
+def test_cli_usage_errors(runtime):
+    base = [sys.executable] if runtime == "cpython" else [dhcp_net.MICROPYTHON]
+    base += ["-m", "microproto.dhcp"]
+    for args in ([], ["--iface", "eth0;rm"], ["--bogus"]):
+        r = subprocess.run(base + args, capture_output=True, text=True, env=dhcp_net.env(), cwd=str(dhcp_net.ROOT))
+        assert r.returncode == 2 and "usage:" in r.stdout, (args, r.stdout, r.stderr)
+    r = subprocess.run(base + ["--help"], capture_output=True, text=True, env=dhcp_net.env(), cwd=str(dhcp_net.ROOT))
+    assert r.returncode == 0 and "--probe" in r.stdout and "--apply" in r.stdout

@@ -436,3 +436,52 @@ def test_unexpected_replies_when_idle():
     c, d = bound()
     c.receive_datagram(reply(d, ACK), 30)
     assert c.ignored == 1 and c.last_ignored == "no exchange" and c.state == BOUND
+
+
+def test_optional_options():
+    c = client(client_id=b"", fqdn="dev.example.org", vendor_class=b"microproto")
+    c.start(0)
+    op = opts_of(sent(c)[0])
+    assert OPT_CLIENT_ID not in op
+    assert op[81] == b"\x05\x00\x00\x03dev\x07example\x03org\x00"  # RFC 4702: E and S flags
+    assert op[60] == b"microproto"
+
+
+def test_usage_errors():
+    from microproto.errors import UsageError
+
+    for call in (lambda: core.Client(b"\x01\x02", Rand()), lambda: client().release(0),
+                 lambda: client().release(0, core.Lease("10.0.0.5", "10.0.0.1", {}), decline=True)):
+        try:
+            call()
+            raise AssertionError("no error")
+        except UsageError:
+            pass
+
+
+def test_offer_with_overloaded_options():
+    # the lease time and server id in the file field (option 52 = 1)
+    c = client()
+    c.start(0)
+    d, _ = sent(c)
+    p = bytearray(reply(d, OFFER, sid=None, lease=None))
+    p[108:120] = b"\x36\x04" + SRV + b"\x33\x04\x00\x00\x00\x78"
+    p[243:246] = b"\x34\x01\x01"
+    p[246] = 255
+    c.receive_datagram(bytes(p), 1)
+    assert c.state == REQUESTING and c.ignored == 0
+
+
+def test_lease_fields_on_demand():
+    rt = bytes((24, 192, 168, 7, 10, 99, 0, 253))
+    lease = core.Lease("10.99.0.100", "10.99.0.1", {1: b"\xff\xff\xff\x00", 3: SRV, 6: SRV + SRV2, 15: b"lan\0",
+                                                    26: b"\x05\xdc", 121: rt, 119: b"\x03lan\x00"})
+    assert lease.mask == "255.255.255.0" and lease.prefix_len() == 24
+    assert lease.dns == ["10.99.0.1", "10.99.0.2"] and lease.domain == "lan" and lease.mtu == 1500
+    assert lease.routes == [("192.168.7.0", 24, "10.99.0.253")] and lease.routers is None  # 121 wins
+    assert lease.search == ["lan"] and lease.ntp is None and lease.opts[26] == b"\x05\xdc"
+    try:
+        lease.nonesuch
+        raise AssertionError("no error")
+    except AttributeError:
+        pass
