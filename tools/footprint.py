@@ -69,6 +69,7 @@ GOALS = {
     "console.alloc_per_keystroke": 0,
     "smtp.alloc_per_line": 0,
     "console.min_heap": 92 * KIB,
+    "console.telnet_alloc_per_keystroke": 0,
     "ws_echo4.min_heap": 64 * KIB,
 }
 # modules the issue asks figures for even before they exist
@@ -90,7 +91,8 @@ def build_fs(dest=None, rev=None):
     does for the UNIX board: mpy-cross, ``-march`` x64) into ``dest/lib``;
     return ``dest``. ``rev``: compile that git revision instead of the
     work tree (to measure a commit while the tree is being edited)."""
-    dest = dest or os.path.join(boardlib.BUILD, "footprint")
+    # a folder per run: several people may measure at once
+    dest = dest or tempfile.mkdtemp(prefix="footprint-fs-")
     src = ROOT
     tmp = None
     if rev:
@@ -405,7 +407,9 @@ def scenario_ws_echo4(fsdir, heapsize, measure):
                         raise RuntimeError("echo differs")
 
         async def run():
-            await asyncio.gather(*(client(i) for i in range(4)))
+            errors = [e for e in await asyncio.gather(*(client(i) for i in range(4)), return_exceptions=True) if e]
+            if errors:
+                raise errors[0]
 
         asyncio.run(run())
         if measure:
@@ -786,16 +790,22 @@ def goal_text(key):
 
 def verdict(key, value):
     g = GOALS.get(key)
+    fits = ""
+    if key.endswith(".min_heap") and isinstance(value, (int, float)):
+        fits = "; ".join("%s (%s): %s" % (b, h, "fits" if value <= h * KIB else "does not fit")
+                         for b, h in (("ESP32_GENERIC", 154), ("RPI_PICO_W", 252)))
     if g is None or not isinstance(value, (int, float)):
-        return ""
-    return "met" if value <= g else "over by %s" % (kib(value - g) if g else "%g B" % value)
+        return fits
+    v = "met" if value <= g else "over by %s" % (kib(value - g) if g else "%.1f B" % value)
+    return v + ("; " + fits if fits else "")
 
 
 LABELS = {
     "listening": "heap with the server(s) listening (asyncio + imports + servers)",
     "first_session": "first idle session (with what it loads once)",
     "idle_session": "each further idle session",
-    "active_session": "a session after traffic (ws: 1 KiB binary + 900 B text echoed; telnet: 6*7 evaluated)",
+    "active_session": "a session after 1 KiB binary + 900 B text echoed",
+    "telnet.active_session": "a session after evaluating 6*7",
     "alloc_per_frame": "allocated per echoed message (1 frame in, 1 out), steady state",
     "after": "heap after serving the 4 clients",
     "alloc_per_keystroke": "allocated per keystroke (echoed), steady state",
@@ -836,7 +846,7 @@ def table(figures, rows):
                 "| figure | 64-bit unix port | ≈ 32-bit board (÷1.4) | goal (64-bit) | |", "|---|---|---|---|---|"]
         for k in keys:
             v = figures[k]
-            what = LABELS.get(k.split(".", 1)[1], k)
+            what = LABELS.get(k, LABELS.get(k.split(".", 1)[1], k))
             if isinstance(v, str):
                 out.append("| %s | %s | | | |" % (what, v.replace("|", "/")[:200]))
             elif v is None:
@@ -854,13 +864,16 @@ MARK_BEGIN = "<!-- footprint:begin (tools/footprint.py --write docs/footprint.md
 MARK_END = "<!-- footprint:end -->"
 
 
-def write_doc(path, text):
+def write_doc(path, text, rev=None):
     """Put the table between the markers of ``path`` (the rest of the file is
     prose kept by hand)."""
     version = subprocess.run([micropython(), "-c", "import sys; print(sys.version)"], capture_output=True,
                              text=True).stdout.strip()
-    block = "%s\n\nMeasured %s on MicroPython unix port %s (64-bit), modules as `.mpy` (mpy-cross %s).\n\n%s\n%s" % (
-        MARK_BEGIN, time.strftime("%Y-%m-%d"), version,
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", rev or "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    what = ("commit %s" % head) if rev else ("the work tree (HEAD %s and uncommitted changes)" % head)
+    block = "%s\n\nMeasured %s, %s, on MicroPython unix port %s (64-bit), modules as `.mpy` (mpy-cross %s).\n\n%s\n%s" % (
+        MARK_BEGIN, time.strftime("%Y-%m-%d"), what, version,
         subprocess.run(["mpy-cross", "--version"], capture_output=True, text=True).stdout.strip().split(" ")[1]
         if shutil.which("mpy-cross") else "?", text, MARK_END)
     old = open(path).read() if os.path.exists(path) else "# Footprint\n\n"
@@ -931,14 +944,18 @@ def main(argv=None):
     args = ap.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
     fsdir = build_fs(rev=args.rev)
-    figures, rows = measure_all(fsdir, only, not args.no_bisect, log=lambda s: print(s, file=sys.stderr, flush=True))
+    try:
+        figures, rows = measure_all(fsdir, only, not args.no_bisect,
+                                    log=lambda s: print(s, file=sys.stderr, flush=True))
+    finally:
+        shutil.rmtree(fsdir, ignore_errors=True)
     text = table(figures, rows)
     print(text)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1, sort_keys=True)
     if args.write:
-        write_doc(args.write, text)
+        write_doc(args.write, text, args.rev)
     if args.lower_budget:
         for line in lower_budget(figures):
             print("budget lowered:", line)
