@@ -169,3 +169,20 @@ def test_headers():
     h = b.headers(1)
     assert h == {"Subject": "\u00e4\u00f6\u00fc", "From": "a@b"}
     assert bytes(sock.sent) == b"TOP 1 0\r\n"
+
+
+def test_simple_commands_and_caps():
+    b, sock = client(GREETING, b"+OK\r\nUTF8\r\nSASL XOAUTH2\r\n.\r\n", b"+OK\r\n+OK\r\n+OK\r\n+ \r\n",
+                     b"+ eyJlcnIiOjF9\r\n", b"-ERR [AUTH] token expired\r\n")
+    b._run(b.session.command(None))
+    b._run(b.session.capa())
+    assert b.session.caps == {"UTF8": [], "SASL": ["XOAUTH2"]}
+    b.utf8()
+    b.noop()
+    b.rset()
+    # a long token: AUTH, then the token after "+", then an empty line after the error
+    e = _raises(POP3Error, b.login, "u@x", "t" * 300, "XOAUTH2")
+    assert e.code == "AUTH"
+    sent = bytes(sock.sent).split(b"\r\n")
+    assert sent[:5] == [b"CAPA", b"UTF8", b"NOOP", b"RSET", b"AUTH XOAUTH2"]
+    assert len(sent[5]) > 300 and sent[6:] == [b"", b""]
