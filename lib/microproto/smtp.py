@@ -123,23 +123,11 @@ class _Client:
         """The EHLO keywords (dict: keyword -> list of parameters)."""
         return self.session.caps
 
-    def _check_login(self):
-        if not self.secure and not self.allow_plaintext_auth:
-            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
-
     def _mail(self, from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid):
         from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
         return self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining,
                                  self.chunking, notify, ret, envid)
 
-    def _many(self, mails):
-        from microproto.smtp_ext import mail_many
-
-        return mail_many(self.session, mails, _prepare, self.pipelining)
-
-    def _starttls_check(self):
-        if "STARTTLS" not in self.session.caps:
-            raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
 
 
 class SMTP(_Client):
@@ -188,7 +176,6 @@ class SMTP(_Client):
             self._run("greeting", s.greet())
             self._run("EHLO", s.hello())
             if self.tls == "starttls":
-                self._starttls_check()
                 self._run("STARTTLS", s.starttls())
                 self.phase = "TLS handshake"
                 tsock = self._tlsmod.wrap_client(self.conn.sock, self._ctx, self.server_hostname)
@@ -209,7 +196,8 @@ class SMTP(_Client):
         """AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the server offers
         (or ``mechanism``; "XOAUTH2" takes an access token as password).
         Refused without TLS unless ``allow_plaintext_auth``."""
-        self._check_login()
+        if not self.secure and not self.allow_plaintext_auth:
+            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
         return self._run("AUTH", self.session.auth(user, password, mechanism))
 
     def _guarded(self, conv):
@@ -243,7 +231,9 @@ class SMTP(_Client):
         mail's envelope (one round trip per mail). Returns a list with, per
         mail, its ``SendResult`` or the error that refused it; the other
         mails still go."""
-        return self._guarded(self._many(mails))
+        from microproto.smtp_ext import mail_many
+
+        return self._guarded(mail_many(self.session, mails, _prepare, self.pipelining))
 
     def sendmail(self, from_addr, to_addrs, message):
         """smtplib-style: returns the dict of refused recipients."""

@@ -8,7 +8,7 @@ handshake runs in non-blocking mode inside reads bounded by ``timeout_ms``
 import asyncio
 
 from microproto.aio import StreamConnection
-from microproto.errors import PeerError
+from microproto.errors import PeerError, UsageError
 from microproto.smtp import _Client
 from microproto.smtp_core import SMTPReplyError
 
@@ -46,7 +46,6 @@ class AsyncSMTP(_Client):
             await self._run("greeting", s.greet())
             await self._run("EHLO", s.hello())
             if self.tls == "starttls":
-                self._starttls_check()
                 await self._run("STARTTLS", s.starttls())
                 self.phase = "TLS handshake"
                 c = self.conn
@@ -63,7 +62,8 @@ class AsyncSMTP(_Client):
         return self
 
     async def login(self, user, password, mechanism=None):
-        self._check_login()
+        if not self.secure and not self.allow_plaintext_auth:
+            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
         return await self._run("AUTH", self.session.auth(user, password, mechanism))
 
     async def _guarded(self, conv):
@@ -83,7 +83,10 @@ class AsyncSMTP(_Client):
                                               envid))
 
     async def send_many(self, mails):
-        return await self._guarded(self._many(mails))
+        from microproto.smtp_ext import mail_many
+        from microproto.smtp import _prepare
+
+        return await self._guarded(mail_many(self.session, mails, _prepare, self.pipelining))
 
     async def noop(self):
         return await self._run("NOOP", self.session.simple("NOOP"))

@@ -47,16 +47,14 @@ _DOT = const(46)
 # what ``next_event`` gives a conversation that asked not to wait (pass_through)
 SENT = "SENT"
 _NO_8BIT = "8-bit data and the server does not offer 8BITMIME: encode the body as 7-bit (quoted-printable or base64)"
-_LAZY = ("SMTPRecipientsRefused", "b64", "unb64", "cram_md5_response", "xtext", "stuff")
 
 
 def __getattr__(name):
-    # the rarely used parts, from microproto.smtp_ext when first asked for
-    if name in _LAZY:
-        from microproto import smtp_ext
+    # the rarely used parts (SMTPRecipientsRefused, b64, unb64, xtext,
+    # cram_md5_response, stuff) come from microproto.smtp_ext when asked for
+    from microproto import smtp_ext
 
-        return getattr(smtp_ext, name)
-    raise AttributeError(name)
+    return getattr(smtp_ext, name)
 
 
 class SMTPReplyError(PeerError):
@@ -98,9 +96,6 @@ class Reply:
     def __eq__(self, other):
         return isinstance(other, Reply) and (self.code, self.lines, self.enhanced) == (other.code, other.lines, other.enhanced)
 
-    def __repr__(self):
-        return "Reply(%d, %r, %r)" % (self.code, self.lines, self.enhanced)
-
     def __str__(self):
         ls = self.lines
         s = "%d %s" % (self.code, " ".join((self.enhanced or "", ls[0] if ls else "")).strip())
@@ -115,9 +110,9 @@ def _enhanced(text, code):
     sp = text.find(" ")
     head = text if sp < 0 else text[:sp]
     p = head.split(".")
-    if len(p) == 3 and head[0] == str(code // 100) and head[0] in "245" and len(p[0]) == 1:
-        if 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and p[1].isdigit() and p[2].isdigit():
-            return head, ("" if sp < 0 else text[sp + 1 :])
+    if len(p) == 3 and p[0] == str(code // 100) in "245" and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4:
+        if (p[1] + p[2]).isdigit():
+            return head, text[len(head) + 1 :]
     return None, text
 
 
@@ -181,41 +176,39 @@ class ReplyParser:
                     self._fail(LimitError("reply line longer than %d bytes" % self.max_line))
                 if line is None:
                     break
-                self._line(line)
-
-    def _line(self, line):
-        n = len(line) - 1  # without LF
-        if n and line[n - 1] == _CR:
-            n -= 1
-        sep = line[3] if n > 3 else 32
-        if n < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
-            self._fail(PeerError("not an SMTP reply: %r" % bytes(line[:40])))
-        code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
-        lines = self._lines
-        if lines and code != self._code:
-            self._fail(PeerError("reply code changed within a reply: %d then %d" % (self._code, code)))
-        if len(lines) >= self.max_lines:
-            self._fail(LimitError("reply longer than %d lines" % self.max_lines))
-        try:
-            text = line[4:n].decode()
-        except UnicodeError:
-            # bytes that are not UTF-8 become '?'
-            text = "".join(chr(c) if c < 128 else "?" for c in line[4:n])
-        if not lines:
-            self._code = code
-            self._enh, text = _enhanced(text, code)
-        elif self._enh:
-            # later lines repeat the status; keep the text only
-            e, rest = _enhanced(text, code)
-            if e == self._enh:
-                text = rest
-        lines.append(text)
-        if sep == 32:
-            if len(self._queue) >= self.max_queue:
-                self._fail(LimitError("more than %d replies unread" % self.max_queue))
-            self._queue.append(Reply(code, lines, self._enh))
-            self._lines = []
-            self._enh = None
+                # one line: code, separator, text
+                e = len(line) - 1  # without LF
+                if e and line[e - 1] == _CR:
+                    e -= 1
+                sep = line[3] if e > 3 else 32
+                if e < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
+                    self._fail(PeerError("not an SMTP reply: %r" % line[:40]))
+                code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
+                lines = self._lines
+                if lines and code != self._code:
+                    self._fail(PeerError("reply code changed within a reply: %d then %d" % (self._code, code)))
+                if len(lines) >= self.max_lines:
+                    self._fail(LimitError("reply longer than %d lines" % self.max_lines))
+                try:
+                    text = line[4:e].decode()
+                except UnicodeError:
+                    # bytes that are not UTF-8 become '?'
+                    text = "".join(chr(c) if c < 128 else "?" for c in line[4:e])
+                if not lines:
+                    self._code = code
+                    self._enh, text = _enhanced(text, code)
+                elif self._enh:
+                    # later lines repeat the status; keep the text only
+                    st, rest = _enhanced(text, code)
+                    if st == self._enh:
+                        text = rest
+                lines.append(text)
+                if sep == 32:
+                    if len(self._queue) >= self.max_queue:
+                        self._fail(LimitError("more than %d replies unread" % self.max_queue))
+                    self._queue.append(Reply(code, lines, self._enh))
+                    self._lines = []
+                    self._enh = None
 
     def data_to_send(self):
         return b""
@@ -504,10 +497,6 @@ class SendResult:
         else:
             self.refused[addr] = reply
 
-    def __repr__(self):
-        return "SendResult(accepted=%r, refused=%r, reply=%r)" % (
-            self.accepted, dict((a, str(r)) for a, r in self.refused.items()), str(self.reply))
-
 
 def _expect(reply, ok, command):
     if not isinstance(reply, Reply):
@@ -562,7 +551,7 @@ class Session:
         """Ask for STARTTLS; on 220 the caller upgrades the socket, calls
         ``parser.discard()`` and runs ``hello()`` again."""
         if "STARTTLS" not in self.caps:
-            raise PeerError("server does not offer STARTTLS")
+            raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
         r = yield b"STARTTLS\r\n"
         _expect(r, (220,), "STARTTLS")
         self.parser.discard()

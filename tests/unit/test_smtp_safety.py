@@ -10,7 +10,7 @@
 
 import os
 
-from fakes import FakeSocket, data_path, read_data
+from fakes import FakeSocket, read_data
 from microproto import smtp
 from microproto.blocking import Connection
 from microproto.errors import UsageError
