@@ -61,3 +61,64 @@ def test_scenario_heap_within_budget(fsdir, scenario):
     res = footprint.SCENARIOS[scenario][1](fsdir, footprint.MEASURE_HEAP, True)
     figures = {"%s.%s" % (scenario, k): v for k, v in res.items()}
     _check(figures)
+
+
+def _run_manifest(path, seen):
+    """Execute a MicroPython freeze manifest with its commands checked:
+    every path it names exists and is what the command needs; returns the
+    .py files it would freeze."""
+    here = os.path.dirname(os.path.abspath(path))
+    frozen = []
+
+    def rel(p, base="."):
+        return os.path.normpath(os.path.join(here, base, p))
+
+    def include(p, **kw):
+        if p.startswith("$(PORT_DIR)") or p.startswith("$(MPY_DIR)"):
+            seen.append(p)  # the port's own manifest: in the MicroPython tree
+            return
+        frozen.extend(_run_manifest(rel(p), seen))
+
+    def package(name, files=None, base_path=".", opt=None):
+        d = rel(name, base_path)
+        assert os.path.isfile(os.path.join(d, "__init__.py")), "%s: package %r has no __init__.py at %s" % (path, name, d)
+        for root, _, names in os.walk(d):
+            frozen.extend(os.path.join(root, n) for n in names if n.endswith(".py") and (files is None or n in files))
+
+    def module(name, base_path=".", opt=None):
+        f = rel(name, base_path)
+        assert os.path.isfile(f) and f.endswith(".py"), "%s: module %r not found at %s" % (path, name, f)
+        frozen.append(f)
+
+    def metadata(**kw):
+        pass
+
+    def require(name, **kw):
+        seen.append("require:" + name)
+
+    def freeze(p, script=None, opt=None):
+        raise AssertionError("%s: use package()/module(), not the legacy freeze()" % path)
+
+    def options(**kw):
+        pass
+
+    with open(path) as f:
+        code = compile(f.read(), path, "exec")
+    exec(code, {"include": include, "package": package, "module": module, "metadata": metadata,
+                "require": require, "freeze": freeze, "options": options, "add_library": lambda *a, **k: None})
+    return frozen
+
+
+@pytest.mark.parametrize("board", sorted(os.listdir(str(ROOT / "boards"))))
+def test_board_manifest_is_a_valid_freeze_manifest(board, tmp_path):
+    path = ROOT / "boards" / board / "manifest.py"
+    seen = []
+    files = _run_manifest(str(path), seen)
+    assert any(s.startswith("$(PORT_DIR)") for s in seen), "keep the port's own frozen modules (asyncio, ...)"
+    names = {os.path.relpath(f, str(ROOT)) for f in files}
+    assert "lib/microproto/__init__.py" in names and "ports/micropython/microproto_port/__init__.py" in names, names
+    # what a firmware build would freeze compiles for the board's architecture
+    # (mpy-cross is what the build runs; viper code needs the arch)
+    arch = footprint.boardlib.board_config(board)["mpy_arch"]
+    for i, f in enumerate(sorted(files)):
+        footprint.boardlib.mpy_cross(f, str(tmp_path / ("%d.mpy" % i)), arch)
