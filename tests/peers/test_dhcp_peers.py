@@ -1,9 +1,10 @@
 """The DHCP client against real servers (dnsmasq, Kea) in network
 namespaces made by the tests (tests/peers/dhcp_net.py), on CPython and on
-the MicroPython unix port: lease, INIT-REBOOT, RELEASE seen in the
-server's lease file, NAK, INFORM, rapid commit, probe with two servers, a
-rogue responder, and the timers (renew at T1, rebind with the server
-stopped past T2) with short leases. Needs root (CI runs as root)."""
+the MicroPython unix port: lease, INIT-REBOOT, RELEASE seen by the server,
+NAK and INFORM (dnsmasq and Kea), rapid commit (dnsmasq), probe with two
+servers, a rogue responder, and the timers (renew at T1, rebind with the
+server stopped past T2) with short leases on both servers. Needs root (CI
+runs as root)."""
 
 import os
 import signal
@@ -76,22 +77,26 @@ def test_dnsmasq_async_rapid_commit(net, runtime):
     assert "DHCPACK(%s) %s" % (net.sif, evs[0]["lease"]["ip"]) in read(net.path("dnsmasq.log"))
 
 
-def test_dnsmasq_nak_foreign_address(net, runtime):
-    net.dnsmasq()
+@pytest.mark.parametrize("server", ["dnsmasq", "kea"])
+def test_nak_foreign_address(net, runtime, server):
+    getattr(net, server)()
     lf = net.path("lease.json")
     foreign = "10.98.0.7"
     import json
 
     with open(lf, "w") as f:  # a lease remembered from another network
-        json.dump({"ip": foreign, "server": "10.98.0.1", "options": {"51": "00000078"}, "mac": net.mac().replace(":", "")}, f)
+        json.dump({"ip": foreign, "server": "10.98.0.1", "options": {"51": "00000078"},
+                   "mac": net.mac().replace(":", "")}, f)
     rc, evs, out = net.run_client(runtime, ["--once", "--lease-file", lf])
     assert rc == 0 and names(evs) == ["nak", "bound"], out
-    assert evs[1]["lease"]["ip"].startswith(net.prefix)
-    assert "DHCPNAK(%s) %s" % (net.sif, foreign) in read(net.path("dnsmasq.log"))
+    assert evs[0]["lease"]["ip"] == foreign and evs[1]["lease"]["ip"].startswith(net.prefix)
+    if server == "dnsmasq":
+        assert "DHCPNAK(%s) %s" % (net.sif, foreign) in read(net.path("dnsmasq.log"))
 
 
-def test_dnsmasq_inform(net, runtime):
-    net.dnsmasq()
+@pytest.mark.parametrize("server", ["dnsmasq", "kea"])
+def test_inform(net, runtime, server):
+    getattr(net, server)()
     ip = net.prefix + "50"
     dhcp_net.sh("ip", "-n", net.cli, "addr", "add", ip + "/24", "dev", net.cif)
     rc, evs, out = net.run_client(runtime, ["--inform", ip, "--timeout", "20"])
@@ -99,8 +104,11 @@ def test_dnsmasq_inform(net, runtime):
     lease = evs[0]["lease"]
     assert lease["ip"] == ip and lease["dns"] == [net.server_ip] and lease["routers"] == [net.server_ip]
     assert "51" not in lease["options"]
-    assert "DHCPINFORM(%s) %s" % (net.sif, ip) in read(net.path("dnsmasq.log"))
-    assert net.mac() not in read(net.path("dnsmasq.leases"))
+    if server == "dnsmasq":
+        assert "DHCPINFORM(%s) %s" % (net.sif, ip) in read(net.path("dnsmasq.log"))
+        assert net.mac() not in read(net.path("dnsmasq.leases"))
+    else:
+        assert net.mac() not in read(net.path("kea.leases"))
 
 
 def test_probe_two_servers(net, runtime):
@@ -165,7 +173,7 @@ def _timers_dnsmasq(runtime, errors):
 def _timers_kea(runtime, errors):
     n = Net()
     try:
-        n.kea()
+        kea = n.kea()
         p = n.client(runtime, ["--apply"])
         evs = wait_event(p, "bound", 30)
         lease = evs[-1]["lease"]
@@ -173,6 +181,14 @@ def _timers_kea(runtime, errors):
         evs = wait_event(p, "renewed", 40)
         assert evs[-1]["lease"]["ip"] == lease["ip"]
         assert poll(lambda: lease["ip"] in read(n.path("kea.leases")))
+        start = len(evs)
+        os.kill(kea.pid, signal.SIGSTOP)  # ip netns exec became kea-dhcp4 (exec)
+        try:
+            evs = wait_event(p, "rebinding", 40, start)
+        finally:
+            os.kill(kea.pid, signal.SIGCONT)
+        evs = wait_event(p, "rebound", 40, start)
+        assert names(evs)[-2:] == ["rebinding", "rebound"] and evs[-1]["lease"]["ip"] == lease["ip"]
     except BaseException as e:
         errors.append((runtime, "kea", e, read(getattr(n.procs[-1], "logname", "")) if n.procs else ""))
     finally:
@@ -180,8 +196,9 @@ def _timers_kea(runtime, errors):
 
 
 def test_timers_renew_rebind_all():
-    """Renew at T1 and rebind past T2 (dnsmasq, stopped with SIGSTOP), and
-    renew with Kea's 30 s leases, on both runtimes at once (threads)."""
+    """Renew at T1 and rebind with the server stopped (SIGSTOP) past T2:
+    dnsmasq (T1 10 s, T2 20 s) and Kea (30 s leases), on both runtimes at
+    once (threads)."""
     errors = []
     threads = [threading.Thread(target=f, args=(rt, errors)) for f in (_timers_dnsmasq, _timers_kea)
                for rt in ("cpython", "micropython")]
