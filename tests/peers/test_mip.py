@@ -58,9 +58,11 @@ def test_each_package_names_existing_files_and_the_library_version():
 @pytest.fixture(scope="module")
 def http_root():
     """The repository over HTTP on loopback, as a web server shows it."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT))
-    handler.log_message = lambda *a: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(ROOT)))
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     try:
