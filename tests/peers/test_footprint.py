@@ -7,9 +7,10 @@ aiosmtpd). The smallest-heap bisection and the noisier scenarios are
 checked by ``tools/footprint.py --check``, not here. ``FOOTPRINT_REV=HEAD``
 measures a git revision instead of the work tree.
 
-No timing is asserted: heap figures are deterministic on the unix port
-(the per-frame figures of the WebSocket server have a tolerance, because
-its timers run by the clock)."""
+No timing is asserted, and only deterministic figures are compared: the
+budget entries with a wider tolerance (the WebSocket and console per-frame
+figures, which depend on how the client's frames land on the server's
+reads, and the smallest heaps) are left to ``tools/footprint.py --check``."""
 
 import os
 import sys
@@ -32,7 +33,7 @@ def fsdir(tmp_path_factory):
 
 
 def _check(figures):
-    over, checked = footprint.check_budget(figures, BUDGET)
+    over, checked = footprint.check_budget(figures, BUDGET, deterministic_only=True)
     assert checked, "no figure of this run has a budget: %s" % sorted(figures)
     assert not over, "\n".join(over)
 
