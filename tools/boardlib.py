@@ -20,13 +20,14 @@ def board_config(name):
         return json.load(f)
 
 
-def resolve_port(port, board):
-    """``(device, started_virtual)`` for ``--port PATH|auto|virtual``."""
+def resolve_port(port, board, heapsize=None):
+    """``(device, started_virtual)`` for ``--port PATH|auto|virtual``
+    (``heapsize``: the virtual board's heap, default the UNIX board's)."""
     if port == "virtual":
         sys.path.insert(0, os.path.join(ROOT, "tools"))
         import virtual_board
 
-        return virtual_board.ensure_running()
+        return virtual_board.ensure_running(heapsize=heapsize)
     if port == "auto":
         from serial.tools import list_ports
 

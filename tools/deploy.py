@@ -13,7 +13,9 @@ never shadows a new .mpy. ``--tests`` also copies the portable tests and the
 board's hardware tests (tools/hwtest.py does this itself).
 
 ``--port virtual`` starts (or reuses) the virtual board in the background
-and prints its device path; ``--port auto`` picks the one serial port that
+and prints its device path (with ``--board ESP32_GENERIC`` or RPI_PICO_W it
+gets that board's heap, and the UNIX board's files: the unix port runs
+x64 code on the host's network); ``--port auto`` picks the one serial port that
 matches the board's USB ids. ``--dry-run`` lists what would go where.
 """
 
@@ -26,6 +28,13 @@ import boardlib  # noqa: E402
 
 
 def deploy(board_name="UNIX", port="virtual", source=False, tests=False, dry_run=False, progress=print):
+    heapsize = None
+    if port == "virtual" and board_name != "UNIX":
+        import virtual_board
+
+        heapsize = virtual_board.board_heapsize(board_name)
+        progress("virtual board as %s: -X heapsize=%s, the UNIX board's files" % (board_name, heapsize))
+        board_name = "UNIX"
     board = boardlib.board_config(board_name)
     groups = boardlib.plan(board_name, board, tests)
     if dry_run:
@@ -37,7 +46,7 @@ def deploy(board_name="UNIX", port="virtual", source=False, tests=False, dry_run
                 progress("%s -> :%s" % (os.path.relpath(src, boardlib.ROOT), bdir + "/" + name if bdir else name))
         return None
     built = boardlib.build(groups, source, board.get("mpy_arch"))
-    device, _ = boardlib.resolve_port(port, board)
+    device, _ = boardlib.resolve_port(port, board, heapsize)
     progress("deploying to %s (board %s, %s)" % (device, board_name, "source" if source else ".mpy"))
     clean = ["lib/microproto", "lib/microproto_port"] + (["tests", "mprunner.py", "mprunner.mpy"] if tests else [])
     boardlib.install(device, built, clean, progress)
