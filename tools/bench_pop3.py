@@ -220,6 +220,12 @@ def main():
         dv.fill(BIG_USER, [big])
         path = os.path.join(tmp, "big.eml")
         res = {"small": ([], []), "big": ([], []), "mp_small": [], "mp_big": []}
+        # warm-up, not timed: Dovecot's first login starts its processes,
+        # and each client's first run loads its modules
+        for f in (ours_small, peer_small):
+            f(port, 1)
+        for f in (ours_big, peer_big):
+            f(port, path)
         for r in range(rounds):
             order = (0, 1) if r % 2 == 0 else (1, 0)
             for who in order:
