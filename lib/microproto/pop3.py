@@ -170,6 +170,8 @@ class POP3:
                 self.conn.set_socket(sock)
                 self._run(s.capa())
         except BaseException:
+            if self.conn is None:
+                sock.close()  # the implicit TLS handshake failed
             self.close()
             raise
         return self
