@@ -335,8 +335,9 @@ def page(results, info, argv, doc, imgdir):
                     vers.append("%s %s" % (k, v))
     out.append("- Versions: %s." % "; ".join(vers))
     out.append("")
-    out.append("To reproduce (the whole page, about 15 minutes; `--only websocket` for one topic, "
-               "`--rounds 5` for steadier medians):")
+    out.append("To reproduce (the whole page: %.0f minutes here; `--only websocket` for one topic, "
+               "`--rounds 5` for steadier medians, `--autobahn` adds the full Autobahn suite against ours and "
+               "`websockets`, about 15 minutes more):" % max(1, info["seconds"] / 60))
     out.append("")
     out.append("```sh")
     out.append("pip install -e '.[test,tools]'     # peers, the unix port, matplotlib")
@@ -354,8 +355,11 @@ def page(results, info, argv, doc, imgdir):
             out.append("Not measured: %s." % err)
             out.append("")
             continue
-        out.append("Peer: %s. Command: `%s` (%.0f s)." % (data["peer"], data.get("command", "tools/bench_%s.py" % topic),
-                                                           info["times"].get(topic, 0)))
+        if topic == "autobahn":
+            cmd = data.get("command", "tools/autobahn.sh")
+        else:
+            cmd = "python3 tools/bench_%s.py --rounds %d%s" % (topic, info["rounds"], " --tiny" if info["tiny"] else "")
+        out.append("Peer: %s. Command: `%s` (%.0f s)." % (data["peer"], cmd, info["times"].get(topic, 0)))
         out.append("")
         if err:
             out.append("**Contract problem:** %s" % err)
@@ -453,7 +457,7 @@ def main(argv=None):
     timeout_s = a.timeout_s or (180 if a.tiny else 1500)
     info = {"machine": machine(), "load_start": loadavg(), "errors": {}, "times": {}, "plots": {},
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "micropython": micropython_version(), "code": code_state()}
+            "micropython": micropython_version(), "code": code_state(), "rounds": a.rounds, "tiny": a.tiny}
     t0 = time.monotonic()
     results = {}
     for topic in topics:

@@ -6,9 +6,10 @@ server in the same run; heap per session on the unix port.
     python3 tools/bench_telnet.py [--rounds 3] [--tiny] [--json FILE]
         [--sessions 300] [--keys 1000] [--heap-sessions 20] [--no-unix]
 
-Each round, for each server in turn (the order rotating): start it, log in
-and hold --sessions idle sessions, then time --keys keystroke echoes on one
-more session; medians over rounds. Follows the benchmark contract of
+Each round starts all servers, logs in and holds --sessions idle sessions
+on each, then times --keys keystroke echoes per server on one more session,
+in blocks of 250 keys server after server (the order rotating), so every
+server sees the same load on the machine; medians over rounds. Follows the benchmark contract of
 tools/bench.py (for latencies the ratio is telnetlib3 / ours: > 1 is better).
 Everything runs on 127.0.0.1 with ports picked at run time; every server
 is started here and stopped by its PID.
@@ -178,9 +179,8 @@ def open_session(kind, port):
     return c
 
 
-def echo_latency(kind, port, keys):
-    c = open_session(kind, port)
-    times = []
+def time_keys(kind, c, keys, times):
+    """Time `keys` keystroke echoes on session `c`, appending ms to `times`."""
     for i in range(keys):
         ch = b"abcdefghij"[i % 10 : i % 10 + 1]
         t0 = time.perf_counter()
@@ -196,9 +196,11 @@ def echo_latency(kind, port, keys):
             c.s.sendall(b"\x15z")
             c.until(b"z")
             c.buf = b""
-    c.close()
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.99) - 1]
+
+
+def median_p99(times):
+    times = sorted(times)
+    return statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)]
 
 
 def heap_per_session_unix(sessions):
@@ -237,20 +239,46 @@ KINDS = ("telnetlib3", "ours-cpython", "ours-micropython")
 RUNTIME = {"ours-cpython": "CPython", "ours-micropython": "unix port"}
 
 
-def one_round(kind, sessions, keys):
-    """Hold `sessions` idle sessions, then time `keys` echoes on one more."""
-    port = free_port()
-    proc = start(kind, port, sessions)
+BLOCK = 250  # keys timed on one server before the next one's turn
+
+
+def one_round(kinds, sessions, keys, r, failed):
+    """All servers up at once, each holding `sessions` idle sessions; the
+    keys are timed in blocks of BLOCK, server after server, so that every
+    server sees the same load on the machine. Returns {kind: figures}."""
+    up = {}
+    res = {}
     try:
-        held, alive, elapsed, per, clients = hold_sessions(kind, port, sessions, proc)
-        try:
-            med, p99 = echo_latency(kind, port, keys)
-        finally:
-            for c in clients:
-                c.close()
+        for kind in kinds:
+            try:
+                port = free_port()
+                proc = start(kind, port, sessions)
+                up[kind] = (port, proc)
+                held, alive, elapsed, per, clients = hold_sessions(kind, port, sessions, proc)
+                up[kind] = (port, proc, clients, open_session(kind, port))
+                res[kind] = {"held": held, "alive": alive, "setup_s": elapsed, "rss_kb": per, "times": []}
+            except Exception as e:  # a server that fails is a row that says so
+                failed[kind] = "%s: %s" % (type(e).__name__, e)
+        live = [k for k in kinds if k in res]
+        for b in range(0, keys, BLOCK):
+            k0 = (r + b // BLOCK) % max(1, len(live))
+            for kind in live[k0:] + live[:k0]:
+                if kind in failed:
+                    continue
+                try:
+                    time_keys(kind, up[kind][3], min(BLOCK, keys - b), res[kind]["times"])
+                except Exception as e:
+                    failed[kind] = "%s: %s" % (type(e).__name__, e)
     finally:
-        stop(proc)
-    return {"median": med, "p99": p99, "held": held, "alive": alive, "setup_s": elapsed, "rss_kb": per}
+        for kind, v in up.items():
+            if len(v) == 4:
+                for c in v[2] + [v[3]]:
+                    c.close()
+            stop(v[1])
+    for kind, x in res.items():
+        if kind not in failed and x["times"]:
+            x["median"], x["p99"] = median_p99(x["times"])
+    return res
 
 
 def hold_sessions(kind, port, n, proc):
@@ -294,15 +322,13 @@ def main(argv=None):
     got = {k: [] for k in kinds}
     failed = {}
     for r in range(rounds):
-        k0 = r % len(kinds)
-        for kind in kinds[k0:] + kinds[:k0]:
+        out = one_round([k for k in kinds if k not in failed], sessions, keys, r, failed)
+        for kind in kinds:
             if kind in failed:
-                continue
-            try:
-                res = one_round(kind, sessions, keys)
-            except Exception as e:  # a server that fails is a row that says so
-                failed[kind] = "%s: %s" % (type(e).__name__, e)
                 print("round %d %-17s FAILED %s" % (r + 1, kind, failed[kind]), file=sys.stderr, flush=True)
+                continue
+            res = out.get(kind)
+            if not res or "median" not in res:
                 continue
             got[kind].append(res)
             print("round %d %-17s median %.3f ms p99 %.3f ms; %d sessions held (%d answering) in %.1f s"
@@ -351,8 +377,10 @@ def main(argv=None):
         "versions": {"telnetlib3": v3},
         "rows": rows,
         "notes": notes + ["latency: one raw-socket client sends a key and waits for its echo (TCP_NODELAY), "
-                          "%d keys per round while %d idle sessions are held; %d round(s), order rotating; "
-                          "medians over rounds; ratio = telnetlib3 / ours" % (keys, sessions, rounds)],
+                          "%d keys per server and round while every server holds %d idle sessions (all up at "
+                          "once; keys timed in blocks of %d, server after server, the order rotating); %d "
+                          "round(s); medians over rounds; ratio = telnetlib3 / ours" % (keys, sessions, BLOCK,
+                                                                                         rounds)],
         "command": "python3 tools/bench_telnet.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     print("%s: %s" % (out["topic"], out["peer"]))
