@@ -317,7 +317,7 @@ def draw(plots, imgdir):
 
 
 def page(results, info, argv, doc, imgdir):
-    out = [BEGIN, ""]
+    out = [BEGIN, "", "## Latest figures", ""]
     m = info["machine"]
     out.append("Taken %s by `python3 tools/bench.py%s` (%.0f s in all)." % (
         info["date"], (" " + " ".join(argv)) if argv else "", info["seconds"]))
