@@ -160,55 +160,74 @@ class ReplyParser:
         if not data:
             self.eof = True
             return
-        mv = memoryview(data)
         buf = self._buf
-        pos = 0
+        m = self.max_line
+        if not len(buf):
+            # nothing held: take the whole lines straight from ``data``, keep the rest
+            data = bytes(data)
+            n = len(data)
+            s = 0
+            while True:
+                e = data.find(b"\n", s, s + m)
+                if e < 0:
+                    break
+                self._line(data[s : e + 1])
+                s = e + 1
+            if n - s >= m:
+                self._fail(LimitError("reply line longer than %d bytes" % m))
+            if s < n:
+                buf.feed(memoryview(data)[s:])
+            return
+        mv = memoryview(data)
+        s = 0
         n = len(mv)
-        while pos < n:
+        while s < n:
             k = buf.capacity - len(buf)
-            k = n - pos if n - pos < k else k
-            buf.feed(mv[pos : pos + k])
-            pos += k
+            k = n - s if n - s < k else k
+            buf.feed(mv[s : s + k])
+            s += k
             while True:
                 try:
-                    line = buf.readline(self.max_line)
+                    line = buf.readline(m)
                 except LimitError:
-                    self._fail(LimitError("reply line longer than %d bytes" % self.max_line))
+                    self._fail(LimitError("reply line longer than %d bytes" % m))
                 if line is None:
                     break
-                # one line: code, separator, text
-                e = len(line) - 1  # without LF
-                if e and line[e - 1] == _CR:
-                    e -= 1
-                sep = line[3] if e > 3 else 32
-                if e < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
-                    self._fail(PeerError("not an SMTP reply: %r" % line[:40]))
-                code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
-                lines = self._lines
-                if lines and code != self._code:
-                    self._fail(PeerError("reply code changed within a reply: %d then %d" % (self._code, code)))
-                if len(lines) >= self.max_lines:
-                    self._fail(LimitError("reply longer than %d lines" % self.max_lines))
-                try:
-                    text = line[4:e].decode()
-                except UnicodeError:
-                    # bytes that are not UTF-8 become '?'
-                    text = "".join(chr(c) if c < 128 else "?" for c in line[4:e])
-                if not lines:
-                    self._code = code
-                    self._enh, text = _enhanced(text, code)
-                elif self._enh:
-                    # later lines repeat the status; keep the text only
-                    st, rest = _enhanced(text, code)
-                    if st == self._enh:
-                        text = rest
-                lines.append(text)
-                if sep == 32:
-                    if len(self._queue) >= self.max_queue:
-                        self._fail(LimitError("more than %d replies unread" % self.max_queue))
-                    self._queue.append(Reply(code, lines, self._enh))
-                    self._lines = []
-                    self._enh = None
+                self._line(line)
+
+    def _line(self, line):
+        e = len(line) - 1  # without LF
+        if e and line[e - 1] == _CR:
+            e -= 1
+        sep = line[3] if e > 3 else 32
+        if e < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
+            self._fail(PeerError("not an SMTP reply: %r" % line[:40]))
+        code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
+        lines = self._lines
+        if lines and code != self._code:
+            self._fail(PeerError("reply code changed within a reply: %d then %d" % (self._code, code)))
+        if len(lines) >= self.max_lines:
+            self._fail(LimitError("reply longer than %d lines" % self.max_lines))
+        try:
+            text = line[4:e].decode()
+        except UnicodeError:
+            # bytes that are not UTF-8 become '?'
+            text = "".join(chr(c) if c < 128 else "?" for c in line[4:e])
+        if not lines:
+            self._code = code
+            self._enh, text = _enhanced(text, code)
+        elif self._enh:
+            # later lines repeat the status; keep the text only
+            st, rest = _enhanced(text, code)
+            if st == self._enh:
+                text = rest
+        lines.append(text)
+        if sep == 32:
+            if len(self._queue) >= self.max_queue:
+                self._fail(LimitError("more than %d replies unread" % self.max_queue))
+            self._queue.append(Reply(code, lines, self._enh))
+            self._lines = []
+            self._enh = None
 
     def data_to_send(self):
         return b""
