@@ -16,7 +16,8 @@ from websockets.asyncio.server import serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from conftest import ROOT, free_port
+from conftest import ROOT
+from test_examples import free_port
 from microproto import status
 
 HERE = os.path.dirname(os.path.abspath(__file__))

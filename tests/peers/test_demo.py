@@ -6,7 +6,8 @@ with nothing but the README's install line: test_newcomer.py.)"""
 import subprocess
 import sys
 
-from conftest import ROOT, free_port
+from conftest import ROOT
+from test_examples import free_port
 
 
 def test_demo_runs_the_console_on_the_virtual_board():

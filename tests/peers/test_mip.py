@@ -62,7 +62,7 @@ def http_root():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(ROOT)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", ex.free_port()), functools.partial(Quiet, directory=str(ROOT)))
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     try:

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-from conftest import ROOT, free_port
+from conftest import ROOT
+from test_examples import free_port
 
 
 def commands():
