@@ -345,6 +345,17 @@ class Message:
         self._b_mixed = "=_mixed_" + r
         self._b_alt = "=_alt_" + r
 
+    def seven_bit(self):
+        """Make every 8-bit text part base64, for a server that did not
+        offer 8BITMIME (RFC 6152 3: the client converts the message). The
+        header is 7-bit already (RFC 2047 words) unless an address is not
+        ASCII: ``eight_bit`` then stays True."""
+        if self._text_cte == "8bit":
+            self._text_cte = "base64"
+        if self._html is not None and self._html_cte == "8bit":
+            self._html_cte = "base64"
+        self.eight_bit = not _is_ascii(self._head.decode("utf-8"))
+
     def recipients(self):
         """The envelope recipients: To, Cc and Bcc addresses."""
         return [parse_address(a)[1] for a in self.to + self.cc + self.bcc]

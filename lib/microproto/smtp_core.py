@@ -641,6 +641,14 @@ class Session:
         if smtputf8 is None:
             s = rev + "".join(fwd)
             smtputf8 = len(s.encode()) != len(s)
+        check8 = False  # look for 8-bit bytes while sending the body
+        if isinstance(body, str):
+            body = body.encode()
+        if eight_bit and "8BITMIME" not in caps and hasattr(body, "seven_bit"):
+            # a message.Message: its 8-bit text parts go as base64
+            body.seven_bit()
+            eight_bit = body.eight_bit
+            size = body.size()
         params = ""
         if size is not None and "SIZE" in caps:
             limit = max_size(caps)
@@ -651,9 +659,6 @@ class Session:
                     "SIZE",
                 )
             params += " SIZE=%d" % size
-        check8 = False  # look for 8-bit bytes while sending the body
-        if isinstance(body, str):
-            body = body.encode()
         if "8BITMIME" in caps:
             if eight_bit is not False:
                 params += " BODY=8BITMIME"

@@ -209,6 +209,21 @@ def test_8bit_body_refused_before_sending_without_8bitmime():
     assert b" BODY=8BITMIME\r\n" in bytes(sock.sent)
 
 
+def test_8bit_message_goes_as_base64_without_8bitmime():
+    from microproto.message import Message
+
+    m = Message("a@x", "b@y", "Gr\xfc\xdfe", "caf\xe9\n", date="Thu, 1 Jan 2026 00:00:00 +0000")
+    assert m.eight_bit
+    s, c, sock = _session([EHLO_7BIT, b"250 ok\r\n250 ok\r\n354 go\r\n", b"250 queued\r\n"])
+    size, = [x for x in [smtp._prepare(m, None, None, None, None)[3]]]
+    r = c.run(s.mail("a@x", "b@y", m, size=size, eight_bit=True))
+    assert r.reply.code == 250
+    sent = bytes(sock.sent)
+    assert b"BODY=8BITMIME" not in sent and b"Content-Transfer-Encoding: base64\r\n" in sent, sent
+    assert max(sent) < 128
+    assert (b"SIZE=%d\r\n" % m.size()) in sent and not m.eight_bit
+
+
 def test_8bit_byte_in_a_streamed_body_stops_the_mail():
     # a file-like body of unknown content: the first 8-bit byte ends the
     # transfer before the end-of-data mark, so no mail is ever delivered
