@@ -151,7 +151,7 @@ class SMTP(_Client):
 
     _copy = False
 
-    def __init__(self, host, port=None, tls="starttls", connect=True, **options):
+    def __init__(self, host, port=None, tls="starttls", *, connect=True, **options):
         super().__init__(host, port, tls, **options)
         if connect:
             self.connect()
