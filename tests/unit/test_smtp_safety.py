@@ -123,6 +123,55 @@ def test_async_implicit_tls_handshake_does_not_stop_the_loop():
     assert ran >= 3, ran
 
 
+def _starttls_then_silent(sock):
+    # offers STARTTLS, says 220, then never answers the TLS hello
+    net.send_all(sock, b"220 mx\r\n")
+    buf = bytearray(256)
+    got = b""
+    while b"STARTTLS" not in got:
+        n = net.recv_into(sock, buf)
+        if not n:
+            return
+        got += bytes(buf[:n])
+        if got.endswith(b"\r\n") and got.startswith(b"EHLO") and b"STARTTLS" not in got:
+            net.send_all(sock, b"250-mx\r\n250 STARTTLS\r\n")
+    net.send_all(sock, b"220 go ahead\r\n")
+    sleep_ms(2000)
+
+
+def test_async_starttls_handshake_does_not_stop_the_loop():
+    import asyncio
+
+    srv = _Server(_starttls_then_silent)
+    ticks = []
+    seen = []
+
+    async def ticker():
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0.02)
+
+    async def go():
+        t = asyncio.create_task(ticker())
+        s = smtp.AsyncSMTP("127.0.0.1", srv.port, tls="starttls", cadata=read_data("cert.pem"),
+                           server_hostname="localhost", timeout_ms=300)
+        try:
+            await s.connect()
+        except Exception as e:
+            seen.append(e)
+            seen.append(s.phase)
+        n0 = len(ticks)
+        seen.append(n0)
+        t.cancel()
+        await s.close()
+
+    asyncio.run(go())
+    srv.wait()
+    e, phase, ran = seen
+    assert isinstance(e, asyncio.TimeoutError), repr(e)
+    assert ran >= 5, ran
+
+
 # -- defect 9: a failed implicit-TLS connect closes its socket ----------------
 
 

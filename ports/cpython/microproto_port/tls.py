@@ -50,7 +50,8 @@ async def upgrade_streams(reader, writer, ctx, server_hostname, timeout_ms=None)
     """STARTTLS on live asyncio streams: returns ``(reader, writer)`` over TLS.
 
     Plaintext the stream had buffered before the upgrade is dropped (never
-    trusted). Needs ``StreamWriter.start_tls`` (CPython >= 3.11).
+    trusted); ``timeout_ms`` bounds the handshake. Needs
+    ``StreamWriter.start_tls`` (CPython >= 3.11).
     """
     start_tls = getattr(writer, "start_tls", None)
     if start_tls is None:
@@ -60,5 +61,9 @@ async def upgrade_streams(reader, writer, ctx, server_hostname, timeout_ms=None)
     buffered = getattr(reader, "_buffer", None)  # CPython's StreamReader keeps it there
     if buffered:
         buffered.clear()
-    await start_tls(ctx, server_hostname=server_hostname)
+    import asyncio
+
+    # the handshake is bounded like every read (asyncio.TimeoutError)
+    await asyncio.wait_for(start_tls(ctx, server_hostname=server_hostname),
+                           None if timeout_ms is None else timeout_ms / 1000)
     return reader, writer
