@@ -337,7 +337,8 @@ class DotStuffer:
     ``2 * chunk + 8`` bytes (plus ``base`` bytes kept free in front for a
     command), valid until the next call. A chunk of CRLF text is copied
     with one slice per dot-stuffed line; a full chunk with none allocates
-    nothing.
+    nothing. It keeps a view of the last input buffer (the session reuses
+    one): on CPython that buffer cannot be resized meanwhile.
     """
 
     def __init__(self, chunk=_CHUNK, copy=False, dots=True, base=0):
