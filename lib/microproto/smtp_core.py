@@ -358,10 +358,6 @@ class DotStuffer:
         self._bol = True  # at the start of a line
         self._cr = False  # the last byte seen was a CR not yet written
 
-    def _result(self, o):
-        v = self._whole if o == self.chunk else self._mv[:o]
-        return bytes(v) if self._copy else v
-
     def encode(self, data, n=None):
         if n is None:
             n = len(data)
@@ -398,7 +394,7 @@ class DotStuffer:
             else:
                 out[o : o + n - i] = dmv[i:n]
             self._bol = data[n - 1] == _LF
-            return self._result(o + n - i)
+            return self.finish(o + n - i, False)
         bol = self._bol
         if self._cr and n:
             self._cr = False
@@ -437,24 +433,27 @@ class DotStuffer:
             o += 2
             bol = True
         self._bol = bol and not self._cr
-        return self._result(o)
+        return self.finish(o, False)
 
-    def finish(self, keep=0):
+    def finish(self, keep=0, end=True):
         """The end of the body: a pending line end, a CRLF if the body did
         not end with one, then ``.CRLF``. With ``keep``, the first ``keep``
         bytes of the last ``encode`` result stay in front (one write instead
-        of two: a small second write would wait for a delayed ACK)."""
+        of two: a small second write would wait for a delayed ACK). (With
+        ``end=False``: the first ``keep`` bytes only, what ``encode`` gives.)"""
         out = self._mv
         o = keep
-        if self._cr or not self._bol:
-            out[o : o + 2] = b"\r\n"
-            o += 2
-        if self._dots:
-            out[o : o + 3] = b".\r\n"
-            o += 3
-        self._bol = True
-        self._cr = False
-        return self._result(o)
+        if end:
+            if self._cr or not self._bol:
+                out[o : o + 2] = b"\r\n"
+                o += 2
+            if self._dots:
+                out[o : o + 3] = b".\r\n"
+                o += 3
+            self._bol = True
+            self._cr = False
+        v = self._whole if o == self.chunk else out[:o]
+        return bytes(v) if self._copy else v
 
 
 # -- body sources -----------------------------------------------------------
@@ -465,18 +464,17 @@ def body_chunks(source, buf):
     bytes of ``source``: bytes, bytearray, str, a binary file (``readinto``
     or ``read``) or an iterable of bytes-like chunks (str chunks are
     encoded as UTF-8). At most ``len(buf)`` bytes each time."""
+    size = len(buf)
     if isinstance(source, (str, bytes, bytearray, memoryview)):
         source = (source,)
-    else:
-        readinto = getattr(source, "readinto", None)
-        if readinto is not None:
-            while True:
-                k = readinto(buf)
-                if not k:
-                    return
-                yield k
-        source = _reads(source.read, len(buf)) if hasattr(source, "read") else source
-    size = len(buf)
+    elif hasattr(source, "readinto"):
+        while True:
+            k = source.readinto(buf)
+            if not k:
+                return
+            yield k
+    elif hasattr(source, "read"):
+        source = _reads(source.read, size)
     for c in source:
         if isinstance(c, str):
             c = c.encode()
