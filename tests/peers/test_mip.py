@@ -62,7 +62,8 @@ def http_root():
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", ex.free_port()), functools.partial(Quiet, directory=str(ROOT)))
+    handler = functools.partial(Quiet, directory=str(ROOT))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", ex.free_port()), handler)
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     try:
