@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import pexpect
@@ -162,6 +163,16 @@ class Example:
             self.proc = where.popen("run", "examples/%s.py" % name)
 
     def read_until(self, text):
+        # a hang guard, not a timing check: an example that never prints
+        # its line is killed, and the test fails with what it printed
+        guard = threading.Timer(240, self.proc.kill)
+        guard.start()
+        try:
+            return self._read_until(text)
+        finally:
+            guard.cancel()
+
+    def _read_until(self, text):
         while True:
             line = self.proc.stdout.readline()
             if not line:
