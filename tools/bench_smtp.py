@@ -442,6 +442,16 @@ def main():
         srv.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+    if args.json:
+        data = {
+            "topic": "smtp",
+            "peer": "smtplib (CPython %s) -> aiosmtpd %s" % (sys.version.split()[0], aiosmtpd.__version__),
+            "rows": rows,
+            "notes": notes,
+            "command": "python3 tools/bench_smtp.py" + (" --tiny" if args.tiny else " --rounds %d" % args.rounds),
+        }
+        with open(args.json, "w") as f:
+            json.dump(data, f, indent=1)
     print("| case | runtime | unit | ours | smtplib | ratio | goal |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -454,16 +464,6 @@ def main():
         [round(x, 1) for x in large["ours"]], [round(x, 1) for x in large["peer"]], [round(x, 1) for x in large["mp"]]))
     for n in notes:
         print("- " + n)
-    if args.json:
-        data = {
-            "topic": "smtp",
-            "peer": "smtplib (CPython %s) -> aiosmtpd %s" % (sys.version.split()[0], aiosmtpd.__version__),
-            "rows": rows,
-            "notes": notes,
-            "command": "python3 tools/bench_smtp.py" + (" --tiny" if args.tiny else " --rounds %d" % args.rounds),
-        }
-        with open(args.json, "w") as f:
-            json.dump(data, f, indent=1)
 
 
 if __name__ == "__main__":
