@@ -25,42 +25,22 @@ end with ``OSError(ETIMEDOUT)`` after ``timeout_ms`` without an event in
 """
 
 from microproto import dhcp_core
-from microproto_port import net, random_bytes, ticks_add, ticks_diff, ticks_ms
-
-_DONE = ("bound", "renewed", "rebound")
-_FORGET = ("nak", "expired", "released", "declined")
-
-
-def _is_local(ip4):
-    # True if the 4-byte address is configured on this host
-    import socket
-
-    if ip4 == b"\0\0\0\0":
-        return False
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(net.resolve(dhcp_core.ip_str(ip4), 0, True))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
+from microproto_port import random_bytes, ticks_add, ticks_diff, ticks_ms, udp
 
 
 class Client:
     """A DHCP client of interface ``iface``. ``mac`` defaults to the
-    interface's; ``sock`` to ``net.udp_broadcast_socket(iface, 68)``; other
+    interface's; ``sock`` to ``microproto_port.udp.bind(iface, 68)``; other
     keywords go to ``dhcp_core.Client`` (``hostname``, ``client_id``,
     ``rapid_commit``, ``choose_offer``, ...)."""
 
     def __init__(self, iface=None, mac=None, lease_file=None, on_event=None, sock=None, max_size=1500,
                  **core_kw):
-        self.core = dhcp_core.Client(mac or net.mac_address(iface), random_bytes, **core_kw)
+        self.core = dhcp_core.Client(mac or udp.mac(iface), random_bytes, **core_kw)
         self.lease_file = lease_file
         self.on_event = on_event
         self.max_size = max_size
-        self.sock = sock or net.udp_broadcast_socket(iface, 68)
-        self._bcast = net.resolve("255.255.255.255", 67, True)
+        self.sock = sock or udp.bind(iface, 68)
 
     def saved_lease(self):
         """The lease in ``lease_file`` for this MAC, or None."""
@@ -87,26 +67,27 @@ class Client:
             if out is None:
                 break
             data, dest = out
-            if dest is not None and _is_local(bytes(data[12:16])):
-                try:
-                    self.sock.sendto(data, net.resolve(dest, 67, True))
-                    continue
-                except OSError:
-                    pass
-            self.sock.sendto(data, self._bcast)
+            if dest is not None:
+                # unicast only from a configured address (ciaddr): else
+                # there is no source address to send from
+                if any(data[12:16]) and udp.is_local(dhcp_core.ip_str(data[12:16])):
+                    try:
+                        self.sock.sendto(data, udp.addr(dest, 67))
+                        continue
+                    except OSError:
+                        pass
+            self.sock.sendto(data, udp.addr("255.255.255.255", 67))
         hit = None
         while True:
             ev = core.next_event()
             if ev is None:
                 break
             name, lease = ev
-            if self.lease_file and (name in _DONE or name in _FORGET):
+            keep = name in ("bound", "renewed", "rebound")
+            if self.lease_file and (keep or name in ("nak", "expired", "released", "declined")):
                 from microproto import dhcp_lease
 
-                if name in _DONE:
-                    dhcp_lease.save(self.lease_file, lease, core.mac)
-                else:
-                    dhcp_lease.forget(self.lease_file)
+                dhcp_lease.save(self.lease_file, lease if keep else None, core.mac)
             if self.on_event:
                 self.on_event(name, lease)
             if hit is None and name in until:
@@ -139,13 +120,7 @@ class Client:
             w = self._pump(until, end)
             if isinstance(w, tuple):
                 return w
-            net.set_timeout_ms(self.sock, w)
-            try:
-                data = self.sock.recv(self.max_size)
-            except OSError as e:
-                if not net.is_timeout(e):
-                    raise
-                data = None
+            data = udp.recv(self.sock, self.max_size, w)
             now = ticks_ms()
             if data:
                 self.core.receive_datagram(data, now)
@@ -153,8 +128,6 @@ class Client:
 
     async def arun(self, until=(), timeout_ms=None, start=True, **start_kw):
         """``run`` for asyncio (the socket is made non-blocking)."""
-        import asyncio
-
         if start:
             self.start(**start_kw)
         end = None if timeout_ms is None else ticks_add(ticks_ms(), timeout_ms)
@@ -163,10 +136,7 @@ class Client:
             w = self._pump(until, end)
             if isinstance(w, tuple):
                 return w
-            try:
-                data = await asyncio.wait_for(net.udp_recv(self.sock, self.max_size), w / 1000)
-            except asyncio.TimeoutError:
-                data = None
+            data = await udp.arecv(self.sock, self.max_size, w)
             now = ticks_ms()
             if data:
                 self.core.receive_datagram(data, now)
@@ -187,7 +157,7 @@ def acquire(iface, timeout_ms=60000, **kw):
     renews the lease (use ``Client.run`` for that)."""
     c = Client(iface, **kw)
     try:
-        return c.run(_DONE, timeout_ms)[1]
+        return c.run(("bound",), timeout_ms)[1]
     finally:
         c.close()
 

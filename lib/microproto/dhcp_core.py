@@ -60,13 +60,37 @@ _REBOOTING = const(6)
 _INFORMING = const(7)
 _PROBING = const(8)
 _STOPPED = const(9)
+# sets of states as bit masks (1 << state)
+_IDLE = const(1 << _STOPPED | 1 << _INIT | 1 << _BOUND)  # no exchange running
+_GIVE_UP = const(1 << _REQUESTING | 1 << _REBOOTING | 1 << _INFORMING)  # after max_tries
+_CHOSEN = const(1 << _REQUESTING | 1 << _RENEWING)  # only the chosen server answers
+_DISCOVERING = const(1 << _SELECTING | 1 << _PROBING)
 
 _BUF_SIZE = const(548)  # 576 (RFC 2131 2) minus IP and UDP headers
 _MIN_SIZE = const(300)  # RFC 1542 3.2
-_MAGIC = b"\x63\x82\x53\x63"
 _BCAST = const(0x8000)
 _CAP_MS = const(1 << 27)  # ~37 h: no deadline further out
 _CAP_S = const(1 << 17)
+
+# Client._v: the private state in one list (one interned name, not 17)
+_XID = const(0)  # the exchange's xid (4 bytes)
+_TRIES = const(1)  # transmissions of the exchange so far, minus one
+_X_S = const(2)  # when the exchange began (lease clock)
+_RETX = const(3)  # ticks deadline of the exchange timer, or None
+_LAST = const(4)  # ticks of the last call: the core's "now"
+_S = const(5)  # lease clock: seconds ...
+_FRAC = const(6)  # ... and ms
+_IP = const(7)  # 4 bytes: offered/bound/INFORM address
+_SID = const(8)  # 4 bytes: the chosen server
+_T = const(9)  # (T1, T2, expiry) on the lease clock, or None
+_OPTS = const(10)  # options after the per-state ones
+_BASE_MS = const(11)  # retry_base_ms
+_TOP_MS = const(12)  # retry_max_ms
+_MAX_TRIES = const(13)
+_NAK_MS = const(14)  # nak_delay_ms
+_DECLINE_MS = const(15)  # decline_delay_ms
+_OUT = const(16)  # datagrams to send: (data, dest)
+_EV = const(17)  # events: (name, lease)
 
 # RFC 2132 9.6 message types
 _DISCOVER = const(1)
@@ -104,7 +128,7 @@ def _check(data, reply):
     # The options of a datagram, or the reason (str) why it is not valid.
     if len(data) < 240:
         return "short message"
-    if bytes(data[236:240]) != _MAGIC:
+    if data[236:240] != b"\x63\x82\x53\x63":
         return "no magic cookie"
     if reply and data[0] != 2:
         return "not a reply"
@@ -113,9 +137,15 @@ def _check(data, reply):
     opts = {}
     over = 0
     # options, then file (overload 1), then sname (2): RFC 3396
-    for i, end, bit in ((240, len(data), 0), (108, 236, 1), (44, 108, 2)):
-        if bit and not over & bit:
-            continue
+    for bit in range(3):
+        i, end = 240, len(data)
+        if bit:
+            if not over & bit:
+                continue
+            if bit == 1:
+                i, end = 108, 236
+            else:
+                i, end = 44, 108
         while i < end:
             code = data[i]
             if code == 255:
@@ -128,7 +158,7 @@ def _check(data, reply):
             j = i + 2 + data[i + 1]
             if j > end:
                 return "option %d runs past its field" % code
-            v = bytes(data[i + 2 : j])
+            v = data[i + 2 : j]
             if code == _O_OVERLOAD:
                 if not bit and len(v) == 1:
                     over = v[0]
@@ -142,21 +172,17 @@ def _check(data, reply):
     return opts
 
 
-def _error(kind, reason):
-    # microproto.errors is loaded only when an error is raised: the client
-    # itself counts bad datagrams and raises nothing in normal operation
-    from microproto import errors
-
-    return getattr(errors, kind)(reason)
-
-
 def parse(data, reply=True):
     """The options of one DHCP datagram as {code: bytes} (see the module
     rules; ``reply=False`` also accepts BOOTREQUESTs). Raises ``PeerError``,
     and nothing else, when the datagram is not valid."""
-    r = _check(data, reply)
+    r = _check(bytes(data), reply)
     if isinstance(r, str):
-        raise _error("PeerError", r)
+        # microproto.errors is loaded only when an error is raised: the
+        # client itself counts bad datagrams and raises nothing
+        from microproto import errors
+
+        raise errors.PeerError(r)
     return r
 
 
@@ -165,8 +191,7 @@ def build(buf, mtype, xid, mac, ciaddr=None, flags=0, secs=0, options=()):
     more) and return its length (at least 300, RFC 1542). ``options``:
     ``(code, bytes)`` pairs, after the message type; ``ValueError`` if they
     do not fit."""
-    for i in range(240):
-        buf[i] = 0
+    buf[0:240] = bytes(240)
     buf[0:3] = b"\x01\x01\x06"
     buf[4:8] = xid
     buf[8] = (secs >> 8) & 0xFF
@@ -175,8 +200,7 @@ def build(buf, mtype, xid, mac, ciaddr=None, flags=0, secs=0, options=()):
     if ciaddr:
         buf[12:16] = ciaddr
     buf[28:34] = mac
-    buf[236:240] = _MAGIC
-    buf[240:243] = bytes((_O_TYPE, 1, mtype))
+    buf[236:243] = b"\x63\x82\x53\x63\x35\x01" + bytes((mtype,))
     i = 243
     for code, v in options:
         n = len(v)
@@ -194,18 +218,15 @@ def build(buf, mtype, xid, mac, ciaddr=None, flags=0, secs=0, options=()):
     return i
 
 
-def ip_str(b):
+def ip_str(v):
     """Dotted text of a 4-byte address."""
-    return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
+    return "%d.%d.%d.%d" % (v[0], v[1], v[2], v[3])
 
 
 def ip_bytes(s):
     """4 bytes of a dotted IPv4 address; ``ValueError`` if it is not one."""
-    p = s.split(".")
-    if len(p) != 4:
-        raise ValueError("not an IPv4 address")
-    b = [int(x) for x in p]  # ValueError if not a number
-    if min(b) < 0 or max(b) > 255:
+    b = [int(x) for x in s.split(".")]  # ValueError if not a number
+    if len(b) != 4 or min(b) < 0 or max(b) > 255:
         raise ValueError("not an IPv4 address")
     return bytes(b)
 
@@ -215,7 +236,7 @@ def seconds(v):
     2**30-1 above that (a small int on boards); None if not 4 bytes."""
     if v is None or len(v) != 4:
         return None
-    if v == b"\xff\xff\xff\xff":
+    if v[0] & v[1] & v[2] & v[3] == 0xFF:  # 0xffffffff
         return -1
     if v[0] >= 0x40:
         return 0x3FFFFFFF
@@ -231,9 +252,10 @@ class Lease:
     (``mask``, ``routers``, ``dns``, ``routes``, ``domain``, ...) are
     decoded on first use by ``microproto.dhcp_lease``."""
 
-    def __init__(self, ip, server, opts):
+    def __init__(self, ip, server, options):
         self.ip = ip
         self.server = server
+        opts = options
         packed = bytearray()
         for k in opts:
             v = opts[k]
@@ -254,9 +276,9 @@ class Lease:
         self.t2_s = t2
 
     def __getattr__(self, name):
-        from microproto.dhcp_lease import field
+        from microproto import dhcp_lease
 
-        return field(self, name)
+        return dhcp_lease.field(self, name)
 
 
 class Client:
@@ -271,12 +293,15 @@ class Client:
                  params=PARAMS, vendor_class=None, choose_offer=None, retry_base_ms=4000,
                  retry_max_ms=64000, max_tries=4, nak_delay_ms=3000, decline_delay_ms=10000):
         if len(mac) != 6:
-            raise _error("UsageError", "mac must be 6 bytes")
+            from microproto import errors
+
+            raise errors.UsageError("mac must be 6 bytes")
         self.mac = mac = bytes(mac)
         self.rand = rand
         if client_id is None:
             client_id = b"\xff" + mac[2:] + b"\x00\x03\x00\x01" + mac
         # options of DISCOVER/REQUEST/INFORM after the per-state ones
+        # (RELEASE and DECLINE take the client id from here)
         opts = [(_O_MAXSIZE, b"\x02\x40")]  # 576 (RFC 2132 9.10)
         if client_id:
             opts.append((_O_CLIENT_ID, client_id))
@@ -287,55 +312,51 @@ class Client:
         if hostname:
             opts.append((_O_HOSTNAME, hostname.encode()))
         if fqdn:
-            from microproto.dhcp_lease import encode_name
+            from microproto import dhcp_lease
 
-            opts.append((_O_FQDN, b"\x05\x00\x00" + encode_name(fqdn)))
-        self._opts = opts
-        self._cid = client_id
+            opts.append((_O_FQDN, b"\x05\x00\x00" + dhcp_lease.encode_name(fqdn)))
         self.rapid_commit = rapid_commit
         self.choose_offer = choose_offer
-        self._cfg = (retry_base_ms, retry_max_ms, max_tries, nak_delay_ms, decline_delay_ms)
-        self._out = []  # datagrams, then events: ("", (data, dest)) / (name, lease)
         self.state = _STOPPED
         self.lease = None
         self.ignored = 0
         self.last_ignored = None
         self.sent = 0
-        self._xid = None
-        self._last = None
-        self._s = 0  # lease clock, seconds (+ _frac ms)
-        self._frac = 0
-        self._retx = None  # ticks deadline of the exchange timer
-        self._tries = 0
-        self._x_s = 0  # when the exchange began (lease clock)
-        self._ip = None  # 4 bytes: offered/bound/INFORM address
-        self._sid = None  # 4 bytes: the chosen server
-        self._t = None  # (T1, T2, expiry) on the lease clock
+        # the private state, one list (see _XID...): xid, tries, exchange
+        # start, retransmission deadline, clock (ticks, s, ms), address,
+        # server, lease timers, options, settings, datagrams, events
+        self._v = [None, 0, 0, None, None, 0, 0, None, None, None, opts, retry_base_ms, retry_max_ms, max_tries,
+                   nak_delay_ms, decline_delay_ms, [], []]
 
     def _clock(self, now_ms):
-        if self._last is not None:
-            d = ticks_diff(now_ms, self._last)
+        # Move the lease clock to ``now_ms``.
+        v = self._v
+        if v[_LAST] is not None:
+            d = ticks_diff(now_ms, v[_LAST])
             if d > 0:
-                ms = self._frac + d
-                self._s += ms // 1000
-                self._frac = ms % 1000
-        self._last = now_ms
+                d += v[_FRAC]
+                v[_S] += d // 1000
+                v[_FRAC] = d % 1000
+        v[_LAST] = now_ms
 
-    def _left_ms(self, at_s):
-        d = at_s - self._s
-        return _CAP_MS if d > _CAP_S else d * 1000 - self._frac
+    def _left_ms(self, t):
+        # ms from now to second ``t`` of the lease clock (capped)
+        v = self._v
+        d = t - v[_S]
+        return _CAP_MS if d > _CAP_S else d * 1000 - v[_FRAC]
 
     def next_deadline_ms(self):
         """The ticks value at which ``tick`` must next be called, or None."""
+        v = self._v
         st = self.state
-        best = None if self._retx is None else ticks_diff(self._retx, self._last)
-        if self._t and _BOUND <= st <= _REBINDING:
-            left = self._left_ms(self._t[st - _BOUND])  # T1 / T2 / expiry
+        best = None if v[_RETX] is None else ticks_diff(v[_RETX], v[_LAST])
+        if v[_T] and _BOUND <= st <= _REBINDING:
+            left = self._left_ms(v[_T][st - _BOUND])  # T1 / T2 / expiry
             if best is None or left < best:
                 best = left
         if best is None:
             return None
-        return ticks_add(self._last, best if best > 0 else 0)
+        return ticks_add(v[_LAST], best if best > 0 else 0)
 
     def start(self, now_ms, lease=None, probe=False, inform=None, server=None):
         """Begin: DISCOVER (INIT), or with a remembered ``lease`` a REQUEST
@@ -345,157 +366,154 @@ class Client:
         configured by other means: DHCPINFORM (to ``server`` or broadcast),
         ending in ``informed`` or ``gave_up``."""
         self._clock(now_ms)
+        v = self._v
         st = _SELECTING
         if probe:
             st = _PROBING
         elif inform:
             st = _INFORMING
-            self._ip = ip_bytes(inform)
-            self._sid = ip_bytes(server) if server else None
+            v[_IP] = ip_bytes(inform)
+            v[_SID] = ip_bytes(server) if server else None
         elif lease is not None:
             st = _REBOOTING
             self.lease = lease
-            self._ip = ip_bytes(lease.ip)
-        self._exchange(st)
+            v[_IP] = ip_bytes(lease.ip)
+        self._go(st)
 
     def release(self, now_ms, lease=None, decline=False):
         """Give the lease (default: the current one) back: DHCPRELEASE,
         unicast to its server, and stop. ``decline``: the bound address is in
         use by someone else: DHCPDECLINE, then DISCOVER again after
         ``decline_delay_ms`` (RFC 2131 3.1 step 5). Loads ``dhcp_lease``."""
-        from microproto.dhcp_lease import final
+        from microproto import dhcp_lease
 
         self._clock(now_ms)
-        final(self, lease or self.lease, decline)
+        dhcp_lease.final(self, lease or self.lease, decline)
 
     def datagram_to_send(self):
         """``(data, dest)``: the next datagram for UDP port 67 (dest: dotted
         server address, or None to broadcast), or None."""
-        for i in range(len(self._out)):
-            if self._out[i][0] == "":
-                return self._out.pop(i)[1]
-        return None
+        q = self._v[_OUT]
+        return q.pop(0) if q else None
 
     def next_event(self):
         """The next ``(name, lease)`` event, or None."""
-        for i in range(len(self._out)):
-            if self._out[i][0]:
-                return self._out.pop(i)
-        return None
+        q = self._v[_EV]
+        return q.pop(0) if q else None
 
     def tick(self, now_ms):
         """Run the timers that are due at ``now_ms``."""
         self._clock(now_ms)
-        t = self._t
+        v = self._v
+        t = v[_T]
         if t and _BOUND <= self.state <= _REBINDING:
             if self._left_ms(t[2]) <= 0:
-                self._stop(_STOPPED, None, "expired")
-                self._exchange(_SELECTING)
-            else:
-                if self.state == _BOUND and self._left_ms(t[0]) <= 0:
-                    self._out.append(("renewing", self.lease))
-                    self._exchange(_RENEWING)
-                if self.state == _RENEWING and self._left_ms(t[1]) <= 0:
-                    self._out.append(("rebinding", self.lease))
-                    self._exchange(_REBINDING)
-        if self._retx is None or ticks_diff(self._retx, now_ms) > 0:
+                return self._go(_SELECTING, "expired")
+            if self.state == _BOUND and self._left_ms(t[0]) <= 0:
+                v[_EV].append(("renewing", self.lease))
+                self._go(_RENEWING)
+            if self.state == _RENEWING and self._left_ms(t[1]) <= 0:
+                v[_EV].append(("rebinding", self.lease))
+                self._go(_REBINDING)
+        if v[_RETX] is None or ticks_diff(v[_RETX], now_ms) > 0:
             return
-        self._retx = None
+        v[_RETX] = None
         st = self.state
         if st == _INIT:
-            return self._exchange(_SELECTING)
-        self._tries += 1
-        if st in (_REQUESTING, _REBOOTING, _INFORMING) and self._tries >= self._cfg[2]:
-            self._stop(_STOPPED, None, "gave_up")
-            if st != _INFORMING:
-                self._exchange(_SELECTING)
-            return
-        self._send()
+            return self._go(_SELECTING)
+        v[_TRIES] += 1
+        if 1 << st & _GIVE_UP and v[_TRIES] >= v[_MAX_TRIES]:
+            return self._go(_STOPPED if st == _INFORMING else _SELECTING, "gave_up")
+        self._go()
 
     def receive_datagram(self, data, now_ms):
         """One datagram that arrived on UDP port 68."""
         self._clock(now_ms)
+        v = self._v
         st = self.state
         why = None
-        if st in (_STOPPED, _INIT, _BOUND):
+        if 1 << st & _IDLE:
             why = "no exchange"
         else:
+            data = bytes(data)
             opts = _check(data, True)
             if isinstance(opts, str):
                 why = opts
         if why is None:
             sid = opts.get(_O_SERVER)
             t = opts[_O_TYPE][0]
-            yi = bytes(data[16:20])
-            grant = yi != b"\0\0\0\0" and seconds(opts.get(_O_LEASE)) not in (None, 0)
-            if bytes(data[4:8]) != self._xid:
+            yi = data[16:20]
+            grant = any(yi) and seconds(opts.get(_O_LEASE))  # a lease time, not 0
+            if data[4:8] != v[_XID]:
                 why = "xid"
-            elif bytes(data[28:34]) != self.mac:
+            elif data[28:34] != self.mac:
                 why = "chaddr"
             elif sid is None or len(sid) != 4:
                 why = "no server id"
             elif st == _INFORMING:
-                if t == _ACK and (self._sid is None or sid == self._sid):
-                    self.lease = Lease(ip_str(self._ip), ip_str(sid), opts)
-                    return self._stop(_STOPPED, None, "informed")
+                if t == _ACK and (v[_SID] is None or sid == v[_SID]):
+                    self.lease = Lease(ip_str(v[_IP]), ip_str(sid), opts)
+                    return self._go(_STOPPED, "informed")
                 why = "type"
-            elif st in (_REQUESTING, _RENEWING) and sid != self._sid:
+            elif 1 << st & _CHOSEN and sid != v[_SID]:
                 why = "server id"
-            elif st in (_SELECTING, _PROBING) and t == _OFFER and grant:
+            elif 1 << st & _DISCOVERING and t == _OFFER and grant:
                 lease = Lease(ip_str(yi), ip_str(sid), opts)
                 if st == _PROBING:
-                    return self._out.append(("offer", lease))
+                    return v[_EV].append(("offer", lease))
                 if self.choose_offer is None or self.choose_offer(lease):
                     # RFC 2131 4.4.1: the REQUEST keeps the DISCOVER's xid
-                    self._ip = yi
-                    self._sid = sid
+                    v[_IP] = yi
+                    v[_SID] = sid
+                    v[_TRIES] = 0
                     self.state = _REQUESTING
-                    self._tries = 0
-                    return self._send()
+                    return self._go()
                 why = "refused offer"
             elif t == _ACK and (st != _SELECTING or self.rapid_commit and _O_RAPID in opts) and st != _PROBING:
                 if grant:
                     lease = self.lease = Lease(ip_str(yi), ip_str(sid), opts)
-                    self._ip = yi
-                    self._sid = sid
-                    self._stop(_BOUND, None, "renewed" if st == _RENEWING else "rebound" if st == _REBINDING
+                    v[_IP] = yi
+                    v[_SID] = sid
+                    self._go(_BOUND, "renewed" if st == _RENEWING else "rebound" if st == _REBINDING
                                else "bound")
                     if lease.lease_s >= 0:
                         # RFC 2131 4.4.1: the lease runs from when the request
                         # was sent; the exchange's start is the safe end of that
-                        b = self._x_s
-                        self._t = (b + lease.t1_s, b + lease.t2_s, b + lease.lease_s)
+                        b = v[_X_S]
+                        v[_T] = (b + lease.t1_s, b + lease.t2_s, b + lease.lease_s)
                     return
                 why = "ack"
             elif t == _NAK and st > _SELECTING and st != _PROBING:
-                return self._stop(_INIT, self._cfg[3], "nak")
+                return self._go(_INIT, "nak", v[_NAK_MS])
             else:
                 why = "offer" if t == _OFFER else "type"
         self.ignored += 1
         self.last_ignored = why
 
-    def _stop(self, state, delay_ms, event):
-        # Leave the exchange for ``state``, reporting ``event`` with the
-        # lease; the lease is kept only when bound.
-        self.state = state
-        self._retx = None if delay_ms is None else ticks_add(self._last, delay_ms)
-        self._t = None
-        self._out.append((event, self.lease))
-        if state != _BOUND:
-            self.lease = None
-
-    def _exchange(self, state):
-        # a new exchange: new xid (RFC 2131 4.4.1), first transmission
-        if state == _SELECTING:
-            self._ip = self._sid = None
-        self.state = state
-        self._xid = self.rand(4)
-        self._tries = 0
-        self._x_s = self._s
-        self._send()
-
-    def _send(self):
-        # (Re)transmit the current state's message and set its timer.
+    def _go(self, state=None, event=None, value=None):
+        # The one move of the machine. ``event``: the exchange ended:
+        # report it with the lease (kept only when going to BOUND), stop
+        # the lease timers. ``state``: go there; STOPPED, INIT (its timer
+        # ``value`` ms away, or none) and BOUND send nothing, any other
+        # begins a new exchange (a new xid, RFC 2131 4.4.1). Then
+        # (re)transmit the state's message and set its timer.
+        v = self._v
+        if event:
+            v[_EV].append((event, self.lease))
+            v[_T] = None
+            if state != _BOUND:
+                self.lease = None
+        if state is not None:
+            if 1 << state & _IDLE:
+                self.state = state
+                v[_RETX] = None if value is None else ticks_add(v[_LAST], value)
+                return
+            if state == _SELECTING:
+                v[_IP] = v[_SID] = None
+            self.state = state
+            v[_XID] = self.rand(4)
+            v[_TRIES] = 0
+            v[_X_S] = v[_S]
         st = self.state
         opts = []
         ciaddr = dest = None
@@ -506,37 +524,34 @@ class Client:
             if self.rapid_commit and st == _SELECTING:
                 opts.append((_O_RAPID, b""))
         elif st == _REQUESTING:
-            opts.append((_O_REQ_IP, self._ip))
-            opts.append((_O_SERVER, self._sid))
+            opts.append((_O_REQ_IP, v[_IP]))
+            opts.append((_O_SERVER, v[_SID]))
         elif st == _REBOOTING:
-            opts.append((_O_REQ_IP, self._ip))
+            opts.append((_O_REQ_IP, v[_IP]))
         else:
-            ciaddr = self._ip
+            ciaddr = v[_IP]
             flags = 0
             if st == _INFORMING:
                 mtype = _INFORM
-                dest = ip_str(self._sid) if self._sid else None
+                dest = ip_str(v[_SID]) if v[_SID] else None
             elif st == _RENEWING:
-                dest = ip_str(self._sid)
-        s = self._s - self._x_s
-        self._put(mtype, ciaddr, flags, s if s < 0xFFFF else 0xFFFF, opts + self._opts, dest)
+                dest = ip_str(v[_SID])
+        buf = bytearray(_BUF_SIZE)
+        n = build(buf, mtype, v[_XID], self.mac, ciaddr, flags, min(v[_S] - v[_X_S], 0xFFFF), opts + v[_OPTS])
+        v[_OUT].append((memoryview(buf)[:n], dest))
+        self.sent += 1
         if st == _PROBING:
             return
+        now = v[_S]
         if st == _RENEWING or st == _REBINDING:
             # RFC 2131 4.4.5: half the time left to T2 / expiry, at least
             # 60 s, never past it
-            at = self._t[st - _BOUND]
-            w = (at - self._s) >> 1
-            d = self._left_ms(self._s + w if w > 60 else at if at - self._s <= 60 else self._s + 60)
+            at = v[_T][st - _BOUND]
+            w = (at - now) >> 1
+            d = self._left_ms(now + w if w > 60 else at if at - now <= 60 else now + 60)
         else:
             # RFC 2131 4.1: 4, 8, 16, 32, 64 s, each -1..+1 s at random
-            base, top = self._cfg[0], self._cfg[1]
-            d = top if self._tries >= 5 else min(base << self._tries, top)
+            top = v[_TOP_MS]
+            d = top if v[_TRIES] >= 5 else min(v[_BASE_MS] << v[_TRIES], top)
             d += (self.rand(1)[0] % 201 - 100) * 10
-        self._retx = ticks_add(self._last, d if d > 0 else 0)
-
-    def _put(self, mtype, ciaddr, flags, secs, opts, dest):
-        buf = bytearray(_BUF_SIZE)
-        n = build(buf, mtype, self._xid, self.mac, ciaddr, flags, secs, opts)
-        self._out.append(("", (memoryview(buf)[:n], dest)))
-        self.sent += 1
+        v[_RETX] = ticks_add(v[_LAST], d if d > 0 else 0)

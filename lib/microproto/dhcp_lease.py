@@ -10,7 +10,7 @@ default routes only, as RFC 3442 asks), ``mtu``; and ``prefix_len()``,
 ``to_dict()``. A malformed value reads as None: it is treated as absent.
 """
 
-from microproto.dhcp_core import Lease, _error, ip_bytes, ip_str
+from microproto.dhcp_core import Lease, build, ip_bytes, ip_str
 
 _FIELDS = {"mask": 1, "routers": 3, "dns": 6, "hostname": 12, "domain": 15, "mtu": 26, "broadcast": 28,
            "ntp": 42, "search": 119, "routes": 121}
@@ -200,9 +200,12 @@ def _mac_hex(mac):
 
 
 def save(path, lease, mac=None):
-    """Write ``lease`` (and the MAC it belongs to) to ``path`` as JSON."""
+    """Write ``lease`` (and the MAC it belongs to) to ``path`` as JSON;
+    ``lease`` None: delete the file (``forget``)."""
     import json
 
+    if lease is None:
+        return forget(path)
     d = to_dict(lease)
     if mac is not None:
         d["mac"] = _mac_hex(mac)
@@ -241,19 +244,24 @@ def final(client, lease, decline):
     secs 0, RFC 2131 4.4.1); no reply comes. Then STOPPED, or INIT for a
     new DISCOVER after ``decline_delay_ms``."""
     if lease is None or decline and not 3 <= client.state <= 5:
-        raise _error("UsageError", "no lease")
-    client._xid = client.rand(4)
+        from microproto.errors import UsageError
+
+        raise UsageError("no lease")
+    v = client._v  # indices: dhcp_core's _XID ...
+    v[0] = client.rand(4)
     ip = ip_bytes(lease.ip)
     opts = [(54, ip_bytes(lease.server))]
     if decline:
         opts.insert(0, (50, ip))
         ip = None
     opts.append((56, b"address in use" if decline else b"release"))
-    if client._cid:
-        opts.append((61, client._cid))
-    client._put(4 if decline else 7, ip, 0, 0, opts, None if decline else lease.server)
+    opts += [o for o in v[10] if o[0] == 61]  # the client id
+    buf = bytearray(548)
+    n = build(buf, 4 if decline else 7, v[0], client.mac, ip, 0, 0, opts)
+    v[16].append((memoryview(buf)[:n], None if decline else lease.server))
+    client.sent += 1
     client.lease = lease
     if decline:
-        client._stop(0, client._cfg[4], "declined")
+        client._go(0, "declined", v[15])
     else:
-        client._stop(9, None, "released")
+        client._go(9, "released")
