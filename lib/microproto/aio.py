@@ -4,9 +4,12 @@ Uses only the stream API both runtimes share: ``read``, ``write`` +
 ``await drain()``, ``close()`` + ``await wait_closed()``. Same core contract
 as ``microproto.blocking``.
 
-Client half: ``StreamConnection``. Server half: ``serve`` (admission at
-accept) and ``Driven`` (one connection: a reader task feeding the core, a
-timer task driven by the core's ``next_deadline_ms()``/``tick(now_ms)``).
+Client half: ``StreamConnection`` (in ``microproto.aio_client``, loaded
+on first use, so that a server does not carry it). Server half: ``serve``
+(admission at accept) and ``Driven`` (one connection: a reader task
+feeding the core, a timer task driven by the core's
+``next_deadline_ms()``/``tick(now_ms)``). ``write``: one write drained
+under a deadline, for both.
 
 Limits: reads are at most ``read_size`` bytes; ``timeout_ms`` (when given to
 a call) bounds the wait (``asyncio.TimeoutError``), writes included: every
@@ -17,7 +20,15 @@ time is cut (the connection aborted, its buffers dropped).
 import asyncio
 
 from microproto.errors import PeerError
-from microproto_port import net, ticks_diff, ticks_ms
+from microproto_port import streams, ticks_diff, ticks_ms
+
+
+def __getattr__(name):
+    if name == "StreamConnection":
+        from microproto.aio_client import StreamConnection
+
+        return StreamConnection
+    raise AttributeError(name)
 
 
 async def write(writer, data, timeout_ms):
@@ -25,78 +36,14 @@ async def write(writer, data, timeout_ms):
     A peer that does not read in time is cut: the stream is aborted and
     ``asyncio.TimeoutError`` raised."""
     writer.write(data)
-    if timeout_ms is None:
-        await writer.drain()
+    if timeout_ms is None or not streams.blocked(writer):
+        await writer.drain()  # returns at once: no timer needed
         return
     try:
         await asyncio.wait_for(writer.drain(), timeout_ms / 1000)
     except asyncio.TimeoutError:
-        net.stream_abort(writer)
+        streams.abort(writer)
         raise
-
-
-class StreamConnection:
-    """An asyncio (reader, writer) pair driving a sans-I/O ``core``."""
-
-    def __init__(self, reader, writer, core, read_size=1024):
-        self.reader = reader
-        self.writer = writer
-        self.core = core
-        self.read_size = read_size
-        self.eof = False
-
-    async def flush(self, timeout_ms=None):
-        """Write and drain everything the core has produced."""
-        out = self.core.data_to_send()
-        if out:
-            await write(self.writer, out, timeout_ms)
-
-    async def receive(self, timeout_ms=None):
-        """One read into the core; False at end of stream."""
-        if self.eof:
-            raise PeerError("connection closed by peer")
-        if timeout_ms is None:
-            data = await self.reader.read(self.read_size)
-        else:
-            data = await asyncio.wait_for(self.reader.read(self.read_size), timeout_ms / 1000)
-        if data:
-            self.core.receive_data(data)
-            return True
-        self.eof = True
-        self.core.receive_data(b"")
-        return False
-
-    async def next_event(self, timeout_ms=None):
-        """The core's next event, reading as needed."""
-        while True:
-            await self.flush(timeout_ms)
-            ev = self.core.next_event()
-            if ev is not None:
-                return ev
-            await self.receive(timeout_ms)
-
-    async def run(self, conversation, timeout_ms=None):
-        """Drive a conversation generator (see ``blocking.Connection.run``);
-        ``timeout_ms`` bounds each read and each write."""
-        try:
-            out = next(conversation)
-            while True:
-                if out:
-                    await write(self.writer, out, timeout_ms)
-                out = conversation.send(await self.next_event(timeout_ms))
-        except StopIteration as e:
-            return e.value
-
-    async def close(self):
-        try:
-            await self.flush()
-        except OSError:
-            pass
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except OSError:
-            pass
 
 
 class Driven:
@@ -142,6 +89,8 @@ class Driven:
         core.tick(ticks_ms())
         try:
             core.receive_data(data)
+        except PeerError:
+            pass  # the core queued its answer and expects the close
         except MemoryError:
             self.on_error(1009, "out of memory")
         except Exception as e:  # a bug must cost one connection only
@@ -161,8 +110,10 @@ class Driven:
         """Send what the core has produced; a peer that does not take it
         within ``write_timeout_ms`` is cut."""
         async with self._lock:
+            if self.closed:
+                return  # finish() sends what is left
             data = self.core.data_to_send()
-            if not data or self.closed:
+            if not data:
                 return
             try:
                 await write(self.writer, data, self.write_timeout_ms)
@@ -183,10 +134,13 @@ class Driven:
         if self.closed:
             return
         self.closed = True
-        net.stream_abort(self.writer)
+        streams.abort(self.writer)
         self._end()
 
     def _end(self):
+        if self.done.is_set():
+            return
+        self.done.set()  # first: an end reached again from on_events is a no-op
         self.closed = True
         self._go.set()
         self._wake.set()
@@ -197,7 +151,6 @@ class Driven:
                 self.on_events()
             except Exception:
                 pass
-        self.done.set()
 
     async def _reader(self):
         core = self.core
@@ -283,7 +236,7 @@ async def close_stream(writer, timeout_ms=2000):
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), timeout_ms / 1000)
     except Exception:
-        net.stream_abort(writer)
+        streams.abort(writer)
 
 
 async def serve(on_session, host, port, gate, ssl=None, backlog=5, refuse=None):
@@ -295,7 +248,7 @@ async def serve(on_session, host, port, gate, ssl=None, backlog=5, refuse=None):
     given) and is closed at once. Returns the asyncio server."""
 
     async def accept(reader, writer):
-        peer = net.stream_peer(writer)
+        peer = streams.peer(writer)
         why = gate.admit(peer and peer[0], ticks_ms())
         if why is not None:
             try:

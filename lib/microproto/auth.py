@@ -13,11 +13,14 @@ before any byte is read, and throttles password guessing:
   why not: ``"busy"`` (``max_sessions`` held) or ``"wait"`` (the peer
   failed less than ``fail_delay_ms`` ago, or ``max_failures`` times within
   ``window_ms``).
-- ``check(peer, given, expected, now)``: True if right. A wrong password
-  ends the attempt; the delay is served by the peer's *next* connection,
+- ``check(peer, given, expected, now)``: True if right, False if wrong,
+  None if not compared (throttled: say "try later"). A wrong password ends
+  the attempt; the delay is served by the peer's *next* connection,
   refused at accept, so a wait never holds a session slot. Past
   ``max_failures_total`` failures within ``window_ms`` (all peers: password
-  spraying from many addresses) nothing is compared until the window ends.
+  spraying from many addresses) at most one password is compared per
+  ``fail_delay_ms`` until the window ends: guessing slows to that rate,
+  and a user who retries still gets in.
 - Failures are remembered for at most ``max_peers`` addresses (the oldest
   is forgotten first; the overall limit still counts it).
 """
@@ -58,6 +61,7 @@ class Gate:
         self.sessions = 0
         self.failures = 0  # all peers, in the current window
         self._t0 = None
+        self._last = 0
         self._peers = {}  # address -> [failures, tick of the last one]
 
     def admit(self, peer, now):
@@ -85,13 +89,15 @@ class Gate:
         if self._t0 is not None and ticks_diff(now, self._t0) >= self.window_ms:
             self._t0 = None
             self.failures = 0
-        if self.failures >= self.max_failures_total or self._blocked(peer, now):
-            return False
+        if self._blocked(peer, now) or (self.failures >= self.max_failures_total
+                                        and ticks_diff(now, self._last) < self.fail_delay_ms):
+            return None
         if password_equal(given, expected):
             self._peers.pop(peer, None)
             return True
         if self._t0 is None:
             self._t0 = now
+        self._last = now
         self.failures += 1
         r = self._peers.get(peer)
         if r is None:

@@ -21,21 +21,33 @@ shell), a ``microproto.shell.Shell`` (commands by name), any object
 with ``open(term)`` returning a session object like
 ``shell.ShellSession``, or a plain function ``fn(session, line)``.
 
-Security and limits (named parameters, safe defaults):
+Security and limits (named parameters, safe defaults; all servers'
+limits in docs/limits.md). Sessions run on the shared driver
+(``microproto.aio``) behind ``microproto.auth.Gate``:
 - ``password``: required; ``password=None`` runs without one, on purpose,
   and prints a warning. Compared in constant time (SHA-256 digests
-  compared with XOR); ``fail_delay_ms`` pause after each failure; the
-  session is cut after ``max_failures`` failures; ``login_timeout_s``.
+  compared with XOR). One attempt per connection: a wrong password ends
+  the session, and the address is refused at accept for
+  ``fail_delay_ms``, and for the rest of ``failure_window_ms`` after
+  ``max_failures`` failures; past ``max_failures_total`` failures from all
+  addresses in that window no password is compared (spraying).
+- ``login_timeout_s``: from the connection, not extended by anything the
+  client sends.
 - ``host`` defaults to loopback: give ``"0.0.0.0"`` to listen on the network.
 - TLS (telnets): ``certfile`` + ``keyfile``, or an ``ssl`` context.
 - ``idle_timeout_s``: a session with no input for that long is closed
   (not while a command runs).
-- ``max_sessions``: more connections get a polite refusal and are closed;
-  so do new ones while less than ``min_free_heap`` bytes, or a quarter of
-  the heap, are free (MicroPython; ``gc.mem_free``).
+- ``write_timeout_ms``: a client that does not take what we send for that
+  long is cut (its buffers freed).
+- ``max_sessions``: counted at accept, before anything is read; more
+  connections get a polite refusal and are closed; so do new ones while
+  less than ``min_free_heap`` bytes, or a quarter of the heap, are free
+  (MicroPython; ``gc.mem_free``).
 - ``max_line`` bytes per input line, ``max_sb`` bytes per subnegotiation,
   ``max_negotiations`` option commands per session, ``read_size`` bytes
   per read, ``max_queued_lines`` lines typed ahead of a running command.
+- After a protocol error, input is read and dropped for 2 s at most in all
+  (so that the error message is not lost to a reset), then the session ends.
 
 Protocol: ``microproto.telnet_nvt`` (IAC, RFC 1143 negotiation: ECHO and
 SGA for character mode, NAWS, TERMINAL-TYPE, BINARY when asked, the rest
@@ -51,10 +63,13 @@ CLI: ``python -m microproto.telnet --host H --port P [--password-env VAR
 import asyncio
 import sys
 
-from microproto.errors import PeerError, UsageError
+from microproto.aio import Driven, close_stream, write
+from microproto.aio import serve as listen
+from microproto.auth import Gate
+from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import ECHO, TelnetCore
-from microproto_port import RUNTIME, ticks_diff, ticks_ms
+from microproto_port import RUNTIME, ticks_ms
 
 _REQUIRED = "<required>"
 
@@ -90,7 +105,7 @@ class _Term:
         self._conn.write_text(text)
 
     def close(self):
-        self._conn.closing = True
+        self._conn._end()
 
 
 class _ReplSession:
@@ -209,28 +224,23 @@ def _make_shell(shell):
     raise UsageError("shell must be 'repl', 'echo', a Shell or a function")
 
 
-class _Connection:
-    """One Telnet session: a reader task feeding the cores, commands run
-    one at a time in their own task so that Ctrl-C can reach them."""
+class _Connection(Driven):
+    """One Telnet session on the shared driver: reads feed the NVT core and
+    the line discipline; commands run one at a time in their own task so
+    that Ctrl-C can reach them; the core's clock ends idle sessions and
+    logins that take too long."""
 
-    def __init__(self, server, reader, writer):
+    def __init__(self, server, reader, writer, peer):
+        core = TelnetCore(max_sb=server.max_sb, max_negotiations=server.max_negotiations,
+                          login_timeout_ms=int(server.login_timeout_s * 1000),
+                          idle_timeout_ms=int(server.idle_timeout_s * 1000))
+        Driven.__init__(self, reader, writer, core, None, server.read_size, server.write_timeout_ms)
         self.server = server
-        self.reader = reader
-        self.writer = writer
-        self.core = TelnetCore(max_sb=server.max_sb, max_negotiations=server.max_negotiations)
         self.ld = LineDiscipline(server.max_line, echo=True)
-        self.lock = asyncio.Lock()
-        self.done = asyncio.Event()
-        self.closing = False
         self.busy = False
         self.queue = []
-        self.failures = 0
-        self.last_rx = ticks_ms()
-        self.logged_in = server.password is None
-        try:
-            peer = writer.get_extra_info("peername")
-        except Exception:
-            peer = None
+        core.logged_in = server.password is None
+        self.peer = peer
         self.term = _Term(self, peer)
         self.session = None
 
@@ -239,87 +249,37 @@ class _Connection:
         if not self.busy:
             asyncio.create_task(self.flush())
 
-    async def flush(self):
-        async with self.lock:
-            if self.done.is_set():
-                return  # run() sends what is left
-            out = self.core.data_to_send()
-            if out:
-                self.writer.write(out)
-                # a peer that stops reading stops our reading too: the
-                # watchdog's idle timeout ends the session
-                await self.writer.drain()
+    def on_error(self, code, reason):
+        self.core.send_text("\ninternal error\n")
+        self._end()
 
     async def run(self):
         core = self.core
-        core.start()
-        if self.logged_in:
+        core.start(ticks_ms())
+        if core.logged_in:
             self._open_shell()
         else:
             core.send_text("Password: ")
-        rtask = asyncio.create_task(self._reader())
-        wtask = asyncio.create_task(self._watchdog())
-        try:
-            await self.flush()
-            await self.done.wait()
-        except Exception:
-            pass
-        finally:
-            self.done.set()
-            wtask.cancel()
-            rtask.cancel()
-            for _ in range(20):  # let the cancellation land: one reader at a time
-                if rtask.done():
-                    break
-                await asyncio.sleep(0)
-            if self.session is not None:
-                try:
-                    self.session.interrupt()
-                    self.session.close()
-                except Exception:
-                    pass
-            locked = False
+        await self.start()
+        await self.flush()
+        await self.done.wait()
+        if self.session is not None:
             try:
-                # let a flush under way finish (a peer that reads nothing
-                # gets 2 s), then send what is left: "bye", an error text
-                await asyncio.wait_for(self.lock.acquire(), 2)
-                locked = True
-                out = core.data_to_send()
-                if out:
-                    self.writer.write(out)
-                    await asyncio.wait_for(self.writer.drain(), 2)
+                self.session.interrupt()
+                self.session.close()
             except Exception:
                 pass
-            if locked:
-                self.lock.release()
-            if core.error is not None:
-                await self._linger()
-            try:
-                self.writer.close()
-                await self.writer.wait_closed()
-            except Exception:
-                pass
-
-    async def _linger(self):
-        # After a protocol error the client may still be sending: closing
-        # with unread input makes the kernel send RST, which can destroy
-        # the error message in flight. Read and drop a bounded amount first.
-        total = 0
-        try:
-            while total < 262144:
-                data = await asyncio.wait_for(self.reader.read(4096), 0.5)
-                if not data:
-                    break
-                total += len(data)
-        except Exception:
-            pass
+        # after a protocol error the client may still be sending: closing
+        # with unread input resets the connection, which can destroy the
+        # message in flight; read and drop for a while (one deadline in all)
+        await self.finish(2000 if core.error is not None else 0)
 
     def _open_shell(self):
         try:
             self.session = self.server.shell.open(self.term)
         except UsageError as e:
             self.core.send_text("%s\n" % e.reason)
-            self.closing = True
+            self._end()
             return
         b = self.session.banner()
         if b:
@@ -333,62 +293,18 @@ class _Connection:
         poll_s = getattr(self.server.shell, "poll_ms", 20) / 1000
         session = self.session
         try:
-            while not self.done.is_set():
+            while not self.closed:
                 out = session.take()
                 if out:
                     self.core.send_data(out)
                     await self.flush()
                 await asyncio.sleep(poll_s)
         except Exception:
-            self.closing = True
-            self.done.set()
+            self._end()
 
-    async def _watchdog(self):
-        # idle and login timeouts, measured from the last input; one timer
-        # per session rather than a timeout around every read
-        sleep_ms = getattr(asyncio, "sleep_ms", None)
-        while not self.done.is_set():
-            srv = self.server
-            limit = srv.idle_timeout_s if self.logged_in else min(srv.idle_timeout_s, srv.login_timeout_s)
-            left_ms = int(limit * 1000) - ticks_diff(ticks_ms(), self.last_rx)
-            if left_ms <= 0:
-                if not self.busy:
-                    what = "idle" if self.logged_in else "login"
-                    self.core.send_text("\n%s timeout: closing the session\n" % what)
-                    self.closing = True
-                    self.done.set()
-                    return
-                left_ms = 1000  # a command is running: look again later
-            if sleep_ms is not None:
-                await sleep_ms(left_ms)
-            else:
-                await asyncio.sleep(left_ms / 1000)
-
-    async def _reader(self):
-        core = self.core
-        size = self.server.read_size
-        read = self.reader.read
-        try:
-            while not self.closing:
-                data = await read(size)
-                if not data:
-                    break
-                self.last_rx = ticks_ms()
-                try:
-                    core.receive_data(data)
-                except PeerError:
-                    break  # the core queued the message
-                if not self._events():
-                    break
-                await self.flush()
-        except Exception:
-            pass
-        finally:
-            self.closing = True
-            self.done.set()
-
-    def _events(self):
-        """Handle what the cores produced; False when the session ends."""
+    def on_events(self):
+        """Handle what the cores produced; the session ends on EOF, a
+        timeout, Ctrl-D or a failed login."""
         core = self.core
         ld = self.ld
         while True:
@@ -400,11 +316,10 @@ class _Connection:
                 if self.session is not None and getattr(self.session, "raw", False):
                     self.session.feed(ev[1])
                     continue
-                ld.echo = self.logged_in and core.local_enabled(ECHO)
+                ld.echo = core.logged_in and core.local_enabled(ECHO)
                 ld.feed(ev[1])
                 ld.echo_into(core.send_data)
-                if not self._line_events():
-                    return False
+                self._line_events()
             elif kind == "interrupt":
                 ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
@@ -412,16 +327,15 @@ class _Connection:
                 self.term.cols, self.term.rows = ev[1]
             elif kind == "ttype":
                 self.term.term_type = ev[1]
-            elif kind == "eof":
-                return False
-        return not self.closing
+            else:  # eof, timeout
+                self._end()
 
     def _line_events(self):
         ld = self.ld
-        while True:
+        while not self.closed:
             ev = ld.next_event()
             if ev is None:
-                return True
+                return
             kind = ev[0]
             if kind == "line":
                 self._line(ev[1])
@@ -429,11 +343,9 @@ class _Connection:
                 self._line(None)
             elif kind == "interrupt":
                 self._interrupt()
-            elif kind == "eof":
-                if self.busy:
-                    continue
+            elif kind == "eof" and not self.busy:
                 self.core.send_text("\nlogout\n")
-                return False
+                self._end()
 
     def _interrupt(self):
         self.queue = []
@@ -445,6 +357,10 @@ class _Connection:
             self.core.send_text("\nKeyboardInterrupt\n" + self.session.prompt())
 
     def _line(self, raw):
+        if not self.core.logged_in:
+            if raw is not None:
+                self._login(raw)
+                return
         if self.busy:
             if len(self.queue) < self.server.max_queued_lines:
                 self.queue.append(raw)
@@ -452,41 +368,50 @@ class _Connection:
                 self.core.send_data(b"\x07")
             return
         self.busy = True
+        self.core.set_busy(True, ticks_ms())
         asyncio.create_task(self._commands(raw))
+
+    def _login(self, raw):
+        # one attempt per connection: a wrong password ends it, and the
+        # gate makes the address wait before it is admitted again
+        core = self.core
+        core.send_text("\n")
+        ok = self.server.gate.check(self.peer and self.peer[0], raw, self.server.password, ticks_ms())
+        if ok:
+            core.logged_in = True
+            core.set_busy(False, ticks_ms())
+            self._open_shell()
+            return
+        core.send_text(_REFUSAL["wait"] if ok is None else "Login incorrect\n")
+        self._end()
 
     async def _commands(self, raw):
         try:
-            while raw is not False and not self.closing:
+            while raw is not False and not self.closed:
                 await self._command(raw)
-                await self.flush()
                 raw = self.queue.pop(0) if self.queue else False
+                if raw is False:
+                    # idle again before the prompt goes out: input that
+                    # answers it (Ctrl-C) must not find us busy
+                    self.busy = False
+                await self.flush()
         except Exception as e:
             try:
                 self.core.send_text("\ninternal error: %r\n" % (e,))
             except Exception:
                 pass
-            self.closing = True
+            self._end()
         finally:
             self.busy = False
-            if self.closing:
-                self.done.set()
-            else:
-                try:
-                    await self.flush()
-                except Exception:
-                    self.done.set()
+            self.core.set_busy(False, ticks_ms())
+            self.wake()
+            await self.flush()
 
     async def _command(self, raw):
         core = self.core
         if raw is None:
             core.send_text("line longer than %d bytes: ignored\n" % self.server.max_line)
-            if self.session is not None:
-                core.send_text(self.session.prompt())
-            else:
-                core.send_text("Password: ")
-            return
-        if not self.logged_in:
-            await self._login(raw)
+            core.send_text(self.session.prompt() if self.session is not None else "Password: ")
             return
         if getattr(self.session, "raw", False):
             self.session.feed(raw + b"\r")  # typed ahead of the login
@@ -501,35 +426,21 @@ class _Connection:
             if not isinstance(out, str):
                 out = str(out)
             core.send_text(out if out.endswith("\n") else out + "\n")
-        if self.closing or getattr(self.session, "closed", False):
-            self.closing = True
+        if self.closed or getattr(self.session, "closed", False):
+            self._end()
             return
         core.send_text(self.session.prompt())
 
-    async def _login(self, raw):
-        core = self.core
-        core.send_text("\n")
-        if consteq(raw, self.server.password):
-            self.logged_in = True
-            self.failures = 0
-            self._open_shell()
-            return
-        self.failures += 1
-        await self.flush()
-        sleep = getattr(asyncio, "sleep_ms", None)
-        if sleep is not None:
-            await sleep(self.server.fail_delay_ms)
-        else:
-            await asyncio.sleep(self.server.fail_delay_ms / 1000)
-        if self.failures >= self.server.max_failures:
-            core.send_text("Login incorrect: too many failures\n")
-            self.closing = True
-            return
-        core.send_text("Login incorrect\nPassword: ")
+
+_REFUSAL = {
+    "busy": "Sorry, this server is busy (%d sessions at most): try again later.\r\n",
+    "wait": "Sorry, too many failed logins: try again later.\r\n",
+}
 
 
 class Server:
-    """A running Telnet server (returned by ``serve``)."""
+    """A running Telnet server (returned by ``serve``): ``sessions`` open,
+    ``gate`` (``microproto.auth.Gate``)."""
 
     def __init__(self, shell, host, port, password, **limits):
         self.shell = _make_shell(shell)
@@ -543,9 +454,14 @@ class Server:
         self.password = password
         for k in limits:
             setattr(self, k, limits[k])
-        self.sessions = 0
+        self.gate = Gate(self.max_sessions, self.fail_delay_ms, self.max_failures, self.max_failures_total,
+                         self.failure_window_ms)
         self.connections = []
         self._server = None
+
+    @property
+    def sessions(self):
+        return self.gate.sessions
 
     def _low_memory(self):
         # MicroPython: a session needs a few KB; running the heap dry breaks
@@ -566,35 +482,21 @@ class Server:
         gc.collect()
         return mem_free() < need
 
-    async def _handle(self, reader, writer):
-        refusal = None
-        if self.sessions >= self.max_sessions:
-            refusal = "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % (
-                self.max_sessions
-            )
-        elif self._low_memory():
-            refusal = "Sorry, this server is low on memory: try again later.\r\n"
-        if refusal is not None:
+    async def _session(self, reader, writer, peer):
+        if self._low_memory():
             try:
-                writer.write(refusal.encode())
-                await asyncio.wait_for(writer.drain(), 2)
+                await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
             except Exception:
                 pass
-            try:
-                writer.close()
-                await writer.wait_closed()
-            except Exception:
-                pass
+            await close_stream(writer)
             return
-        self.sessions += 1
-        conn = _Connection(self, reader, writer)
+        conn = _Connection(self, reader, writer, peer)
         self.connections.append(conn)
         try:
             await conn.run()
         except asyncio.CancelledError:
             pass  # the loop is shutting down: this is the top of the task
         finally:
-            self.sessions -= 1
             self.connections.remove(conn)
 
     def close(self):
@@ -602,8 +504,7 @@ class Server:
         if self._server is not None:
             self._server.close()
         for c in self.connections:
-            c.closing = True
-            c.done.set()
+            c._end()
 
     async def wait_closed(self):
         """Wait until ``close()`` has taken effect (forever if never called):
@@ -630,7 +531,10 @@ async def serve(
     max_negotiations=256,
     login_timeout_s=60,
     fail_delay_ms=1000,
-    max_failures=3,
+    max_failures=5,
+    max_failures_total=20,
+    failure_window_ms=60000,
+    write_timeout_ms=10000,
     max_queued_lines=16,
     read_size=512,
     min_free_heap=32768,
@@ -652,6 +556,9 @@ async def serve(
         login_timeout_s=login_timeout_s,
         fail_delay_ms=fail_delay_ms,
         max_failures=max_failures,
+        max_failures_total=max_failures_total,
+        failure_window_ms=failure_window_ms,
+        write_timeout_ms=write_timeout_ms,
         max_queued_lines=max_queued_lines,
         read_size=read_size,
         min_free_heap=min_free_heap,
@@ -660,10 +567,10 @@ async def serve(
         from microproto_port import tls
 
         ssl = tls.server_context(certfile, keyfile or certfile)
-    if ssl is None:
-        server._server = await asyncio.start_server(server._handle, host, port)
-    else:
-        server._server = await asyncio.start_server(server._handle, host, port, ssl=ssl)
+    def refuse(why):
+        return (_REFUSAL[why] % max_sessions if why == "busy" else _REFUSAL[why]).encode()
+
+    server._server = await listen(server._session, host, port, server.gate, ssl, 5, refuse)
     if password is None:
         _say(
             "WARNING: telnet server without a password: anyone who can reach %s:%d gets a %s"
@@ -684,4 +591,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # one copy of this module, whichever way it was started
+    sys.modules["microproto.telnet"] = sys.modules["__main__"]
     main()

@@ -18,6 +18,10 @@ SPEC = (
     ("--shell", "shell", str, "repl", "repl (a Python REPL per session), echo (demo shell), native (os.dupterm)"),
     ("--max-sessions", "max_sessions", int, 4, "sessions at once; more are refused politely"),
     ("--idle-timeout", "idle_timeout", int, 600, "seconds without input before a session is closed"),
+    ("--login-timeout", "login_timeout", int, 60, "seconds from connecting to a correct password"),
+    ("--fail-delay-ms", "fail_delay_ms", int, 1000, "an address that gave a wrong password waits this long"),
+    ("--max-failures", "max_failures", int, 5, "wrong passwords per address in 60 s before it is refused"),
+    ("--write-timeout-ms", "write_timeout_ms", int, 10000, "a client that takes nothing for this long is cut"),
     ("--certfile", "certfile", str, None, "TLS certificate (PEM): telnets"),
     ("--keyfile", "keyfile", str, None, "TLS private key (PEM)"),
 )
@@ -51,6 +55,10 @@ async def _amain(opts, password):
         password=password,
         max_sessions=opts["max_sessions"],
         idle_timeout_s=opts["idle_timeout"],
+        login_timeout_s=opts["login_timeout"],
+        fail_delay_ms=opts["fail_delay_ms"],
+        max_failures=opts["max_failures"],
+        write_timeout_ms=opts["write_timeout_ms"],
         certfile=opts["certfile"],
         keyfile=opts["keyfile"],
     )

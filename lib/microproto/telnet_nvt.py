@@ -2,7 +2,8 @@
 
 Sans-I/O: ``receive_data(data)`` parses what the client sent, events come
 out of ``next_event()``, bytes to send out of ``data_to_send()``. No
-sockets, no clock, no printing.
+sockets, no clock reads, no printing: time comes in through ``tick(now_ms)``
+and goes out as ``next_deadline_ms()``.
 
 Rules of this file (the server side of a Telnet connection):
 
@@ -32,14 +33,23 @@ Rules of this file (the server side of a Telnet connection):
   is queued in ``data_to_send()`` before the error is raised, and every
   later ``receive_data`` raises the same error.
 
+- Clock (the session's deadlines, every rule here): until ``logged_in`` is
+  set, the session ends ``login_timeout_ms`` after ``start(now_ms)``,
+  whatever arrives meanwhile (bytes trickling in do not extend it); once
+  logged in, ``idle_timeout_ms`` after the last bytes received, not while
+  ``busy`` (a command runs; ``set_busy(False, now)`` restarts the count).
+  At the deadline the reason is queued for the client, a ``("timeout",
+  "login"|"idle")`` event follows and ``close_expected()`` turns true.
+
 Events: ``("data", bytes)`` (adjacent data merged per call), ``("interrupt",
-None)``, ``("naws", (cols, rows))``, ``("ttype", name)``, ``("eof", None)``.
+None)``, ``("naws", (cols, rows))``, ``("ttype", name)``, ``("eof", None)``,
+``("timeout", what)``.
 Memory: one ``bytearray(max_sb)`` for subnegotiations, two 256-byte option
 tables; events per call are bounded by the size of the data given.
 """
 
 from microproto.errors import LimitError, PeerError
-from microproto_port import const
+from microproto_port import const, ticks_add, ticks_diff
 
 # RFC 854 commands
 IAC = const(255)
@@ -108,7 +118,17 @@ class TelnetCore:
         offer_remote=(SGA, NAWS, TTYPE),
         accept_local=(ECHO, SGA, BINARY),
         accept_remote=(SGA, NAWS, TTYPE, BINARY),
+        login_timeout_ms=60000,
+        idle_timeout_ms=600000,
     ):
+        self.login_timeout_ms = login_timeout_ms
+        self.idle_timeout_ms = idle_timeout_ms
+        self.logged_in = False
+        self.busy = False
+        self.timed_out = None
+        self._now = 0
+        self._login_end = 0
+        self._last_rx = 0
         self.max_sb = max_sb
         self.max_negotiations = max_negotiations
         self._offer_local = offer_local
@@ -143,7 +163,32 @@ class TelnetCore:
         return self._him[opt] & 3 == _YES
 
     def close_expected(self):
-        return self.error is not None or self.eof
+        return self.error is not None or self.eof or self.timed_out is not None
+
+    # -- clock -----------------------------------------------------------
+    def next_deadline_ms(self):
+        """The tick count at which ``tick`` ends the session, or None."""
+        if self.close_expected() or (self.busy and self.logged_in):
+            return None
+        idle = ticks_add(self._last_rx, self.idle_timeout_ms)
+        if self.logged_in or ticks_diff(idle, self._login_end) < 0:
+            return idle
+        return self._login_end
+
+    def tick(self, now_ms):
+        """Advance the clock; past the deadline the session times out."""
+        self._now = now_ms
+        d = self.next_deadline_ms()
+        if d is not None and ticks_diff(now_ms, d) >= 0:
+            what = "idle" if self.logged_in else "login"
+            self.timed_out = what
+            self.send_text("\n%s timeout: closing the session\n" % what)
+            self._events.append(("timeout", what))
+
+    def set_busy(self, busy, now_ms):
+        """A command runs (no idle timeout) or ended (idle counts from now)."""
+        self.busy = busy
+        self._now = self._last_rx = now_ms
 
     # -- output --------------------------------------------------------
     def data_to_send(self):
@@ -177,8 +222,11 @@ class TelnetCore:
     def _cmd(self, verb, opt):
         self._out += bytes((IAC, verb, opt))
 
-    def start(self):
-        """Queue our opening offers (call once, right after connecting)."""
+    def start(self, now_ms=0):
+        """Queue our opening offers (call once, right after connecting);
+        the login deadline counts from ``now_ms``."""
+        self._now = self._last_rx = now_ms
+        self._login_end = ticks_add(now_ms, self.login_timeout_ms)
         for opt in self._offer_local:
             self.request_local(opt, True)
         for opt in self._offer_remote:
@@ -299,6 +347,7 @@ class TelnetCore:
         """
         if self.error is not None:
             raise self.error
+        self._last_rx = self._now
         if not data:
             self.eof = True
             self._event("eof", None)

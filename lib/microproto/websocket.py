@@ -298,67 +298,24 @@ class WebSocket(Driven):
             pass
 
 
-def _is_link(os, parent, name):
-    lstat = getattr(os, "lstat", None)
-    try:
-        if lstat is not None:
-            return lstat(parent + "/" + name)[0] & 0xF000 == 0xA000
-        for e in os.ilistdir(parent or "/"):
-            if e[0] == name:
-                return e[1] & 0xF000 == 0xA000
-    except OSError:
-        pass
-    return False
-
-
 def static_handler(root, index="index.html"):
     """An ``http_handler`` serving the files under directory ``root``
-    (GET/HEAD only; 404 for anything else). Refused (404): ``..``, ``\\``,
-    NUL, names starting with ``.``, ``.py``/``.mpy`` files (a board's
-    ``main.py`` and ``secrets.py`` hold passwords), and a path through a
-    symbolic link (it could lead out of ``root``)."""
-    import os
+    (``microproto.ws_static``, loaded when used): GET/HEAD only; 404 for
+    ``..``, ``\\``, NUL, names starting with ``.``, ``.py``/``.mpy`` files
+    and paths through a symbolic link."""
+    from microproto.ws_static import static_handler as make
 
-    types = {"html": "text/html; charset=utf-8", "js": "text/javascript", "css": "text/css",
-             "json": "application/json", "png": "image/png", "svg": "image/svg+xml",
-             "txt": "text/plain; charset=utf-8", "ico": "image/x-icon"}
-    root = root.rstrip("/")
+    return make(root, index)
 
-    def handler(request):
-        if request.method not in ("GET", "HEAD"):
-            return 405, [("Allow", "GET, HEAD")], b""
-        path = request.path
-        if "\\" in path or "\0" in path or not path.startswith("/"):
-            return 404, [], b"not found\n"
-        if path.endswith("/"):
-            path += index
-        parent = root
-        for part in path[1:].split("/"):
-            if (not part or part[0] == "." or part.endswith(".py") or part.endswith(".mpy")
-                    or _is_link(os, parent, part)):
-                return 404, [], b"not found\n"
-            parent += "/" + part
-        try:
-            size = os.stat(parent)[6]
-            f = open(parent, "rb")
-        except (OSError, ValueError):
-            return None
-        ext = path.rsplit(".", 1)[-1] if "." in path else ""
-        hdrs = [("Content-Type", types.get(ext, "application/octet-stream")), ("Content-Length", str(size))]
-        if request.method == "HEAD":
-            f.close()
-            return 200, hdrs, b""
-        return 200, hdrs, f
 
-    return handler
+def _refused():
+    return hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
 
 
 def _refusal(why):
     if why == "busy":
-        e = hs.HandshakeError(503, "too many connections", [("Retry-After", "5")])
-    else:
-        e = hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
-    return hs.error_response(e)
+        return hs.error_response(hs.HandshakeError(503, "too many connections", [("Retry-After", "5")]))
+    return hs.error_response(_refused())
 
 
 def same_origin(request):
@@ -531,7 +488,10 @@ class Server:
             got = _basic_password(request)
             if got is None:
                 raise hs.HandshakeError(401, "password required", [("WWW-Authenticate", 'Basic realm="microproto"')])
-            if not self.gate.check(peer and peer[0], got, o["password"], ticks_ms()):
+            ok = self.gate.check(peer and peer[0], got, o["password"], ticks_ms())
+            if ok is None:
+                raise _refused()
+            if not ok:
                 raise hs.HandshakeError(403, "wrong password")
         if not hs.is_upgrade(request) and o["http_handler"] is not None:
             r = await _maybe_await(o["http_handler"](request))

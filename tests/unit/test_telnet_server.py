@@ -52,15 +52,21 @@ def test_login_repl_naws_and_limits():
     refused = asyncio.Event()
 
     async def client_session():
+        # a wrong password ends the session (one attempt per connection)
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        await read_until(r, b"Password: ")
+        w.write(b"wrong\r\n")
+        await w.drain()
+        seen["fail"] = await read_until(r, b"\x00never")
+        w.close()
+        await w.wait_closed()
+        await asyncio.sleep(0.05)  # fail_delay_ms
         r, w = await asyncio.open_connection("127.0.0.1", port)
         hello = await read_until(r, b"Password: ")
         # WILL ECHO, WILL SGA, DO SGA, DO NAWS, DO TTYPE
         assert b"\xff\xfb\x01" in hello and b"\xff\xfd\x1f" in hello, hello
         w.write(answer(hello))
         w.write(bytes((IAC, 250, 31, 0, 100, 0, 40, IAC, 240)))
-        w.write(b"wrong\r\n")
-        await w.drain()
-        seen["fail"] = await read_until(r, b"Password: ")
         w.write(b"pw\r\0")
         await w.drain()
         seen["banner"] = await read_until(r, b"> ")
@@ -112,38 +118,46 @@ def test_login_repl_naws_and_limits():
         assert b"\xff\xf9" not in seen[k], k
 
 
-def test_three_failures_cut_the_session():
+def test_wrong_password_ends_the_session_and_the_address_waits():
+    # issue 9: the delay after a wrong password is served by the address's
+    # next connection, refused at accept, so no wait holds a session slot
     port = free_port()
 
+    async def attempt(text, until=b"\x00never"):
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        data = await read_until(r, b": ")
+        w.write(text)
+        await w.drain()
+        data += await read_until(r, until)
+        w.close()
+        await w.wait_closed()
+        return data
+
     async def main():
-        server = await telnet.serve(
-            "repl", "127.0.0.1", port, password=b"right", fail_delay_ms=1, verbose=False
-        )
+        server = await telnet.serve("repl", "127.0.0.1", port, password=b"right", fail_delay_ms=300,
+                                    max_failures=2, failure_window_ms=1500, verbose=False)
         try:
-            r, w = await asyncio.open_connection("127.0.0.1", port)
-            await read_until(r, b"Password: ")
-            w.write(b"a\r\nb\r\nc\r\nright\r\n")
-            await w.drain()
-            data = await read_until(r, b"\x00never")
-            w.close()
-            await w.wait_closed()
-            # and a new session works: 6*7
-            r, w = await asyncio.open_connection("127.0.0.1", port)
-            await read_until(r, b"Password: ")
-            w.write(b"right\r\n6*7\r\n")
-            await w.drain()
-            ok = await read_until(r, b"42")
-            w.close()
-            await w.wait_closed()
-            return data, ok
+            out = [await attempt(b"a\r\nright\r\n6*7\r\n")]
+            out.append(await attempt(b"right\r\n"))  # within fail_delay_ms
+            await asyncio.sleep(0.4)
+            out.append(await attempt(b"b\r\n"))
+            await asyncio.sleep(0.4)
+            out.append(await attempt(b"right\r\n"))  # max_failures reached
+            slots = server.sessions
+            await asyncio.sleep(1.2)  # the window ends
+            out.append(await attempt(b"right\r\n6*7\r\n", b"42"))
+            return out, slots
         finally:
             server.close()
             await server.wait_closed()
 
-    data, ok = asyncio.run(main())
-    assert data.count(b"Login incorrect") == 3 and b"too many failures" in data, data
-    assert b">>> " not in data
-    assert b"42\r\n" in ok, ok
+    out, slots = asyncio.run(main())
+    assert out[0].count(b"Login incorrect") == 1 and b"42" not in out[0], out[0]
+    assert b"too many failed logins" in out[1], out[1]
+    assert b"Login incorrect" in out[2], out[2]
+    assert b"too many failed logins" in out[3], out[3]
+    assert slots == 0
+    assert b"42\r\n" in out[4], out[4]
 
 
 def test_login_and_idle_timeouts():

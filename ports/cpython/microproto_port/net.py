@@ -66,23 +66,6 @@ def is_timeout(exc):
     )
 
 
-def stream_abort(writer):
-    """Cut an asyncio stream now: drop what is buffered, close the socket
-    (a peer that stopped reading must not hold the buffers)."""
-    t = getattr(writer, "transport", None)
-    if t is not None:
-        t.abort()
-
-
-def stream_peer(writer):
-    """``(ip, port)`` of an asyncio stream's peer (ip a str), or None."""
-    try:
-        p = writer.get_extra_info("peername")
-        return (p[0], p[1])
-    except (TypeError, IndexError, AttributeError):
-        return None
-
-
 def udp_broadcast_socket(ifname=None, port=0):
     """A UDP socket that may send broadcasts, bound to ``port`` on all
     addresses and, when ``ifname`` is given, to that interface only."""

@@ -86,29 +86,6 @@ def is_timeout(exc):
     return exc.args and exc.args[0] in (_ETIMEDOUT, _EAGAIN)
 
 
-def stream_abort(writer):
-    """Cut an asyncio stream now: drop what is buffered, close the socket
-    (a peer that stopped reading must not hold the buffers)."""
-    writer.out_buf = b""
-    try:
-        writer.s.close()
-    except (AttributeError, OSError):
-        pass
-
-
-def stream_peer(writer):
-    """``(ip, port)`` of an asyncio stream's peer (ip a str), or None (the
-    unix port gives a raw sockaddr, boards a tuple)."""
-    try:
-        p = writer.get_extra_info("peername")
-        if isinstance(p, tuple):
-            return (p[0], p[1])
-        fam, ip, port = socket.sockaddr(p)[:3]
-        return (ip if isinstance(ip, str) else socket.inet_ntop(fam, ip), port)
-    except Exception:
-        return None
-
-
 def udp_broadcast_socket(ifname=None, port=0):
     """A UDP socket that may send broadcasts, bound to ``port`` on all
     addresses and, when ``ifname`` is given (unix port), to that interface."""

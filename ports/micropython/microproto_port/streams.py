@@ -1,0 +1,46 @@
+"""asyncio streams on MicroPython: what the shared driver (``microproto.aio``)
+needs beyond the stream API both runtimes share. Same names as
+ports/cpython/microproto_port/streams.py."""
+
+import socket
+
+from micropython import const
+
+_SO_LINGER = const(13)  # Linux and lwIP; the unix port lacks the constant
+
+
+def abort(writer):
+    """Cut an asyncio stream now: drop what is buffered, here and in the
+    kernel, and reset the connection (a peer that stopped reading must not
+    hold the buffers)."""
+    writer.out_buf = b""
+    s = writer.s
+    try:
+        # SO_LINGER on, 0 s: the close resets and the kernel drops its queue
+        # (a plain close would queue a FIN behind what the peer never read)
+        s.setsockopt(socket.SOL_SOCKET, _SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+    except (AttributeError, OSError):
+        pass  # a board's lwIP may lack SO_LINGER; a TLS socket has no setsockopt
+    try:
+        s.close()
+    except (AttributeError, OSError):
+        pass
+
+
+def blocked(writer):
+    """True if ``drain()`` on this asyncio stream would wait (``write``
+    could not hand everything to the socket)."""
+    return bool(writer.out_buf)
+
+
+def peer(writer):
+    """``(ip, port)`` of an asyncio stream's peer (ip a str), or None (the
+    unix port gives a raw sockaddr, boards a tuple)."""
+    try:
+        p = writer.get_extra_info("peername")
+        if isinstance(p, tuple):
+            return (p[0], p[1])
+        fam, ip, port = socket.sockaddr(p)[:3]
+        return (ip if isinstance(ip, str) else socket.inet_ntop(fam, ip), port)
+    except Exception:
+        return None
