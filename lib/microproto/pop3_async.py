@@ -7,7 +7,7 @@ Kept in its own module so a blocking program does not load it.
 import asyncio
 
 from microproto.errors import PeerError, UsageError
-from microproto.pop3 import POP3
+from microproto.pop3 import POP3, _end
 from microproto.pop3_core import POP3Error
 
 
@@ -23,43 +23,46 @@ class AsyncPOP3(POP3):
         super().__init__(host, port, tls, cafile, cadata, verify, timeout_ms, allow_plaintext_auth, server_hostname,
                          bufsize, max_line, max_size, max_list, False)
 
-    async def _run(self, conv, post=None, sink=None):
+    async def _run(self, conv, post=None, f=None, path=None):
         if self.conn is None:
             raise UsageError("not connected")
         try:
             t = await self.conn.run(conv, self.timeout_ms)
         except BaseException as e:
-            if sink:
-                sink.done(None, True)
+            if path:
+                _end(f, path, 0)
             if not isinstance(e, (POP3Error, UsageError)):
                 await self.close()
             raise
+        if path:
+            _end(f, path, 1)
         return post(t) if post else t
 
     async def connect(self):
         from microproto.aio import StreamConnection
+        from microproto_port import tls
 
         t = self.timeout_ms / 1000 if self.timeout_ms else None
         s = self.session
         try:
+            ctx = self.tls and tls.client_context(self.cafile, self.cadata, self.verify)
             if self.tls == "implicit":
-                r, w = await asyncio.wait_for(
-                    self._tlsmod.open_connection(self.host, self.port, self._ctx, self.server_hostname), t)
+                r, w = await asyncio.wait_for(tls.open_connection(self.host, self.port, ctx, self.server_hostname), t)
                 self.secure = True
             else:
                 r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
-            self.conn = c = StreamConnection(r, w, s.parser, self.bufsize)
+            self.conn = c = StreamConnection(r, w, s, self.bufsize)
             await self._run(s.command(None))
-            await self._run(s.capa())
+            await self._run(s.capa(self.max_list))
             if self.tls == "stls":
                 if s.caps and "STLS" not in s.caps:
                     raise PeerError("server does not offer STLS (tls='stls' was asked)")
-                await self._run(s.command(b"STLS\r\n"))
-                c.reader, c.writer = await self._tlsmod.upgrade_streams(
-                    c.reader, c.writer, self._ctx, self.server_hostname, self.timeout_ms)
-                s.parser.discard()
+                await self._run(s.command(b"STLS"))
+                c.reader, c.writer = await tls.upgrade_streams(c.reader, c.writer, ctx, self.server_hostname,
+                                                               self.timeout_ms)
+                s.discard()
                 self.secure = True
-                await self._run(s.capa())
+                await self._run(s.capa(self.max_list))
         except BaseException as e:
             await self.close()
             if isinstance(e, ValueError):
@@ -104,7 +107,7 @@ class AsyncPOP3(POP3):
         if self.conn is None:
             return None
         try:
-            return await self._do(b"QUIT")
+            return await self._do("quit")
         finally:
             await self.close()
 

@@ -15,7 +15,11 @@ Credentials are refused over plaintext unless the caller allowed it.
 import binascii
 
 from microproto.errors import PeerError, UsageError
-from microproto.pop3_core import CONT, OK, POP3Error, arg, text
+from microproto.pop3_core import POP3Error, arg, text
+from microproto_port import const
+
+_OK = const(1)  # event kinds of microproto.pop3_core
+_CONT = const(3)
 
 
 def timestamp(greeting):
@@ -57,21 +61,21 @@ def sasl(session, mech, user, secret, initial=True):
     line = b"AUTH " + mech.encode()
     if initial and len(line) + len(steps[0]) + 3 <= 255:
         line += b" " + steps.pop(0)
-    session.parser.want.append(0)
+    session.want.append(0)
     ev = yield line + b"\r\n"
-    while ev[0] == CONT:
+    while ev[0] == _CONT:
         if steps:
             ev = yield steps.pop(0) + b"\r\n"
         else:
             ev = yield b"\r\n" if mech == "XOAUTH2" else b"*\r\n"
-    if ev[0] != OK:
+    if ev[0] != _OK:
         raise POP3Error(text(ev[1]), "AUTH " + mech)
     return ev[1]
 
 
 def _chain(session, lines):
     for line in lines:
-        t = yield from session.command(line + b"\r\n")
+        t = yield from session.command(line)
     return t
 
 

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from microproto.errors import PeerError
 from microproto.pop3_auth import timestamp
-from microproto.pop3_core import DATA, END, MULTI_CHUNKS, MULTI_LINES, SINGLE, Parser, pair, uid_pair
+from microproto.pop3_core import Session, pair, uid_pair
 from microproto.pop3_headers import decode, parse
 
+SINGLE, MULTI_LINES, MULTI_CHUNKS = 0, 1, 2  # response kinds of the core
+DATA, END = 4, 5  # event kinds
 MAX_LINE = 64
 BUFSIZE = 32
 
@@ -25,8 +27,8 @@ kinds = st.lists(st.sampled_from([SINGLE, MULTI_LINES, MULTI_CHUNKS]), min_size=
 def run(data, cuts, ks, eof):
     """(events with chunks merged, error type or None); checks the buffer
     never grows."""
-    p = Parser(MAX_LINE, BUFSIZE)
-    size = len(p._b)
+    p = Session(MAX_LINE, BUFSIZE)
+    size = len(p._buf)
     p.want.extend(ks)
     pieces = []
     last = 0
@@ -48,7 +50,7 @@ def run(data, cuts, ks, eof):
                     break
                 v = bytes(ev[1]) if ev[1] is not None else None
                 evs.append((ev[0], v))
-            assert len(p._b) == size
+            assert len(p._buf) == size
     except PeerError as e:  # LimitError is one
         err = type(e)
     # chunk borders depend on the reads: merge adjacent chunk data

@@ -17,7 +17,7 @@ def client(*chunks, **kw):
     kw.setdefault("allow_plaintext_auth", True)
     b = POP3("example.org", tls=None, connect=False, **kw)
     sock = FakeSocket(chunks)
-    b.conn = Connection(sock, b.session.parser, 64)
+    b.conn = Connection(sock, b.session, 64)
     return b, sock
 
 
@@ -43,7 +43,7 @@ def test_rfc1939_example_session():
         b"+OK dewey POP3 server signing off (maildrop empty)\r\n",
     )
     b._run(b.session.command(None))
-    b._run(b.session.capa())
+    b._run(b.session.capa(100))
     assert b.session.caps == {}
     assert b.login("mrose", "tanstaaf", "APOP") == "mrose's maildrop has 2 messages (320 octets)"
     assert b.stat() == (2, 320)
@@ -175,7 +175,7 @@ def test_simple_commands_and_caps():
     b, sock = client(GREETING, b"+OK\r\nUTF8\r\nSASL XOAUTH2\r\n.\r\n", b"+OK\r\n+OK\r\n+OK\r\n+ \r\n",
                      b"+ eyJlcnIiOjF9\r\n", b"-ERR [AUTH] token expired\r\n")
     b._run(b.session.command(None))
-    b._run(b.session.capa())
+    b._run(b.session.capa(100))
     assert b.session.caps == {"UTF8": [], "SASL": ["XOAUTH2"]}
     b.utf8()
     b.noop()
