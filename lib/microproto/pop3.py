@@ -29,7 +29,7 @@ as bytes (``retr(n)`` without ``into``), ``max_list`` lines in a listing,
 """
 
 from microproto.blocking import Connection
-from microproto.errors import PeerError, UsageError
+from microproto.errors import UsageError
 from microproto.pop3_core import POP3Error, Session, arg, pair, text, uid_pair
 from microproto_port import net
 
@@ -135,44 +135,24 @@ class POP3:
         return self._run(self.session.command(line, mode, into, count), post, f, path)
 
     def connect(self):
-        """Connect, read the greeting, CAPA, and STLS (then CAPA again)."""
-        # set on the TCP socket: a TLS socket made over it keeps it
-        sock = net.tcp_connect(self.host, self.port, self.timeout_ms)
+        """Connect, read the greeting and CAPA; with TLS, implicit TLS
+        first or STLS after them (then CAPA again): see
+        ``microproto.pop3_auth.start_tls``."""
+        # the timeout is set on the TCP socket: a TLS socket made over it keeps it
         s = self.session
-        t = self.tls
+        self.conn = Connection(net.tcp_connect(self.host, self.port, self.timeout_ms), s, self.bufsize)
         try:
-            if t == "implicit":
-                sock = self._wrap(sock)
-            self.conn = Connection(sock, s, self.bufsize)
-            self._run(s.command(None))
-            self._run(s.capa(self.max_list))
-            if t == "stls":
-                t = t.upper()  # the command and its capability
-                if s.caps and t not in s.caps:
-                    raise PeerError("no STLS offered (tls='stls')")
-                self._run(s.command(t.encode()))
-                sock = self._wrap(self.conn.sock)
-                s.discard()
-                self.conn.set_socket(sock)
+            if self.tls:
+                from microproto.pop3_auth import start_tls
+
+                start_tls(self)
+            else:
+                self._run(s.command(None))
                 self._run(s.capa(self.max_list))
         except BaseException:
-            if self.conn is None:
-                sock.close()  # the implicit TLS handshake failed
             self.close()
             raise
         return self
-
-    def _wrap(self, sock):
-        from microproto_port import tls
-
-        try:
-            sock = tls.wrap_client(sock, tls.client_context(self.cafile, self.cadata, self.verify),
-                                   self.server_hostname)
-        except ValueError as e:
-            # MicroPython reports a certificate that fails to verify so
-            raise OSError("TLS: " + " ".join(str(e).split()))
-        self.secure = True
-        return sock
 
     def login(self, *args, **kw):
         """``login(user, password, mechanism=None, initial=True)``:

@@ -1,7 +1,8 @@
-"""POP3 login conversations, sans-I/O: USER/PASS, APOP (RFC 1939 7) and
-SASL AUTH (RFC 5034) with PLAIN, LOGIN and XOAUTH2. Loaded by
-``POP3.login``, so a program that only imports the client does not pay
-for it.
+"""POP3 security: the login conversations, sans-I/O: USER/PASS, APOP (RFC
+1939 7) and SASL AUTH (RFC 5034) with PLAIN, LOGIN and XOAUTH2; and the TLS
+set-up of a blocking ``POP3`` (``start_tls``). Loaded by ``POP3.login``, and
+with TLS by ``POP3.connect``, so a program that only imports the client
+does not pay for it (and a plaintext one never loads the TLS set-up).
 
 Rules: the mechanism is the one asked for, or the first of PLAIN, LOGIN,
 USER, APOP the server offers (CAPA ``SASL``, ``USER``; APOP only when the
@@ -20,6 +21,36 @@ from microproto_port import const
 
 _OK = const(1)  # event kinds of microproto.pop3_core
 _CONT = const(3)
+
+
+def start_tls(box):
+    """The TLS set-up of a connected blocking ``box`` (``POP3.connect``
+    with ``tls``): implicit TLS (995) before the greeting, or STLS (RFC
+    2595) after the greeting and CAPA, refused when CAPA does not offer it
+    (no silent downgrade); what was read before the upgrade is dropped,
+    never parsed. Then CAPA (again). A certificate that fails to verify is
+    an ``OSError`` (MicroPython raises ``ValueError``)."""
+    from microproto_port import tls
+
+    s = box.session
+    c = box.conn
+    t = box.tls == "stls"
+    if t:
+        box._run(s.command(None))
+        box._run(s.capa(box.max_list))
+        if s.caps and "STLS" not in s.caps:
+            raise PeerError("server does not offer STLS (tls='stls' was asked)")
+        box._run(s.command(b"STLS"))
+        s.discard()
+    try:
+        c.set_socket(tls.wrap_client(c.sock, tls.client_context(box.cafile, box.cadata, box.verify),
+                                     box.server_hostname))
+    except ValueError as e:
+        raise OSError("TLS: " + " ".join(str(e).split()))
+    box.secure = True
+    if not t:
+        box._run(s.command(None))
+    box._run(s.capa(box.max_list))
 
 
 def timestamp(greeting):
