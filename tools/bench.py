@@ -336,7 +336,7 @@ def page(results, info, argv, doc, imgdir):
     out.append("- Versions: %s." % "; ".join(vers))
     out.append("")
     ab = "autobahn" in results
-    out.append("To reproduce (the whole page: %.0f minutes here%s; `--only websocket` for one topic, "
+    out.append("To reproduce (the whole page: %.0f min here%s; `--only websocket` for one topic, "
                "`--rounds 5` for steadier medians%s):" % (
                    max(1, info["seconds"] / 60), ", the Autobahn suite included" if ab else "",
                    "" if ab else ", `--autobahn` adds the full Autobahn suite against ours and `websockets`"))
