@@ -38,6 +38,15 @@ def _release(before):
     for k in list(sys.modules):
         if k not in before:
             del sys.modules[k]
+            # a package imported earlier (deploy checks ``import microproto``)
+            # keeps its submodules as attributes: drop them too, or the next
+            # ``from microproto import x`` gets the old module and its classes
+            pkg, _, sub = k.rpartition(".")
+            if pkg in sys.modules:
+                try:
+                    delattr(sys.modules[pkg], sub)
+                except (AttributeError, TypeError):
+                    pass
     gc.collect()
 
 
