@@ -29,9 +29,11 @@ On a real board: ``tools/hwtest.py --board ESP32_GENERIC --port /dev/ttyUSB0``.
 
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -76,14 +78,35 @@ def run_tests(device, pattern=None, timeout_s=900, heap=None, only=None):
     ``heap``: bytes the tests may plan for (tests/unit/budget.py);
     ``only``: these test modules."""
     code = RUN % {"heap": heap, "pattern": pattern, "only": only}
-    exe = shutil.which("mpremote")
-    argv = ([exe] if exe else [sys.executable, "-m", "mpremote"]) + ["connect", device, "resume", "exec", code]
+    argv = _mpremote() + ["connect", device, "resume", "exec", code]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = queue.Queue()
+
+    def pump():
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
     passed = failed = 0
     summary = None
     deadline = time.monotonic() + timeout_s
-    for line in proc.stdout:
+    while True:
+        try:
+            # a board that stops answering (or restarts) sends nothing: the
+            # deadline still holds
+            line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            line = ""
+        if line is None:
+            break
+        if time.monotonic() > deadline:
+            proc.kill()
+            print("hwtest: timed out after %ds" % timeout_s)
+            break
         line = line.rstrip("\r\n")
+        if not line:
+            continue
         print(line, flush=True)
         if line.startswith("PASS "):
             passed += 1
@@ -91,10 +114,6 @@ def run_tests(device, pattern=None, timeout_s=900, heap=None, only=None):
             failed += 1
         elif line.endswith(" failed") and " passed, " in line:
             summary = line
-        if time.monotonic() > deadline:
-            proc.kill()
-            print("hwtest: timed out after %ds" % timeout_s)
-            break
     rc = proc.wait()
     ok = rc == 0 and summary == "%d passed, %d failed" % (passed, failed)
     if not ok:
