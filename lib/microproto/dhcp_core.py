@@ -72,7 +72,8 @@ _BCAST = const(0x8000)
 _CAP_MS = const(1 << 27)  # ~37 h: no deadline further out
 _CAP_S = const(1 << 17)
 
-# Client._v: the private state in one list (one interned name, not 17)
+# Client._v: the private state in one list (one interned name, not one per
+# field; dhcp_lease.final uses _XID, _OPTS, _DECLINE_MS, _OUT too)
 _XID = const(0)  # the exchange's xid (4 bytes)
 _TRIES = const(1)  # transmissions of the exchange so far, minus one
 _X_S = const(2)  # when the exchange began (lease clock)
@@ -91,6 +92,21 @@ _NAK_MS = const(14)  # nak_delay_ms
 _DECLINE_MS = const(15)  # decline_delay_ms
 _OUT = const(16)  # datagrams to send: (data, dest)
 _EV = const(17)  # events: (name, lease)
+
+# messages (see _msg)
+_M_SHORT = const(0)
+_M_COOKIE = const(1)
+_M_NOT_REPLY = const(2)
+_M_NOT_ETHER = const(3)
+_M_TRUNCATED = const(4)
+_M_OVERRUN = const(5)
+_M_NO_TYPE = const(6)
+_M_IDLE = const(7)
+_M_NO_SID = const(8)
+_M_REFUSED = const(9)
+_M_TOO_LONG = const(10)
+_M_NOT_IP = const(11)
+_M_BAD_MAC = const(12)
 
 # RFC 2132 9.6 message types
 _DISCOVER = const(1)
@@ -124,16 +140,29 @@ _O_HOSTNAME = const(12)
 PARAMS = b"\x01\x79\x03\x06\x0c\x0f\x1a\x1c\x2a\x77"
 
 
+def _msg(n, code=None):
+    # Message ``n`` (_M_...): why a datagram is not valid or was ignored,
+    # or what a caller got wrong. One string cut on use (only on those
+    # paths), not a heap object per message.
+    m = (
+        "short message|no magic cookie|not a reply|not Ethernet|"
+        "truncated option %d|option %d runs past its field|no message type|"
+        "no exchange|no server id|refused offer|options do not fit|"
+        "not an IPv4 address|mac must be 6 bytes"
+    ).split("|")[n]
+    return m if code is None else m % code
+
+
 def _check(data, reply):
     # The options of a datagram, or the reason (str) why it is not valid.
     if len(data) < 240:
-        return "short message"
+        return _msg(_M_SHORT)
     if data[236:240] != b"\x63\x82\x53\x63":
-        return "no magic cookie"
+        return _msg(_M_COOKIE)
     if reply and data[0] != 2:
-        return "not a reply"
+        return _msg(_M_NOT_REPLY)
     if data[1] != 1 or data[2] != 6:
-        return "not Ethernet"
+        return _msg(_M_NOT_ETHER)
     opts = {}
     over = 0
     # options, then file (overload 1), then sname (2): RFC 3396
@@ -154,10 +183,10 @@ def _check(data, reply):
                 i += 1
                 continue
             if i + 1 >= end:
-                return "truncated option %d" % code
+                return _msg(_M_TRUNCATED, code)
             j = i + 2 + data[i + 1]
             if j > end:
-                return "option %d runs past its field" % code
+                return _msg(_M_OVERRUN, code)
             v = data[i + 2 : j]
             if code == _O_OVERLOAD:
                 if not bit and len(v) == 1:
@@ -168,7 +197,7 @@ def _check(data, reply):
             i = j
     t = opts.get(_O_TYPE)
     if t is None or len(t) != 1 or not t[0]:
-        return "no message type"
+        return _msg(_M_NO_TYPE)
     return opts
 
 
@@ -192,7 +221,9 @@ def build(buf, mtype, xid, mac, ciaddr=None, flags=0, secs=0, options=()):
     ``(code, bytes)`` pairs, after the message type; ``ValueError`` if they
     do not fit."""
     buf[0:240] = bytes(240)
-    buf[0:3] = b"\x01\x01\x06"
+    buf[0] = 1  # BOOTREQUEST
+    buf[1] = 1  # Ethernet
+    buf[2] = 6  # address length
     buf[4:8] = xid
     buf[8] = (secs >> 8) & 0xFF
     buf[9] = secs & 0xFF
@@ -200,12 +231,13 @@ def build(buf, mtype, xid, mac, ciaddr=None, flags=0, secs=0, options=()):
     if ciaddr:
         buf[12:16] = ciaddr
     buf[28:34] = mac
-    buf[236:243] = b"\x63\x82\x53\x63\x35\x01" + bytes((mtype,))
+    buf[236:242] = b"\x63\x82\x53\x63\x35\x01"  # magic cookie, option 53 ...
+    buf[242] = mtype  # ... the message type
     i = 243
     for code, v in options:
         n = len(v)
         if n > 255 or i + 3 + n > len(buf):
-            raise ValueError("options do not fit")
+            raise ValueError(_msg(_M_TOO_LONG))
         buf[i] = code
         buf[i + 1] = n
         buf[i + 2 : i + 2 + n] = v
@@ -227,7 +259,7 @@ def ip_bytes(s):
     """4 bytes of a dotted IPv4 address; ``ValueError`` if it is not one."""
     b = [int(x) for x in s.split(".")]  # ValueError if not a number
     if len(b) != 4 or min(b) < 0 or max(b) > 255:
-        raise ValueError("not an IPv4 address")
+        raise ValueError(_msg(_M_NOT_IP))
     return bytes(b)
 
 
@@ -295,7 +327,7 @@ class Client:
         if len(mac) != 6:
             from microproto import errors
 
-            raise errors.UsageError("mac must be 6 bytes")
+            raise errors.UsageError(_msg(_M_BAD_MAC))
         self.mac = mac = bytes(mac)
         self.rand = rand
         if client_id is None:
@@ -433,7 +465,7 @@ class Client:
         st = self.state
         why = None
         if 1 << st & _IDLE:
-            why = "no exchange"
+            why = _msg(_M_IDLE)
         else:
             data = bytes(data)
             opts = _check(data, True)
@@ -449,7 +481,7 @@ class Client:
             elif data[28:34] != self.mac:
                 why = "chaddr"
             elif sid is None or len(sid) != 4:
-                why = "no server id"
+                why = _msg(_M_NO_SID)
             elif st == _INFORMING:
                 if t == _ACK and (v[_SID] is None or sid == v[_SID]):
                     self.lease = Lease(ip_str(v[_IP]), ip_str(sid), opts)
@@ -468,7 +500,7 @@ class Client:
                     v[_TRIES] = 0
                     self.state = _REQUESTING
                     return self._go()
-                why = "refused offer"
+                why = _msg(_M_REFUSED)
             elif t == _ACK and (st != _SELECTING or self.rapid_commit and _O_RAPID in opts) and st != _PROBING:
                 if grant:
                     lease = self.lease = Lease(ip_str(yi), ip_str(sid), opts)

@@ -11,6 +11,13 @@ default routes only, as RFC 3442 asks), ``mtu``; and ``prefix_len()``,
 """
 
 from microproto.dhcp_core import Lease, build, ip_bytes, ip_str
+from microproto_port import const
+
+# indices of dhcp_core.Client._v (the same names there)
+_XID = const(0)
+_OPTS = const(10)
+_DECLINE_MS = const(15)
+_OUT = const(16)
 
 _FIELDS = {"mask": 1, "routers": 3, "dns": 6, "hostname": 12, "domain": 15, "mtu": 26, "broadcast": 28,
            "ntp": 42, "search": 119, "routes": 121}
@@ -247,21 +254,21 @@ def final(client, lease, decline):
         from microproto.errors import UsageError
 
         raise UsageError("no lease")
-    v = client._v  # indices: dhcp_core's _XID ...
-    v[0] = client.rand(4)
+    v = client._v
+    v[_XID] = client.rand(4)
     ip = ip_bytes(lease.ip)
     opts = [(54, ip_bytes(lease.server))]
     if decline:
         opts.insert(0, (50, ip))
         ip = None
     opts.append((56, b"address in use" if decline else b"release"))
-    opts += [o for o in v[10] if o[0] == 61]  # the client id
+    opts += [o for o in v[_OPTS] if o[0] == 61]  # the client id
     buf = bytearray(548)
-    n = build(buf, 4 if decline else 7, v[0], client.mac, ip, 0, 0, opts)
-    v[16].append((memoryview(buf)[:n], None if decline else lease.server))
+    n = build(buf, 4 if decline else 7, v[_XID], client.mac, ip, 0, 0, opts)
+    v[_OUT].append((memoryview(buf)[:n], None if decline else lease.server))
     client.sent += 1
     client.lease = lease
     if decline:
-        client._go(0, "declined", v[15])
+        client._go(0, "declined", v[_DECLINE_MS])  # INIT, DISCOVER after the delay
     else:
-        client._go(9, "released")
+        client._go(9, "released")  # STOPPED

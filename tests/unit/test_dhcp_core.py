@@ -485,3 +485,13 @@ def test_lease_fields_on_demand():
         raise AssertionError("no error")
     except AttributeError:
         pass
+
+
+def test_lease_module_uses_the_core_state_indices():
+    # dhcp_lease.final reads Client._v by index; on MicroPython the const()
+    # names are compiled away, on CPython both modules keep them
+    for name in ("_XID", "_OPTS", "_DECLINE_MS", "_OUT"):
+        a = getattr(core, name, None)
+        if a is None:
+            return
+        assert getattr(dhcp_lease, name) == a, name
