@@ -28,9 +28,10 @@ as bytes (``retr(n)`` without ``into``), ``max_list`` lines in a listing,
 ``microproto.pop3_core`` (sans-I/O).
 """
 
+from microproto import pop3_core
 from microproto.blocking import Connection
 from microproto.errors import UsageError
-from microproto.pop3_core import POP3Error, Session, arg, pair, text, uid_pair
+from microproto.pop3_core import POP3Error
 from microproto_port import net
 
 
@@ -88,16 +89,16 @@ class POP3:
         self.bufsize = bufsize
         self.max_size = max_size
         self.max_list = max_list
-        self.session = Session(max_line, bufsize)
+        self.session = pop3_core.Session(max_line, bufsize)
         self.secure = False
         self.conn = None
         if connect:
             self.connect()
 
     def _run(self, conv, post=None, f=None, path=None):
-        if self.conn is None:
-            raise UsageError("not connected")
         try:
+            if self.conn is None:
+                raise UsageError("not connected")
             t = self.conn.run(conv)
         except BaseException as e:
             if path:
@@ -109,14 +110,14 @@ class POP3:
             _end(f, path, 1)
         return post(t) if post else t
 
-    def _do(self, v, n=None, post=text, mode=0, t=None, into=None):
+    def _do(self, v, n=None, post=pop3_core.text, mode=0, t=None, into=None):
         # a command: ``v`` is the name of the method (the verb in lower
         # case), ``n`` and ``t`` its arguments. Mode 1 (a listing): its
         # lines parsed by ``post``; mode 2 (a message): the body into ``into``
         line = v.upper().encode()
         for v in (n, t):
             if v is not None:
-                line += b" " + arg(v, "argument")
+                line += b" " + pop3_core.arg(v, "argument")
         if len(line) > 253:
             raise UsageError("command line too long")
         count = self.max_size
@@ -164,19 +165,19 @@ class POP3:
         ``microproto.pop3_auth``."""
         from microproto.pop3_auth import login
 
-        return self._run(login(self, *args, **kw), text)
+        return self._run(login(self, *args, **kw), pop3_core.text)
 
     def stat(self):
         """``(message count, mailbox size in octets)``."""
-        return self._do("stat", None, pair)
+        return self._do("stat", None, pop3_core.pair)
 
     def list(self, n=None):
         """``[(number, size), ...]``, or ``(number, size)`` of message ``n``."""
-        return self._do("list", n, pair, n is None)
+        return self._do("list", n, pop3_core.pair, n is None)
 
     def uidl(self, n=None):
         """``[(number, uid), ...]`` (RFC 1939 7), or ``(number, uid)`` of ``n``."""
-        return self._do("uidl", n, uid_pair, n is None)
+        return self._do("uidl", n, pop3_core.uid_pair, n is None)
 
     def retr(self, n, into=None):
         """Message ``n`` as sent (CRLF lines, dots unstuffed). ``into``: a

@@ -24,9 +24,9 @@ class AsyncPOP3(POP3):
                          bufsize, max_line, max_size, max_list, False)
 
     async def _run(self, conv, post=None, f=None, path=None):
-        if self.conn is None:
-            raise UsageError("not connected")
         try:
+            if self.conn is None:
+                raise UsageError("not connected")
             t = await self.conn.run(conv, self.timeout_ms)
         except BaseException as e:
             if path:

@@ -186,3 +186,13 @@ def test_simple_commands_and_caps():
     sent = bytes(sock.sent).split(b"\r\n")
     assert sent[:5] == [b"CAPA", b"UTF8", b"NOOP", b"RSET", b"AUTH XOAUTH2"]
     assert len(sent[5]) > 300 and sent[6:] == [b"", b""]
+
+
+def test_commands_after_close_refused_and_leave_no_file():
+    path = "pop3_unit_closed.eml"
+    b, sock = client()
+    b.close()
+    e = _raises(UsageError, b.retr, 1, into=path)
+    assert "not connected" in str(e)
+    _raises(OSError, os.stat, path + ".part")
+    _raises(UsageError, b.stat)
