@@ -11,10 +11,16 @@ records. Each session gets its own REPL (``microproto_port.repl.Session``).
 With ``--telnet-port`` a Telnet server (``microproto.telnet``, REPL shell,
 same password) runs beside it in the same event loop.
 
-Security: a password is required (constant-time compare, ``fail_delay_ms``
-after a wrong one, then the session closes with 1008); the servers bind to
-loopback unless ``--host`` says otherwise; ``--certfile/--keyfile`` give
-wss. ``legacy_clients=True`` (``--legacy-webrepl``) also accepts what
+Security (limits and defaults of every server: docs/limits.md): a password
+is required (constant-time compare; a wrong one closes the session with
+1008 at once and the address is refused for ``fail_delay_ms`` at its next
+connection, and longer after ``max_failures``; see
+``microproto.auth.Gate``); ``login_timeout_ms`` from the connection; only
+pages whose Origin is this console's own (and clients sending no Origin)
+may connect; the servers bind to loopback unless ``--host`` says
+otherwise; ``--certfile/--keyfile`` give wss. File records have the REPL's
+own access unless ``root`` confines them; uploads replace a file only once
+complete. ``legacy_clients=True`` (``--legacy-webrepl``) also accepts what
 existing WebREPL tools send and RFC 6455 forbids: unmasked client frames
 and a Sec-WebSocket-Key that is not 16 bytes of base64. It is off by
 default and applies to this console only.
@@ -29,6 +35,7 @@ import sys
 
 from microproto import websocket
 from microproto.webrepl import WebREPL
+from microproto_port import ticks_add, ticks_diff, ticks_ms
 
 PAGE = __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "console.html"
 
@@ -49,22 +56,28 @@ def page_handler(request):
     return 200, headers, open(PAGE, "rb")
 
 
-async def _session(ws, password, fail_delay_ms, max_line, max_file_size):
+async def _session(ws, password, gate, login_timeout_ms, max_line, max_file_size, root):
     from microproto_port.repl import Session
 
-    core = WebREPL(password, max_line=max_line, max_file_size=max_file_size)
+    peer = ws.remote_address[0] if ws.remote_address else None
+    core = WebREPL(password, max_line=max_line, max_file_size=max_file_size, root=root,
+                   check=lambda given: gate.check(peer, given, password, ticks_ms()))
     repl = Session("<console>")
     lines = []
     wake = asyncio.Event()
-    send_lock = asyncio.Lock()
+    # the login deadline counts from the connection: keystrokes do not move it
+    deadline = ticks_add(ticks_ms(), login_timeout_ms)
 
     async def flush():
-        async with send_lock:
+        # queued in order in one go (no await between), then sent under the
+        # driver's write deadline: no lock of our own
+        if ws.open:
             for is_text, data in core.messages_to_send():
                 if is_text:
-                    await ws.send(data.decode())
+                    ws.core.send_text(data)
                 else:
-                    await ws.send(data)
+                    ws.core.send_binary(data)
+            await ws.flush()
 
     async def runner():
         while not core.closed:
@@ -78,7 +91,16 @@ async def _session(ws, password, fail_delay_ms, max_line, max_file_size):
     task = asyncio.create_task(runner())
     try:
         await flush()
-        async for message in ws:
+        while True:
+            if core.logged_in:
+                message = await ws.recv()
+            else:
+                left = ticks_diff(deadline, ticks_ms())
+                try:
+                    message = await asyncio.wait_for(ws.recv(), max(left, 0) / 1000)
+                except asyncio.TimeoutError:
+                    await ws.close(1008, "login timeout")
+                    return
             core.receive(message, isinstance(message, str))
             while True:
                 ev = core.next_event()
@@ -93,28 +115,36 @@ async def _session(ws, password, fail_delay_ms, max_line, max_file_size):
                         del lines[:]
                         repl.reset()
                         core.interrupted()
-                elif kind == "login" and not ev[1]:
-                    await asyncio.sleep(fail_delay_ms / 1000)
                 elif kind == "close":
+                    # a wrong password closes at once: the gate makes the
+                    # address wait at its next connection, not this one
                     await flush()
                     await ws.close(ev[1], ev[2])
                     return
             await flush()
+    except websocket.ConnectionClosed:
+        pass
     finally:
+        core.end()  # an upload under way is dropped, the old file kept
         wake.set()
         task.cancel()
         repl.close()
 
 
 async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False, fail_delay_ms=1000,
-                max_line=512, max_file_size=16 * 1024 * 1024, **ws_options):
+                max_line=512, max_file_size=16 * 1024 * 1024, login_timeout_ms=30000, root=None, **ws_options):
     """Start the console's WebSocket server; returns it (``close()``,
-    ``wait_closed()``). ``ws_options`` go to ``microproto.websocket.serve``."""
+    ``wait_closed()``). ``ws_options`` go to ``microproto.websocket.serve``
+    (``origins`` defaults to ``"same"``: only this console's own page, and
+    clients that send no Origin, may connect; ``fail_delay_ms``,
+    ``max_failures``, ``max_failures_total`` throttle password guessing).
+    ``root``: the file records' policy (see ``microproto.webrepl``)."""
     if not password:
         raise ValueError("the console needs a password")
+    server = []
 
     async def handler(ws):
-        await _session(ws, password, fail_delay_ms, max_line, max_file_size)
+        await _session(ws, password, server[0].gate, login_timeout_ms, max_line, max_file_size, root)
 
     if legacy_clients:
         ws_options["legacy_webrepl"] = True
@@ -125,7 +155,11 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     ws_options.setdefault("max_size", 8192)
     ws_options.setdefault("read_size", 1024)
     ws_options.setdefault("compression", None)
-    return await websocket.serve(handler, host, port, http_handler=page_handler, **ws_options)
+    # a web page the operator visits must not try passwords on the board
+    ws_options.setdefault("origins", "same")
+    ws_options["fail_delay_ms"] = fail_delay_ms
+    server.append(await websocket.serve(handler, host, port, http_handler=page_handler, **ws_options))
+    return server[0]
 
 
 async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=None, keyfile=None,

@@ -25,12 +25,21 @@ Wire format (as MicroPython's WebREPL and its clients speak it):
   Version: three bytes.
 
 Fixes of WebREPL's known faults: the password is compared in constant time
-(``microproto.auth``) and bounded (``max_password``); files stream through
-``chunk_size`` bytes at a time with no 64 KiB cap (``max_file_size``
-bounds an upload, default 16 MiB); file names are bounded to 64 bytes and
-names with a ``..`` component are refused; bad records get ``WB 1`` and the
-session goes on; close codes are given (1008 wrong password, 1000 Ctrl-D,
-1003 binary data that is no file record).
+(``microproto.auth``; ``check(given)`` may stand in for the comparison, the
+console's gate, which answers None when it throttles: "try again later",
+1013) and bounded (``max_password``); files stream through ``chunk_size``
+bytes at a time with no 64 KiB cap (``max_file_size`` bounds an upload,
+default 16 MiB); an upload goes to ``NAME.part`` and is renamed to NAME
+only when complete, so an interrupted one (``end()``, a bad size) leaves
+the old file as it was; bad records get ``WB 1`` and the session goes on;
+close codes are given (1008 wrong password, 1000 Ctrl-D, 1003 binary data
+that is no file record).
+
+File names (at most 64 bytes): the policy is explicit. ``root=None`` (the
+default): the access of the REPL itself, which a logged-in user has
+anyway: any name, absolute or relative to the working directory. With
+``root="/some/dir"``: names are relative to it; absolute names and ``..``
+components are refused.
 
 Events (``next_event()``): ``("login", True|False)``, ``("exec", str)``,
 ``("interrupt", None)``, ``("close", code, reason)``, ``("file", kind,
@@ -60,11 +69,15 @@ OK = b"WB\x00\x00"
 ERR = b"WB\x01\x00"
 
 
-def _safe_name(name):
+def _name(name, root):
+    if root is None:
+        return name
+    if name.startswith("/"):
+        return ""
     for part in name.split("/"):
         if part == "..":
-            return False
-    return bool(name)
+            return ""
+    return root.rstrip("/") + "/" + name
 
 
 class WebREPL:
@@ -72,11 +85,21 @@ class WebREPL:
     ``open``); ``password`` is required (str or bytes)."""
 
     def __init__(self, password, opener=open, max_line=512, chunk_size=1024,
-                 max_file_size=16 * 1024 * 1024, max_password=64):
+                 max_file_size=16 * 1024 * 1024, max_password=64, check=None, root=None, rename=None,
+                 remove=None):
         if not password:
             raise ValueError("the console needs a password")
         self._password = password
+        self._check = check
         self._opener = opener
+        self.root = root
+        if rename is None:
+            import os
+
+            rename = os.rename
+            remove = os.remove
+        self._rename = rename
+        self._remove = remove
         self.chunk_size = chunk_size
         self.max_file_size = max_file_size
         self.max_password = max_password
@@ -88,6 +111,7 @@ class WebREPL:
         self._events = []
         self._file = None
         self._name = ""
+        self._path = ""
         self._left = 0
         self.busy = False  # a line is being executed by the driver
         self._out.append((True, b"Password: "))
@@ -108,6 +132,15 @@ class WebREPL:
     @property
     def closed(self):
         return self._state == _S_CLOSED
+
+    @property
+    def logged_in(self):
+        return self._state != _S_PASSWORD
+
+    def end(self):
+        """The connection is over: an upload under way is dropped."""
+        self._end_file()
+        self._state = _S_CLOSED
 
     def _text(self, data):
         # a trailing CR LF goes out on its own (see the module docstring)
@@ -156,12 +189,16 @@ class WebREPL:
     def _receive_password(self, data):
         for b in data:
             if b == 13 or b == 10:
-                ok = password_equal(bytes(self._pw), self._password)
+                pw = bytes(self._pw)
+                ok = self._check(pw) if self._check else password_equal(pw, self._password)
                 self._pw = bytearray()
                 self._events.append(("login", ok))
                 if ok:
                     self._state = _S_REPL
                     self._out.append((True, b"\r\nWebREPL connected\r\n>>> "))
+                elif ok is None:
+                    self._out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
+                    self._close(1013, "try again later")
                 else:
                     self._out.append((True, b"\r\nAccess denied\r\n"))
                     self._close(1008, "wrong password")
@@ -230,15 +267,17 @@ class WebREPL:
             name = raw[:nlen].decode()
         except UnicodeError:
             name = ""
-        if not _safe_name(name) or kind not in (_PUT, _GET):
+        path = _name(name, self.root)
+        if not path or kind not in (_PUT, _GET):
             self._out.append((False, ERR))
             return
         if kind == _PUT and size > self.max_file_size:
             self._out.append((False, ERR))
             self._events.append(("file", "put", name, False))
             return
+        self._path = path
         try:
-            self._file = self._opener(name, "wb" if kind == _PUT else "rb")
+            self._file = self._opener(path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
         except OSError:
             self._out.append((False, ERR))
             self._events.append(("file", "put" if kind == _PUT else "get", name, False))
@@ -271,7 +310,7 @@ class WebREPL:
             self._finish_put(True)
 
     def _finish_put(self, ok):
-        self._end_file()
+        ok = self._end_file(ok)
         self._state = _S_REPL
         self._out.append((False, OK if ok else ERR))
         self._events.append(("file", "put", self._name, ok))
@@ -290,11 +329,33 @@ class WebREPL:
         self._out.append((False, OK if chunk is not None else ERR))
         self._events.append(("file", "get", self._name, chunk is not None))
 
-    def _end_file(self):
-        if self._file is not None:
+    def _end_file(self, keep=False):
+        """Close the file; an upload is renamed into place if ``keep``, else
+        its temporary file is removed. True if kept."""
+        f = self._file
+        if f is None:
+            return False
+        self._file = None
+        try:
+            f.close()
+        except OSError:
+            keep = False
+        if self._state != _S_PUT:
+            return False
+        tmp = self._path + ".part"
+        if keep:
             try:
-                self._file.close()
+                try:
+                    self._rename(tmp, self._path)
+                except OSError:  # FAT will not rename over a file
+                    self._remove(self._path)
+                    self._rename(tmp, self._path)
+                return True
             except OSError:
                 pass
-            self._file = None
+        try:
+            self._remove(tmp)
+        except OSError:
+            pass
+        return False
 

@@ -19,6 +19,16 @@ class MemFiles:
             return _Reader(self.files[name])
         return _Writer(self.files, name)
 
+    def rename(self, old, new):
+        if old not in self.files:
+            raise OSError(2)
+        self.files[new] = self.files.pop(old)
+
+    def remove(self, name):
+        if name not in self.files:
+            raise OSError(2)
+        del self.files[name]
+
 
 class _Reader:
     def __init__(self, data):
@@ -53,8 +63,13 @@ def _record(kind, name, size=0):
     return struct.pack("<2sBBQLH64s", b"WA", kind, 0, 0, size, len(n), n)
 
 
-def _login(files=None):
-    s = WebREPL("secret", opener=files or MemFiles())
+def _core(files=None, **kw):
+    files = files or MemFiles()
+    return WebREPL("secret", opener=files, rename=files.rename, remove=files.remove, **kw)
+
+
+def _login(files=None, **kw):
+    s = _core(files, **kw)
     assert s.messages_to_send() == [(True, b"Password: ")]
     s.receive(b"secret\r", False)  # the webrepl client sends it as binary
     assert s.next_event() == ("login", True)
@@ -184,8 +199,6 @@ def test_bad_records():
     s.receive(_record(2, "missing.txt"), False)
     assert s.messages_to_send() == [(False, ERR)]
     assert s.next_event() == ("file", "get", "missing.txt", False)
-    s.receive(_record(1, "../escape.txt", 3), False)
-    assert s.messages_to_send() == [(False, ERR)]
     s.receive(_record(9, "x"), False)
     assert s.messages_to_send() == [(False, ERR)]
     s.receive(_record(3, ""), False)
@@ -204,6 +217,51 @@ def test_record_split_over_messages():
     s.receive(rec[10:] + b"abc", False)  # the rest, with the data
     assert s.messages_to_send() == [(False, OK), (False, OK)]
     assert files.files["split.txt"] == b"abc"
+
+
+def test_interrupted_upload_leaves_the_old_file_as_it_was():
+    # issue 9 defect 10: written to NAME.part, renamed when complete
+    files = MemFiles()
+    files.files["main.py"] = b"old contents"
+    s = _login(files)
+    s.receive(_record(1, "main.py", 1000), False)
+    s.receive(b"x" * 400, False)
+    assert files.files["main.py"] == b"old contents"
+    s.end()  # the connection dropped
+    assert files.files == {"main.py": b"old contents"}
+    s = _login(files)
+    s.receive(_record(1, "main.py", 10), False)
+    s.receive(b"x" * 11, False)  # more than announced
+    assert files.files == {"main.py": b"old contents"}
+    s.receive(_record(1, "main.py", 3), False)
+    s.receive(b"new", False)
+    assert files.files == {"main.py": b"new"}
+
+
+def test_file_name_policy_is_explicit():
+    # root=None: the REPL's own access (absolute names, ..); a root confines
+    files = MemFiles()
+    s = _login(files)
+    s.receive(_record(1, "../up.txt", 1) + b"a", False)
+    s.receive(_record(1, "/abs.txt", 1) + b"b", False)
+    assert files.files == {"../up.txt": b"a", "/abs.txt": b"b"}
+    files = MemFiles()
+    s = _login(files, root="/www")
+    for bad in ("../up.txt", "/abs.txt", "a/../../b"):
+        s.messages_to_send()
+        s.receive(_record(1, bad, 1), False)
+        assert s.messages_to_send() == [(False, ERR)], bad
+    s.receive(_record(1, "a/ok.txt", 1) + b"c", False)
+    assert files.files == {"/www/a/ok.txt": b"c"}
+
+
+def test_throttled_login_is_told_to_try_later():
+    s = WebREPL("secret", check=lambda given: None)
+    s.messages_to_send()
+    s.receive("secret\r", True)
+    assert s.next_event() == ("login", None)
+    assert b"try again later" in s.messages_to_send()[0][1]
+    assert s.next_event() == ("close", 1013, "try again later")
 
 
 def test_upload_over_the_limit_is_refused():
