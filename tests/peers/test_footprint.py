@@ -8,9 +8,10 @@ checked by ``tools/footprint.py --check``, not here. ``FOOTPRINT_REV=HEAD``
 measures a git revision instead of the work tree.
 
 No timing is asserted, and only deterministic figures are compared: the
-budget entries with a wider tolerance (the WebSocket and console per-frame
-figures, which depend on how the client's frames land on the server's
-reads, and the smallest heaps) are left to ``tools/footprint.py --check``."""
+budget entries with a wider tolerance (the servers' per-frame and
+per-keystroke figures, which depend on how the client's frames land on the
+server's reads, and the smallest heaps) are left to
+``tools/footprint.py --check``."""
 
 import os
 import sys
