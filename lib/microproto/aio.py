@@ -54,8 +54,8 @@ class Driven:
     are sent) and a timer task (``core.tick`` at ``core.next_deadline_ms()``).
     ``on_events()`` is called after every feed and tick to take the core's
     events. Every write drains within ``write_timeout_ms``, else the peer is
-    cut. ``pause``/``resume`` stop reading (backpressure); ``wake()`` tells
-    the timer that the core's deadline moved. ``done`` is set once the
+    cut. ``go`` (an Event) cleared stops reading (backpressure); setting
+    ``wakeup`` tells the timer that the core's deadline moved. ``done`` is set once the
     connection is over; ``finish()`` closes it."""
 
     def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
@@ -70,9 +70,9 @@ class Driven:
         self.eof = False
         self.done = asyncio.Event()
         self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._go = asyncio.Event()
-        self._go.set()
+        self.wakeup = asyncio.Event()
+        self.go = asyncio.Event()
+        self.go.set()
         self._tasks = ()
 
     async def start(self, leftover=b""):
@@ -98,7 +98,7 @@ class Driven:
             self.on_error(1011, "internal error")
         self.on_events()
         await self.flush()
-        self._wake.set()
+        self.wakeup.set()
         if core.close_expected():
             self._end()
 
@@ -120,15 +120,6 @@ class Driven:
             except (OSError, RuntimeError, asyncio.TimeoutError):
                 self.cut()
 
-    def pause(self):
-        self._go.clear()
-
-    def resume(self):
-        self._go.set()
-
-    def wake(self):
-        self._wake.set()
-
     def cut(self):
         """End the connection now: abort the stream, drop what is buffered."""
         if self.closed:
@@ -142,8 +133,8 @@ class Driven:
             return
         self.done.set()  # first: an end reached again from on_events is a no-op
         self.closed = True
-        self._go.set()
-        self._wake.set()
+        self.go.set()
+        self.wakeup.set()
         if not self.eof:
             self.eof = True
             try:
@@ -156,8 +147,8 @@ class Driven:
         core = self.core
         try:
             while not self.closed:
-                if not self._go.is_set():
-                    await self._go.wait()
+                if not self.go.is_set():
+                    await self.go.wait()
                     continue
                 try:
                     data = await self.reader.read(self.read_size)
@@ -177,14 +168,14 @@ class Driven:
         core = self.core
         while not self.closed:
             d = core.next_deadline_ms()
-            self._wake.clear()
+            self.wakeup.clear()
             if d is None:
-                await self._wake.wait()
+                await self.wakeup.wait()
             else:
                 wait = ticks_diff(d, ticks_ms())
                 if wait > 0:
                     try:
-                        await asyncio.wait_for(self._wake.wait(), wait / 1000)
+                        await asyncio.wait_for(self.wakeup.wait(), wait / 1000)
                     except asyncio.TimeoutError:
                         pass
             if self.closed:
@@ -201,8 +192,8 @@ class Driven:
         in all (so that closing with unread input does not reset what was
         just sent), then close the stream."""
         self.closed = True
-        self._go.set()
-        self._wake.set()
+        self.go.set()
+        self.wakeup.set()
         for t in self._tasks:
             try:
                 t.cancel()
@@ -264,7 +255,7 @@ async def serve(on_session, host, port, gate, ssl=None, backlog=5, refuse=None):
             print("microproto: connection error: %r" % (e,))
             await close_stream(writer)
         finally:
-            gate.release()
+            gate.sessions -= 1
 
     if ssl is None:
         return await asyncio.start_server(accept, host, port, backlog=backlog)

@@ -9,7 +9,8 @@ exit.
 ``Gate`` (sans-I/O: time comes in as ``now_ms``) counts sessions at accept,
 before any byte is read, and throttles password guessing:
 
-- ``admit(peer, now)``: None (one slot taken: ``release()`` it later), or
+- ``admit(peer, now)``: None (one slot taken in ``sessions``: decrement it
+  when the session ends), or
   why not: ``"busy"`` (``max_sessions`` held) or ``"wait"`` (the peer
   failed less than ``fail_delay_ms`` ago, or ``max_failures`` times within
   ``window_ms``).
@@ -71,9 +72,6 @@ class Gate:
             return "wait"
         self.sessions += 1
         return None
-
-    def release(self):
-        self.sessions -= 1
 
     def _blocked(self, peer, now):
         r = self._peers.get(peer)

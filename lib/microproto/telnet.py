@@ -16,7 +16,9 @@ listening on HOST:PORT`` and returns a ``Server`` (``close()``,
 
 ``shell`` is ``"repl"`` (a Python REPL per session: our own loop, see
 ``microproto_port.repl``), ``"native"`` (the runtime's own REPL through
-``os.dupterm``, boards only, one session at a time), ``"echo"`` (a demo
+``os.dupterm``, boards only, one session at a time; these two are
+``microproto.telnet_shells.ReplShell``/``NativeReplShell``, loaded when
+used), ``"echo"`` (a demo
 shell), a ``microproto.shell.Shell`` (commands by name), any object
 with ``open(term)`` returning a session object like
 ``shell.ShellSession``, or a plain function ``fn(session, line)``.
@@ -65,11 +67,11 @@ import sys
 
 from microproto.aio import Driven, close_stream, write
 from microproto.aio import serve as listen
-from microproto.auth import Gate
+from microproto.auth import Gate, password_equal
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import ECHO, TelnetCore
-from microproto_port import RUNTIME, ticks_ms
+from microproto_port import ticks_ms
 
 _REQUIRED = "<required>"
 
@@ -82,13 +84,9 @@ def _say(msg):
         pass
 
 
-def consteq(a, b):
-    """Constant-time equality of two passwords (str or bytes, any lengths):
-    ``microproto.auth.password_equal`` (SHA-256 both, compare without an
-    early exit)."""
-    from microproto.auth import password_equal
-
-    return password_equal(a, b)
+# Constant-time equality of two passwords (str or bytes, any lengths): SHA-256
+# both, compare without an early exit.
+consteq = password_equal
 
 
 class _Term:
@@ -108,109 +106,11 @@ class _Term:
         self._conn._end()
 
 
-class _ReplSession:
-    def __init__(self, term, banner):
-        from microproto_port.repl import Session
-
-        self.term = term
-        self.repl = Session("<telnet>")
-        self._banner = banner
-
-    def banner(self):
-        return self._banner
-
-    def prompt(self):
-        return self.repl.prompt
-
-    async def line(self, text):
-        out, _ = await self.repl.apush(text)
-        return out
-
-    def interrupt(self):
-        if self.repl.running:
-            return self.repl.interrupt()
-        self.repl.reset()
-        return False
-
-    def close(self):
-        self.repl.close()
-
-
-class ReplShell:
-    """The Python REPL as a shell: one ``microproto_port.repl.Session``
-    (own globals) per connection."""
-
-    def __init__(self, banner=None):
-        if banner is None:
-            v = sys.version.split()[0] if RUNTIME == "cpython" else sys.version
-            banner = "%s %s REPL over telnet (Ctrl-D ends the session)" % (RUNTIME, v)
-        self.banner = banner
-
-    def open(self, term):
-        return _ReplSession(term, self.banner)
-
-
-class _NativeSession:
-    raw = True
-
-    def __init__(self, term, stream, banner):
-        self.term = term
-        self.stream = stream
-        self._banner = banner
-
-    def banner(self):
-        return self._banner
-
-    def prompt(self):
-        return ""  # the runtime's REPL prints its own
-
-    def feed(self, data):
-        self.stream.feed(data)
-
-    def take(self):
-        return self.stream.take()
-
-    def interrupt(self):
-        self.stream.feed(b"\x03")  # the REPL's own interrupt character
-        return True
-
-    def close(self):
-        from microproto_port import repl
-
-        repl.detach(self.stream)
-
-
-class NativeReplShell:
-    """The runtime's own REPL through ``os.dupterm`` (boards that have it).
-
-    One session at a time holds the single dupterm slot (shared safely with
-    the WebSocket console through ``microproto_port.repl.attach``); another
-    session is told the REPL is busy. The REPL only answers while it runs,
-    i.e. when the server runs in a thread or beside the REPL, not from a
-    ``main.py`` that blocks in ``asyncio.run``. Input goes to the REPL as
-    typed (its own line editor, Ctrl-C), output is polled every
-    ``poll_ms``.
-    """
-
-    def __init__(self, banner="board REPL over telnet (os.dupterm)", poll_ms=20):
-        self.banner = banner
-        self.poll_ms = poll_ms
-
-    def open(self, term):
-        from microproto_port import repl
-
-        if not repl.HAS_DUPTERM:
-            raise UsageError("this runtime has no os.dupterm: use the 'repl' shell")
-        stream = repl.DuptermStream()
-        repl.attach(stream)  # UsageError if another session holds the slot
-        return _NativeSession(term, stream, self.banner)
-
-
 def _make_shell(shell):
-    if shell == "repl":
-        return ReplShell()
-    if shell == "native":
-        return NativeReplShell()
+    if shell == "repl" or shell == "native":
+        from microproto import telnet_shells
+
+        return telnet_shells.ReplShell() if shell == "repl" else telnet_shells.NativeReplShell()
     if shell == "echo":
         from microproto.shell import demo_shell
 
@@ -286,21 +186,7 @@ class _Connection(Driven):
             self.core.send_text(b + "\n")
         self.core.send_text(self.session.prompt())
         if getattr(self.session, "raw", False):
-            asyncio.create_task(self._pump())
-
-    async def _pump(self):
-        # a raw session (the native REPL) writes when it likes: poll it
-        poll_s = getattr(self.server.shell, "poll_ms", 20) / 1000
-        session = self.session
-        try:
-            while not self.closed:
-                out = session.take()
-                if out:
-                    self.core.send_data(out)
-                    await self.flush()
-                await asyncio.sleep(poll_s)
-        except Exception:
-            self._end()
+            asyncio.create_task(self.session.pump(self))
 
     def on_events(self):
         """Handle what the cores produced; the session ends on EOF, a
@@ -319,7 +205,18 @@ class _Connection(Driven):
                 ld.echo = core.logged_in and core.local_enabled(ECHO)
                 ld.feed(ev[1])
                 ld.echo_into(core.send_data)
-                self._line_events()
+                while not self.closed:
+                    ev = ld.next_event()
+                    if ev is None:
+                        break
+                    kind = ev[0]
+                    if kind == "line" or kind == "overlong":
+                        self._line(ev[1] if kind == "line" else None)
+                    elif kind == "interrupt":
+                        self._interrupt()
+                    elif kind == "eof" and not self.busy:
+                        core.send_text("\nlogout\n")
+                        self._end()
             elif kind == "interrupt":
                 ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
@@ -328,23 +225,6 @@ class _Connection(Driven):
             elif kind == "ttype":
                 self.term.term_type = ev[1]
             else:  # eof, timeout
-                self._end()
-
-    def _line_events(self):
-        ld = self.ld
-        while not self.closed:
-            ev = ld.next_event()
-            if ev is None:
-                return
-            kind = ev[0]
-            if kind == "line":
-                self._line(ev[1])
-            elif kind == "overlong":
-                self._line(None)
-            elif kind == "interrupt":
-                self._interrupt()
-            elif kind == "eof" and not self.busy:
-                self.core.send_text("\nlogout\n")
                 self._end()
 
     def _interrupt(self):
@@ -357,33 +237,27 @@ class _Connection(Driven):
             self.core.send_text("\nKeyboardInterrupt\n" + self.session.prompt())
 
     def _line(self, raw):
-        if not self.core.logged_in:
-            if raw is not None:
-                self._login(raw)
+        core = self.core
+        if not core.logged_in and raw is not None:
+            # one attempt per connection: a wrong password ends it, and the
+            # gate makes the address wait before it is admitted again
+            core.send_text("\n")
+            ok = self.server.gate.check(self.peer and self.peer[0], raw, self.server.password, ticks_ms())
+            if ok:
+                core.logged_in = True
+                self._open_shell()
                 return
+            core.send_text(_REFUSAL["wait"] if ok is None else "Login incorrect\n")
+            self._end()
+            return
         if self.busy:
             if len(self.queue) < self.server.max_queued_lines:
                 self.queue.append(raw)
             else:
                 self.core.send_data(b"\x07")
             return
-        self.busy = True
-        self.core.set_busy(True, ticks_ms())
+        self.busy = self.core.busy = True
         asyncio.create_task(self._commands(raw))
-
-    def _login(self, raw):
-        # one attempt per connection: a wrong password ends it, and the
-        # gate makes the address wait before it is admitted again
-        core = self.core
-        core.send_text("\n")
-        ok = self.server.gate.check(self.peer and self.peer[0], raw, self.server.password, ticks_ms())
-        if ok:
-            core.logged_in = True
-            core.set_busy(False, ticks_ms())
-            self._open_shell()
-            return
-        core.send_text(_REFUSAL["wait"] if ok is None else "Login incorrect\n")
-        self._end()
 
     async def _commands(self, raw):
         try:
@@ -403,8 +277,9 @@ class _Connection(Driven):
             self._end()
         finally:
             self.busy = False
-            self.core.set_busy(False, ticks_ms())
-            self.wake()
+            self.core.tick(ticks_ms())  # idle time counts from here
+            self.core.busy = False
+            self.wakeup.set()
             await self.flush()
 
     async def _command(self, raw):

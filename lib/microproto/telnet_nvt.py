@@ -37,7 +37,8 @@ Rules of this file (the server side of a Telnet connection):
   set, the session ends ``login_timeout_ms`` after ``start(now_ms)``,
   whatever arrives meanwhile (bytes trickling in do not extend it); once
   logged in, ``idle_timeout_ms`` after the last bytes received, not while
-  ``busy`` (a command runs; ``set_busy(False, now)`` restarts the count).
+  ``busy`` (a command runs: ``tick(now)`` before clearing it restarts the
+  count).
   At the deadline the reason is queued for the client, a ``("timeout",
   "login"|"idle")`` event follows and ``close_expected()`` turns true.
 
@@ -178,17 +179,14 @@ class TelnetCore:
     def tick(self, now_ms):
         """Advance the clock; past the deadline the session times out."""
         self._now = now_ms
+        if self.busy:
+            self._last_rx = now_ms  # idle time counts from the command's end
         d = self.next_deadline_ms()
         if d is not None and ticks_diff(now_ms, d) >= 0:
             what = "idle" if self.logged_in else "login"
             self.timed_out = what
             self.send_text("\n%s timeout: closing the session\n" % what)
             self._events.append(("timeout", what))
-
-    def set_busy(self, busy, now_ms):
-        """A command runs (no idle timeout) or ended (idle counts from now)."""
-        self.busy = busy
-        self._now = self._last_rx = now_ms
 
     # -- output --------------------------------------------------------
     def data_to_send(self):

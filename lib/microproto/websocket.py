@@ -171,13 +171,13 @@ class WebSocket(Driven):
             if self._queue:
                 item = self._queue.pop(0)
                 if len(self._queue) < self._max_queue:
-                    self.resume()
+                    self.go.set()
                 if item is None:
                     # the peer's fault comes after the messages before it
                     self.core.send_fail_close()
                     self.on_events()
                     await self.flush()
-                    self.wake()
+                    self.wakeup.set()
                     continue
                 return item
             if self.closed or self.core.state == CLOSED:
@@ -237,7 +237,7 @@ class WebSocket(Driven):
         if self.open:
             self.core.send_close(code, reason)
             await self.flush()
-            self.wake()
+            self.wakeup.set()
         await self.done.wait()
 
     async def wait_closed(self):
@@ -270,7 +270,7 @@ class WebSocket(Driven):
                 else:
                     core.send_fail_close()
         if len(q) >= self._max_queue:
-            self.pause()
+            self.go.clear()
         if core.state == CLOSED or self.closed:
             self._pong_ev.set()
         self._msg_ev.set()
@@ -308,24 +308,13 @@ def static_handler(root, index="index.html"):
     return make(root, index)
 
 
-def _refused():
-    return hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
-
-
 def _refusal(why):
+    """The HTTP answer to a connection refused at accept (the gate's ``why``)."""
     if why == "busy":
-        return hs.error_response(hs.HandshakeError(503, "too many connections", [("Retry-After", "5")]))
-    return hs.error_response(_refused())
-
-
-def same_origin(request):
-    """True if the request has no Origin (not a browser) or one whose host
-    (and port) is the Host it was sent to: a page of this server."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    host = request.headers.get("Host") or ""
-    return origin.split("://", 1)[-1].rstrip("/").lower() == host.lower()
+        e = hs.HandshakeError(503, "too many connections", [("Retry-After", "5")])
+    else:
+        e = hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
+    return hs.error_response(e)
 
 
 class Server:
@@ -447,7 +436,7 @@ class Server:
                 if ws.open:
                     core.fail(1011, "internal error", True)
                     await ws.flush()
-                    ws.wake()
+                    ws.wakeup.set()
             if ws.open:
                 await ws.close(1000)
             await ws.done.wait()
@@ -479,10 +468,13 @@ class Server:
         origins = o["origins"]
         if origins is None and o["password"] is not None:
             origins = "same"
+        origin = request.headers.get("Origin")
         if origins == "same":
-            if not same_origin(request):
+            # a page of this server (Origin's host is the Host), or no browser
+            if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != (
+                    request.headers.get("Host") or "").lower():
                 raise hs.HandshakeError(403, "origin not allowed")
-        elif origins is not None and request.headers.get("Origin") not in origins:
+        elif origins is not None and origin not in origins:
             raise hs.HandshakeError(403, "origin not allowed")
         if o["password"] is not None:
             got = _basic_password(request)
@@ -490,7 +482,7 @@ class Server:
                 raise hs.HandshakeError(401, "password required", [("WWW-Authenticate", 'Basic realm="microproto"')])
             ok = self.gate.check(peer and peer[0], got, o["password"], ticks_ms())
             if ok is None:
-                raise _refused()
+                raise hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
             if not ok:
                 raise hs.HandshakeError(403, "wrong password")
         if not hs.is_upgrade(request) and o["http_handler"] is not None:
