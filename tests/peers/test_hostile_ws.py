@@ -246,6 +246,13 @@ def test_password_spraying_is_throttled(runtime):
     good = b"Authorization: Basic " + base64.b64encode(b"me:s3cret") + b"\r\n"
     with script(runtime, "ws_hostile_app.py", opts, p) as proc:
         time.sleep(0.3)
+        # the password covers http_handler routes too
+        with socket.create_connection(("127.0.0.1", p), timeout=10) as s:
+            s.sendall(b"GET /page HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _head(s).startswith(b"HTTP/1.1 401 ")
+        with socket.create_connection(("127.0.0.1", p), timeout=10) as s:
+            s.sendall(b"GET /page HTTP/1.1\r\nHost: x\r\n" + good + b"\r\n")
+            assert _head(s).startswith(b"HTTP/1.1 200 ")
         b = Bystander(p, good)
         statuses = {}
 

@@ -17,6 +17,12 @@ import sys
 def app(runtime, tmp_path):
     (tmp_path / "index.html").write_text("<h1>board page</h1>")
     (tmp_path / "app.js").write_text("console.log(1)")
+    # what static_handler must not serve (issue 9)
+    (tmp_path / "secrets.py").write_text("WIFI_PASSWORD = 'x'")
+    (tmp_path / "main.py").write_text("PASSWORD = 'x'")
+    (tmp_path / ".hidden").write_text("x")
+    (tmp_path / "out").symlink_to("/etc")
+    (tmp_path / "passwd.txt").symlink_to("/etc/passwd")
     port = free_port()
     script = str(ROOT / "tests" / "peers" / "ws_app.py")
     argv = [sys.executable, script] if runtime == "cpython" else [MICROPYTHON, script]
@@ -70,10 +76,24 @@ def test_http_route_and_static_files_on_the_same_port(app):
         assert r.read() == b"<h1>board page</h1>" and r.headers["Content-Type"].startswith("text/html")
     with urllib.request.urlopen(base + "/app.js", timeout=10) as r:
         assert r.read() == b"console.log(1)" and r.headers["Content-Type"] == "text/javascript"
-    for path in ("/missing.txt", "/../conftest.py"):
+    for path in ("/missing.txt", "/../conftest.py", "/secrets.py", "/main.py", "/.hidden", "/out/hostname",
+                 "/passwd.txt"):
         with pytest.raises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(base + path, timeout=10)
-        assert e.value.code == 404
+        assert e.value.code == 404, path
+
+
+def test_nul_in_the_path_is_answered_not_dropped(app):
+    import socket
+
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as s:
+        s.sendall(b"GET /index.html%00.js HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = s.recv(200)
+    assert head.startswith(b"HTTP/1.1 4"), head
+    with socket.create_connection(("127.0.0.1", app.port), timeout=10) as s:
+        s.sendall(b"GET /index\x00.html HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = s.recv(200)
+    assert head.startswith(b"HTTP/1.1 4"), head
 
 
 def test_stream_fragments_without_joining(app):

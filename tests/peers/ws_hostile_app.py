@@ -1,7 +1,7 @@
 """A WebSocket server for the hostile-peer tests; runs on both runtimes:
     ws_hostile_app.py PORT [option=value ...]   (options of websocket.serve, ints)
 
-Paths: ``/flood`` sends 16 KiB binary messages until the connection ends;
+Plain GETs get "page" (a route of ``http_handler``). Paths: ``/flood`` sends 16 KiB binary messages until the connection ends;
 ``/raise`` raises in the handler on the first message; ``/stream`` counts
 the bytes of each message received as fragments; anything else echoes.
 The text ``__stats__`` on any connection answers JSON: ``sessions`` (gate
@@ -65,6 +65,10 @@ async def handler(ws):
             await ws.send(msg)
 
 
+def page(request):
+    return 200, [("Content-Type", "text/plain")], "page\n"
+
+
 def main():
     global server
     port = int(sys.argv[1])
@@ -78,7 +82,7 @@ def main():
 
     async def run():
         global server
-        server = await websocket.serve(handler, "127.0.0.1", port, **opts)
+        server = await websocket.serve(handler, "127.0.0.1", port, http_handler=page, **opts)
         print("listening on ws://127.0.0.1:%d/" % port)
         await server.wait_closed()
 

@@ -106,3 +106,33 @@ def test_asyncio_driver_client_and_server():
     data = asyncio.run(main())
     assert data == b"ONE\nTWO\n", data
     assert seen == [("line", b"one\n"), ("line", b"two\n"), ("eof", None)], seen
+
+
+def test_gate_counts_sessions_and_throttles_guessing():
+    # microproto.auth.Gate, with time passed in (ms)
+    from microproto.auth import Gate
+
+    g = Gate(max_sessions=2, fail_delay_ms=1000, max_failures=3, max_failures_total=5, window_ms=10000)
+    assert g.admit("a", 0) is None and g.admit("b", 0) is None
+    assert g.admit("c", 0) == "busy" and g.sessions == 2
+    g.sessions -= 1
+    # a wrong password: the address waits fail_delay_ms at its next accept
+    assert g.check("a", b"x", b"pw", 0) is False
+    assert g.admit("a", 500) == "wait"
+    assert g.check("a", b"pw", b"pw", 500) is None  # not even compared meanwhile
+    assert g.admit("a", 1000) is None
+    g.sessions -= 1
+    assert g.check("a", b"y", b"pw", 1000) is False
+    assert g.check("a", b"z", b"pw", 2000) is False
+    # max_failures reached: refused for the rest of the window
+    assert g.admit("a", 5000) == "wait"
+    # spraying from many addresses: past max_failures_total, one comparison
+    # per fail_delay_ms in all
+    assert g.check("d", b"q", b"pw", 3000) is False
+    assert g.check("e", b"q", b"pw", 3000) is False
+    assert g.failures == 5
+    assert g.check("f", b"pw", b"pw", 3100) is None
+    assert g.check("f", b"pw", b"pw", 4000) is True
+    assert g.admit("f", 4000) is None  # a right password clears the record
+    g.sessions -= 1
+    assert g.admit("a", 12000) is None  # the window ended
