@@ -10,14 +10,8 @@ import asyncio
 import os
 import sys
 
+from hostile_stats import buffered
 from microproto import console
-
-
-def _buffered(c):
-    t = getattr(c.writer, "transport", None)
-    if t is not None:
-        return t.get_write_buffer_size()
-    return len(getattr(c.writer, "out_buf", b""))
 
 
 def main():
@@ -31,7 +25,7 @@ def main():
         server = await console.serve("127.0.0.1", port, os.getenv("CONSOLE_PASSWORD"), **opts)
 
         def stats():
-            return "%d %d %d" % (server.gate.sessions, sum([_buffered(c) for c in server.connections]),
+            return "%d %d %d" % (server.gate.sessions, sum([buffered(c) for c in server.connections]),
                                  server.gate.failures)
 
         console.STATS = stats

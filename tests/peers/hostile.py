@@ -70,3 +70,30 @@ def closed_by_peer(sock, seconds):
         if not d:
             return True
     return False
+
+
+def trickle(sock, data, seconds, every=0.3):
+    """Send ``data`` every ``every`` seconds until the peer closes; the
+    seconds it held the connection (None: still open after ``seconds``)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        try:
+            sock.sendall(data)
+        except OSError:
+            return time.monotonic() - t0
+        if closed_by_peer(sock, every):
+            return time.monotonic() - t0
+    return None
+
+
+def flood(port, data, n, sessions):
+    """Open ``n`` connections that each send ``data`` and no more; returns
+    them and the most sessions ``sessions()`` reported meanwhile."""
+    socks = []
+    peak = 0
+    for i in range(n):
+        s = connect(port)
+        s.sendall(data)
+        socks.append(s)
+        peak = max(peak, sessions())
+    return socks, peak

@@ -9,14 +9,8 @@ import asyncio
 import os
 import sys
 
+from hostile_stats import buffered
 from microproto import telnet
-
-
-def _buffered(c):
-    t = getattr(c.writer, "transport", None)
-    if t is not None:
-        return t.get_write_buffer_size()
-    return len(getattr(c.writer, "out_buf", b""))
 
 
 def main():
@@ -30,7 +24,7 @@ def main():
         server = await telnet.serve("repl", "127.0.0.1", port, password=os.getenv("MP_TELNET_TEST_PW"), **opts)
 
         def stats():
-            return "%d %d %d" % (server.sessions, sum([_buffered(c) for c in server.connections]),
+            return "%d %d %d" % (server.sessions, sum([buffered(c) for c in server.connections]),
                                  server.gate.failures)
 
         telnet.STATS = stats

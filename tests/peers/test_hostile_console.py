@@ -7,15 +7,13 @@ bomb (the console does not negotiate compression; the WebSocket case is in
 test_hostile_ws.py).
 """
 
-import base64
 import os
-import select
 import struct
 import time
 
 import pytest
 from conftest import RUNTIMES, cpython_env
-from hostile import closed_by_peer, connect, port, script, wait_until
+from hostile import closed_by_peer, connect, flood, port, script, trickle, wait_until
 from wsraw import Raw, frame, handshake_request
 
 PASSWORD = "s3cret-pw"
@@ -144,17 +142,7 @@ def test_login_deadline_is_not_extended_by_keystrokes(srv):
     b.settle()
     s = Session(srv.port)
     s.until("Password: ")
-    t0 = time.monotonic()
-    held = None
-    while time.monotonic() - t0 < LOGIN_S + 10:
-        try:
-            s.r.send(frame(1, "a"))  # one keystroke of a password, slowly
-        except OSError:
-            held = time.monotonic() - t0
-            break
-        if closed_by_peer(s.r.sock, 0.3):
-            held = time.monotonic() - t0
-            break
+    held = trickle(s.r.sock, frame(1, "a"), LOGIN_S + 10)  # a password typed slowly
     # the close handshake the client never answers adds close_timeout_ms
     figure("console login held by trickled keystrokes (s)", held, LOGIN_S + CLOSE_S)
     assert held is not None and held <= LOGIN_S + CLOSE_S + MARGIN_S
@@ -166,13 +154,7 @@ def test_login_deadline_is_not_extended_by_keystrokes(srv):
 def test_half_sent_handshake_flood_is_bounded(srv):
     b = Bystander(srv.port)
     b.settle()
-    socks = []
-    peak = 0
-    for i in range(20):
-        s = connect(srv.port)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        socks.append(s)
-        peak = max(peak, b.stats()["sessions"])
+    socks, peak = flood(srv.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", 20, lambda: b.stats()["sessions"])
     t0 = time.monotonic()
     b.check()
     gone = wait_until(lambda: b.stats()["sessions"] == 1, HS_S + 8)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from conftest import RUNTIMES, cpython_env
-from hostile import closed_by_peer, connect, port, script, wait_until
+from hostile import closed_by_peer, connect, flood, port, script, trickle, wait_until
 
 PASSWORD = b"correct horse"
 LOGIN_S = 2
@@ -125,18 +125,7 @@ def test_login_deadline_is_not_extended_by_trickling_bytes(srv):
     # issue 9 defect 5: IAC NOP every 0.3 s kept an unauthenticated session
     b = Bystander(srv.port)
     b.settle()
-    s = connect(srv.port)
-    t0 = time.monotonic()
-    held = None
-    while time.monotonic() - t0 < LOGIN_S + 10:
-        try:
-            s.sendall(b"\xff\xf1")
-        except OSError:
-            held = time.monotonic() - t0
-            break
-        if closed_by_peer(s, 0.3):
-            held = time.monotonic() - t0
-            break
+    held = trickle(connect(srv.port), b"\xff\xf1", LOGIN_S + 10)
     figure("telnet login held with IAC NOP trickle (s)", held, LOGIN_S)
     assert held is not None and held <= LOGIN_S + MARGIN_S
     b.check()
@@ -151,17 +140,7 @@ def test_linger_after_an_error_has_one_deadline(srv):
     b.settle()
     s = connect(srv.port)
     s.sendall(b"\xff\xfa\x18" + b"A" * 2000)  # endless subnegotiation
-    t0 = time.monotonic()
-    held = None
-    while time.monotonic() - t0 < 15:
-        try:
-            s.sendall(b"x")
-        except OSError:
-            held = time.monotonic() - t0
-            break
-        if closed_by_peer(s, 0.3):
-            held = time.monotonic() - t0
-            break
+    held = trickle(s, b"x", 15)
     figure("telnet linger after an error, trickled (s)", held, 2)
     assert held is not None and held <= 2 + MARGIN_S
     b.check()
@@ -172,14 +151,8 @@ def test_linger_after_an_error_has_one_deadline(srv):
 def test_connection_flood_is_counted_at_accept(srv):
     b = Bystander(srv.port)
     b.settle()
-    socks = []
-    peak = 0
     busy = 0
-    for i in range(20):
-        s = connect(srv.port)
-        s.sendall(b"half a passw")
-        socks.append(s)
-        peak = max(peak, b.stats()["sessions"])
+    socks, peak = flood(srv.port, b"half a passw", 20, lambda: b.stats()["sessions"])
     t0 = time.monotonic()
     for s in socks:
         s.settimeout(0.5)

@@ -16,7 +16,7 @@ import zlib
 
 import pytest
 from conftest import RUNTIMES
-from hostile import closed_by_peer, connect, port, script, wait_until
+from hostile import closed_by_peer, connect, flood, port, script, wait_until
 from wsraw import Raw, frame, handshake_request
 
 WRITE_S = 1.0  # write_timeout_ms
@@ -141,14 +141,8 @@ def test_trickling_request_head_gets_no_more_than_the_handshake_deadline(srv):
 def test_half_sent_head_flood_is_bounded_by_max_connections(srv):
     b = Bystander(srv.port)
     b.settle()
-    socks = []
     refused = 0
-    peak = 0
-    for i in range(30):
-        s = connect(srv.port)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        socks.append(s)
-        peak = max(peak, b.stats()["sessions"])
+    socks, peak = flood(srv.port, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", 30, lambda: b.stats()["sessions"])
     t0 = time.monotonic()
     # refused connections get a 503 (or, the request unread, a reset) at
     # once: none of them waits for the handshake deadline

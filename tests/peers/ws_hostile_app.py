@@ -15,25 +15,18 @@ import asyncio
 import json
 import sys
 
+from hostile_stats import buffered
 from microproto import websocket
 
 server = None
 stats = {"stream_max": 0}
 
 
-def _buffered(ws):
-    w = ws.writer
-    t = getattr(w, "transport", None)
-    if t is not None:
-        return t.get_write_buffer_size()
-    return len(getattr(w, "out_buf", b""))
-
-
 async def _stats(ws):
     await ws.send(json.dumps({
         "sessions": server.gate.sessions,
         "connections": len(server.connections),
-        "buffered": sum([_buffered(c) for c in server.connections]),
+        "buffered": sum([buffered(c) for c in server.connections]),
         "failures": server.gate.failures,
         "stream_max": stats["stream_max"],
     }))
