@@ -97,3 +97,28 @@ def flood(port, data, n, sessions):
         socks.append(s)
         peak = max(peak, sessions())
     return socks, peak
+
+
+def stop_reading(sock, command, stats, rounds=2000):
+    """Send ``command`` (input making output) over and over and never read:
+    the kernel's buffers fill, then the server's. Returns (seconds from the
+    first bytes seen waiting in the server to the session's end, or None;
+    the most bytes seen waiting). ``stats()``: the server's figures."""
+    t0 = time.monotonic()
+    blocked = None
+    peak = 0
+    for i in range(rounds):
+        try:
+            sock.sendall(command)
+        except OSError:
+            pass
+        time.sleep(0.01)
+        if i % 5:
+            continue
+        st = stats()
+        peak = max(peak, st["buffered"])
+        if blocked is None and st["buffered"]:
+            blocked = time.monotonic()
+        if st["sessions"] == 1:
+            return time.monotonic() - (blocked or t0), peak
+    return None, peak
