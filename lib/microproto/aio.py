@@ -20,7 +20,7 @@ time is cut (the connection aborted, its buffers dropped).
 import asyncio
 
 from microproto.errors import PeerError
-from microproto_port import streams, ticks_diff, ticks_ms
+from microproto_port import streams, ticks_add, ticks_diff, ticks_ms
 
 
 def __getattr__(name):
@@ -92,19 +92,15 @@ class Driven:
         except PeerError:
             pass  # the core queued its answer and expects the close
         except MemoryError:
-            self.on_error(1009, "out of memory")
+            core.fail(1009, "out of memory")
         except Exception as e:  # a bug must cost one connection only
             print("microproto: internal error: %r" % (e,))
-            self.on_error(1011, "internal error")
+            core.fail(1011, "internal error")
         self.on_events()
         await self.flush()
         self.wakeup.set()
         if core.close_expected():
             self._end()
-
-    def on_error(self, code, reason):
-        """The core failed on what it was fed (a bug, or out of memory)."""
-        self.core.fail(code, reason)
 
     async def flush(self):
         """Send what the core has produced; a peer that does not take it
@@ -205,19 +201,16 @@ class Driven:
             data = self.core.data_to_send()
             if data:
                 await write(w, data, self.write_timeout_ms)
-            if linger_ms:
-                await asyncio.wait_for(_drop(self.reader, max_linger), linger_ms / 1000)
+            end = ticks_add(ticks_ms(), linger_ms)
+            while max_linger > 0 and linger_ms:  # one deadline in all
+                left = ticks_diff(end, ticks_ms())
+                data = await asyncio.wait_for(self.reader.read(512), left / 1000) if left > 0 else b""
+                if not data:
+                    break
+                max_linger -= len(data)
         except Exception:
             pass
         await close_stream(w, self.write_timeout_ms)
-
-
-async def _drop(reader, limit):
-    while limit > 0:
-        data = await reader.read(512)
-        if not data:
-            return
-        limit -= len(data)
 
 
 async def close_stream(writer, timeout_ms=2000):

@@ -149,10 +149,6 @@ class _Connection(Driven):
         if not self.busy:
             asyncio.create_task(self.flush())
 
-    def on_error(self, code, reason):
-        self.core.send_text("\ninternal error\n")
-        self._end()
-
     async def run(self):
         core = self.core
         core.start(ticks_ms())

@@ -331,10 +331,15 @@ class TelnetCore:
             return self._events.pop(0)
         return None
 
-    def _fail(self, exc):
-        self.error = exc
+    def fail(self, code=None, reason="internal error", exc=None):
+        """End the session, ``reason`` queued for the client (also what the
+        driver calls when the server itself fails: a bug, no memory)."""
+        self.error = exc or PeerError(reason, code)
         self._state = _S_DATA
-        self._out += b"\r\ntelnet: " + exc.reason.encode() + b"\r\n"
+        self._out += b"\r\ntelnet: " + reason.encode() + b"\r\n"
+
+    def _fail(self, exc):
+        self.fail(None, exc.reason, exc)
         raise exc
 
     def receive_data(self, data):
