@@ -386,3 +386,41 @@ def test_steady_state_allocation_is_per_chunk_not_per_byte():
     assert iacs < 2048, iacs
     # one keystroke: a few small objects
     assert _alloc_per_chunk(b"a") < 256
+
+
+def test_clock_login_deadline_is_not_moved_by_input():
+    # issue 9 defect 5, on the core alone: time is passed in
+    c = TelnetCore(login_timeout_ms=1000, idle_timeout_ms=5000)
+    c.start(0)
+    c.data_to_send()
+    for t in range(0, 1000, 300):
+        c.tick(t)
+        c.receive_data(b"\xff\xf1")  # IAC NOP
+        assert not c.close_expected(), t
+    assert c.next_deadline_ms() == 1000
+    c.tick(1000)
+    assert c.close_expected() and c.timed_out == "login"
+    assert b"login timeout" in c.data_to_send()
+    evs = []
+    while True:
+        ev = c.next_event()
+        if ev is None:
+            break
+        evs.append(ev)
+    assert ("timeout", "login") in evs
+
+
+def test_clock_idle_counts_from_input_and_not_while_busy():
+    c = TelnetCore(login_timeout_ms=1000, idle_timeout_ms=5000)
+    c.start(0)
+    c.logged_in = True
+    c.tick(900)
+    c.receive_data(b"x")
+    assert c.next_deadline_ms() == 5900
+    c.busy = True
+    assert c.next_deadline_ms() is None
+    c.tick(20000)  # a long command
+    c.busy = False
+    assert c.next_deadline_ms() == 25000 and not c.close_expected()
+    c.tick(25000)
+    assert c.timed_out == "idle"
