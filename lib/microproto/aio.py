@@ -31,19 +31,16 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-async def write(writer, data, timeout_ms):
-    """Write ``data`` and drain it within ``timeout_ms`` (None: no limit).
-    A peer that does not read in time is cut: the stream is aborted and
-    ``asyncio.TimeoutError`` raised."""
+def write(writer, data, timeout_ms):
+    """Write ``data``; returns what to await: the drain, bounded by
+    ``timeout_ms`` (None: no limit) when it would wait at all. On
+    ``asyncio.TimeoutError`` the caller cuts the peer (``streams.abort``).
+    A plain function, so that a write that does not wait allocates no
+    coroutine of its own."""
     writer.write(data)
     if timeout_ms is None or not streams.blocked(writer):
-        await writer.drain()  # returns at once: no timer needed
-        return
-    try:
-        await asyncio.wait_for(writer.drain(), timeout_ms / 1000)
-    except asyncio.TimeoutError:
-        streams.abort(writer)
-        raise
+        return writer.drain()
+    return asyncio.wait_for(writer.drain(), timeout_ms / 1000)
 
 
 class Driven:
@@ -54,8 +51,8 @@ class Driven:
     are sent) and a timer task (``core.tick`` at ``core.next_deadline_ms()``).
     ``on_events()`` is called after every feed and tick to take the core's
     events. Every write drains within ``write_timeout_ms``, else the peer is
-    cut. ``go`` (an Event) cleared stops reading (backpressure); setting
-    ``wakeup`` tells the timer that the core's deadline moved. ``done`` is set once the
+    cut. ``go`` (an Event) cleared stops reading (backpressure); ``rearm()``
+    tells the timer that the core's deadline may have moved earlier. ``done`` is set once the
     connection is over; ``finish()`` closes it."""
 
     def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
@@ -73,18 +70,23 @@ class Driven:
         self.wakeup = asyncio.Event()
         self.go = asyncio.Event()
         self.go.set()
+        self._armed = None  # the deadline the timer waits for
         self._tasks = ()
 
     async def start(self, leftover=b""):
         if leftover:
             await self.feed(leftover)
+            if self.core.close_expected():
+                self._end()
         if not self.closed:
             self._tasks = (asyncio.create_task(self._reader()), asyncio.create_task(self._timer()))
 
     def on_events(self):
         """Take the core's events (given to the constructor, or overridden)."""
 
-    async def feed(self, data):
+    def feed(self, data):
+        """Give ``data`` to the core and take its events; returns the flush
+        to await (a plain function: a read costs no coroutine of its own)."""
         core = self.core
         core.tick(ticks_ms())
         try:
@@ -97,10 +99,17 @@ class Driven:
             print("microproto: internal error: %r" % (e,))
             core.fail(1011, "internal error")
         self.on_events()
-        await self.flush()
-        self.wakeup.set()
-        if core.close_expected():
-            self._end()
+        self.rearm()
+        return self.flush()
+
+    def rearm(self):
+        """The core's deadline may have moved: wake the timer only if it is
+        now earlier than what the timer waits for (input that pushes an idle
+        deadline later costs nothing)."""
+        d = self.core.next_deadline_ms()
+        a = self._armed
+        if d is not None and (a is None or ticks_diff(d, a) < 0):
+            self.wakeup.set()
 
     async def flush(self):
         """Send what the core has produced; a peer that does not take it
@@ -163,7 +172,7 @@ class Driven:
     async def _timer(self):
         core = self.core
         while not self.closed:
-            d = core.next_deadline_ms()
+            d = self._armed = core.next_deadline_ms()
             self.wakeup.clear()
             if d is None:
                 await self.wakeup.wait()

@@ -10,6 +10,15 @@ import asyncio
 
 from microproto.aio import write
 from microproto.errors import PeerError
+from microproto_port import streams
+
+
+async def _send(writer, data, timeout_ms):
+    try:
+        await write(writer, data, timeout_ms)
+    except asyncio.TimeoutError:
+        streams.abort(writer)  # a peer that stopped reading is cut
+        raise
 
 
 class StreamConnection:
@@ -26,7 +35,7 @@ class StreamConnection:
         """Write and drain everything the core has produced."""
         out = self.core.data_to_send()
         if out:
-            await write(self.writer, out, timeout_ms)
+            await _send(self.writer, out, timeout_ms)
 
     async def receive(self, timeout_ms=None):
         """One read into the core; False at end of stream."""
@@ -59,7 +68,7 @@ class StreamConnection:
             out = next(conversation)
             while True:
                 if out:
-                    await write(self.writer, out, timeout_ms)
+                    await _send(self.writer, out, timeout_ms)
                 out = conversation.send(await self.next_event(timeout_ms))
         except StopIteration as e:
             return e.value

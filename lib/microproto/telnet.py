@@ -275,7 +275,7 @@ class _Connection(Driven):
             self.busy = False
             self.core.tick(ticks_ms())  # idle time counts from here
             self.core.busy = False
-            self.wakeup.set()
+            self.rearm()
             await self.flush()
 
     async def _command(self, raw):

@@ -177,7 +177,7 @@ class WebSocket(Driven):
                     self.core.send_fail_close()
                     self.on_events()
                     await self.flush()
-                    self.wakeup.set()
+                    self.rearm()
                     continue
                 return item
             if self.closed or self.core.state == CLOSED:
@@ -237,7 +237,7 @@ class WebSocket(Driven):
         if self.open:
             self.core.send_close(code, reason)
             await self.flush()
-            self.wakeup.set()
+            self.rearm()
         await self.done.wait()
 
     async def wait_closed(self):
@@ -436,7 +436,7 @@ class Server:
                 if ws.open:
                     core.fail(1011, "internal error", True)
                     await ws.flush()
-                    ws.wakeup.set()
+                    ws.rearm()
             if ws.open:
                 await ws.close(1000)
             await ws.done.wait()
