@@ -56,12 +56,12 @@ def page_handler(request):
     return 200, headers, open(PAGE, "rb")
 
 
-async def _session(ws, password, gate, login_timeout_ms, max_line, max_file_size, root):
+async def _session(ws, password, server, login_timeout_ms, max_line, max_file_size, root):
     from microproto_port.repl import Session
 
     peer = ws.remote_address[0] if ws.remote_address else None
     core = WebREPL(password, max_line=max_line, max_file_size=max_file_size, root=root,
-                   check=lambda given: gate.check(peer, given, password, ticks_ms()))
+                   check=lambda given: server.gate.check(peer, given, password, ticks_ms()))
     repl = Session("<console>")
     lines = []
     wake = asyncio.Event()
@@ -80,13 +80,18 @@ async def _session(ws, password, gate, login_timeout_ms, max_line, max_file_size
             await ws.flush()
 
     async def runner():
-        while not core.closed:
-            await wake.wait()
-            wake.clear()
-            while lines and not core.closed:
-                out, more = await repl.apush(lines.pop(0))
-                core.output(out, more)
-                await flush()
+        try:
+            while not core.closed:
+                await wake.wait()
+                wake.clear()
+                while lines and not core.closed:
+                    out, more = await repl.apush(lines.pop(0))
+                    core.output(out, more)
+                    await flush()
+        except Exception as e:
+            # a failing REPL must not leave the session waiting forever
+            (server.board[2] or server).last_error = e
+            await ws.close(1011, "internal error")
 
     task = asyncio.create_task(runner())
     try:
@@ -124,6 +129,11 @@ async def _session(ws, password, gate, login_timeout_ms, max_line, max_file_size
             await flush()
     except websocket.ConnectionClosed:
         pass
+    except Exception as e:
+        # the status view's last_error (one slot: the Telnet server's when
+        # it runs, so that it is the last of either)
+        (server.board[2] or server).last_error = e
+        raise
     finally:
         core.end()  # an upload under way is dropped, the old file kept
         wake.set()
@@ -132,19 +142,31 @@ async def _session(ws, password, gate, login_timeout_ms, max_line, max_file_size
 
 
 async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False, fail_delay_ms=1000,
-                max_line=512, max_file_size=16 * 1024 * 1024, login_timeout_ms=30000, root=None, **ws_options):
+                max_line=512, max_file_size=16 * 1024 * 1024, login_timeout_ms=30000, root=None, address=None,
+                **ws_options):
     """Start the console's WebSocket server; returns it (``close()``,
     ``wait_closed()``). ``ws_options`` go to ``microproto.websocket.serve``
     (``origins`` defaults to ``"same"``: only this console's own page, and
     clients that send no Origin, may connect; ``fail_delay_ms``,
     ``max_failures``, ``max_failures_total`` throttle password guessing).
-    ``root``: the file records' policy (see ``microproto.webrepl``)."""
+    ``root``: the file records' policy (see ``microproto.webrepl``).
+    ``GET /status``: the board's status as JSON behind the same password
+    (``microproto.status``, loaded when asked); ``address``: the board's
+    address it reports (None: ``host`` unless it is a wildcard, else the
+    station interface's on a board)."""
     if not password:
         raise ValueError("the console needs a password")
     server = []
 
     async def handler(ws):
-        await _session(ws, password, server[0].gate, login_timeout_ms, max_line, max_file_size, root)
+        await _session(ws, password, server[0], login_timeout_ms, max_line, max_file_size, root)
+
+    def http(request):
+        if request.path == "/status":
+            from microproto.status import console_route
+
+            return console_route(request, server[0], password)
+        return page_handler(request)
 
     if legacy_clients:
         ws_options["legacy_webrepl"] = True
@@ -158,22 +180,34 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     # a web page the operator visits must not try passwords on the board
     ws_options.setdefault("origins", "same")
     ws_options["fail_delay_ms"] = fail_delay_ms
-    server.append(await websocket.serve(handler, host, port, http_handler=page_handler, **ws_options))
-    return server[0]
+    import time
+
+    started = getattr(time, "monotonic", time.time)()  # status.now_s()'s clock
+    s = await websocket.serve(handler, host, port, http_handler=http, **ws_options)
+    if address is None and host not in ("0.0.0.0", "", "::"):
+        address = host
+    s.board = [started, address, None]  # the status view's: the Telnet server is the third
+    s.last_error = None
+    server.append(s)
+    return s
 
 
 async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=None, keyfile=None,
-              legacy_clients=False, forever=True):
+              legacy_clients=False, forever=True, address=None):
     """Start the console (and the Telnet REPL when ``telnet_port`` is
     given) and, with ``forever``, serve until cancelled. This is what a
-    board's ``main.py`` calls: ``asyncio.run(console.run(PASSWORD, "0.0.0.0"))``."""
+    board's ``main.py`` calls: ``asyncio.run(console.run(PASSWORD, "0.0.0.0",
+    address=ip))`` with ``ip`` from ``board.network_up()`` (the address the
+    status view reports; None: the station interface's, or ``host`` when
+    that is not a wildcard)."""
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    servers = [await serve(host, port, password, legacy_clients=legacy_clients, **tls)]
+    servers = [await serve(host, port, password, legacy_clients=legacy_clients, address=address, **tls)]
     print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
     if telnet_port:
         from microproto import telnet
 
         servers.append(await telnet.serve("repl", host, telnet_port, password=password, **tls))
+        servers[0].board[2] = servers[1]
         print("console: telnet %s %d" % (host, telnet_port))
     while forever:
         await asyncio.sleep(3600)

@@ -108,3 +108,41 @@ def to_json(d):
 
     keys = [k for k in KEYS if k in d] + sorted(k for k in d if k not in KEYS)
     return "{" + ", ".join(json.dumps(k) + ": " + json.dumps(d[k]) for k in keys) + "}"
+
+
+def console_route(request, server, password):
+    """``GET /status`` of the console (``microproto.console``): the
+    ``snapshot`` of the board as JSON, behind the console's password (HTTP
+    Basic, any user name): 401 without credentials, 403 for a wrong one,
+    429 while the console's gate throttles guessing (every ``/status``
+    failure counts as one address's: at most one per ``fail_delay_ms``,
+    ``max_failures`` per window, and towards the overall limit). Loaded by
+    the console only when ``/status`` is asked. ``server``: the console's
+    WebSocket server (``board``: ``[started, address, telnet server or
+    None]``; ``last_error``)."""
+    if request.method not in ("GET", "HEAD"):
+        return 405, [("Allow", "GET, HEAD")], b""
+    from microproto.websocket import _basic_password
+    from microproto_port import ticks_ms
+
+    given = _basic_password(request)
+    if given is None:
+        return 401, [("WWW-Authenticate", 'Basic realm="console"')], b""
+    ok = server.gate.check("/status", given, password, ticks_ms())
+    if not ok:
+        return (403, [], b"") if ok is False else (429, [("Retry-After", "5")], b"")
+    started, address, telnet = server.board
+    if address is None:
+        try:  # a board: the station interface's address
+            import network
+
+            address = network.WLAN(network.STA_IF).ifconfig()[0]
+        except Exception:
+            pass
+    # the gate counts at accept: this request holds one of its slots
+    sessions = {"websocket": server.gate.sessions - 1}
+    if telnet is not None:
+        sessions["telnet"] = telnet.sessions
+    body = to_json(snapshot(started, sessions, address, (telnet or server).last_error)).encode()
+    return 200, [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                 ("Content-Length", str(len(body)))], b"" if request.method == "HEAD" else body

@@ -266,6 +266,7 @@ class _Connection(Driven):
                     self.busy = False
                 await self.flush()
         except Exception as e:
+            self.server.last_error = e  # the console's status view shows it
             try:
                 self.core.send_text("\ninternal error: %r\n" % (e,))
             except Exception:
@@ -311,7 +312,8 @@ _REFUSAL = {
 
 class Server:
     """A running Telnet server (returned by ``serve``): ``sessions`` open,
-    ``gate`` (``microproto.auth.Gate``)."""
+    ``gate`` (``microproto.auth.Gate``), ``last_error`` (the last exception
+    a session's command raised, or None)."""
 
     def __init__(self, shell, host, port, password, **limits):
         self.shell = _make_shell(shell)
@@ -329,6 +331,7 @@ class Server:
                          self.failure_window_ms)
         self.connections = []
         self._server = None
+        self.last_error = None
 
     @property
     def sessions(self):
