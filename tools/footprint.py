@@ -218,7 +218,11 @@ class Board:
         self.proc = subprocess.Popen([micropython(), "-X", "heapsize=%d" % heapsize, path], cwd=cwd or fsdir,
                                      env=mp_env(fsdir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, bufsize=1)
-        self.expect("READY")
+        try:
+            self.expect("READY")
+        except Exception:
+            self.close()
+            raise
 
     def expect(self, prefix, timeout_s=20):
         """The next output line starting with ``prefix`` (other lines are kept)."""
