@@ -214,36 +214,16 @@ async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=
     return servers
 
 
-SPEC = (
-    ("--host", "host", str, "127.0.0.1", "address to bind"),
-    ("--port", "port", int, 8266, "WebSocket/HTTP port"),
-    ("--password-env", "password_env", str, "CONSOLE_PASSWORD", "environment variable holding the password"),
-    ("--telnet-port", "telnet_port", int, None, "also run a Telnet REPL on this port"),
-    ("--certfile", "certfile", str, None, "TLS certificate (PEM): wss, and telnets"),
-    ("--keyfile", "keyfile", str, None, "TLS private key (PEM)"),
-    ("--legacy-webrepl", "legacy", bool, False,
-     "accept unmasked frames and non-standard keys from old WebREPL tools (not RFC 6455)"),
-)
-
-
 def main(argv=None):
-    from microproto import cli
+    """Command line entry point (``microproto-console``; the parser lives in
+    ``microproto.console_cli`` so that a board importing the console does
+    not load it)."""
+    from microproto.console_cli import main as cli_main
 
-    o = cli.parse(sys.argv[1:] if argv is None else argv, SPEC, "python -m microproto.console [options]",
-                  "The device console: a browser terminal (WebREPL protocol, with file transfer)\n"
-                  "and optionally a Telnet REPL, both behind the password in $CONSOLE_PASSWORD.")
-    import os
-
-    password = os.getenv(o["password_env"])
-    if not password:
-        print("console: set the password in $%s" % o["password_env"])
-        sys.exit(2)
-    try:
-        asyncio.run(run(password, o["host"], o["port"], o["telnet_port"], o["certfile"], o["keyfile"],
-                        o["legacy"]))
-    except KeyboardInterrupt:
-        pass
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
+    # one copy of this module, whichever way it was started
+    sys.modules["microproto.console"] = sys.modules["__main__"]
     main()

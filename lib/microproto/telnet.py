@@ -89,23 +89,6 @@ def _say(msg):
 consteq = password_equal
 
 
-class _Term:
-    """What a shell session sees of its connection."""
-
-    def __init__(self, conn, peer):
-        self._conn = conn
-        self.peer = peer
-        self.cols = 0
-        self.rows = 0
-        self.term_type = None
-
-    def write(self, text):
-        self._conn.write_text(text)
-
-    def close(self):
-        self._conn._end()
-
-
 def _make_shell(shell):
     if shell == "repl" or shell == "native":
         from microproto import telnet_shells
@@ -128,7 +111,9 @@ class _Connection(Driven):
     """One Telnet session on the shared driver: reads feed the NVT core and
     the line discipline; commands run one at a time in their own task so
     that Ctrl-C can reach them; the core's clock ends idle sessions and
-    logins that take too long."""
+    logins that take too long. It is also what a shell session sees of its
+    connection (``term``): ``peer``, ``cols``, ``rows``, ``term_type``,
+    ``write(text)``, ``close()``."""
 
     def __init__(self, server, reader, writer, peer):
         core = TelnetCore(max_sb=server.max_sb, max_negotiations=server.max_negotiations,
@@ -141,13 +126,16 @@ class _Connection(Driven):
         self.queue = []
         core.logged_in = server.password is None
         self.peer = peer
-        self.term = _Term(self, peer)
+        self.cols = self.rows = 0
+        self.term_type = None
         self.session = None
 
-    def write_text(self, text):
+    def write(self, text):
         self.core.send_text(text)
         if not self.busy:
             asyncio.create_task(self.flush())
+
+    close = Driven._end
 
     async def run(self):
         core = self.core
@@ -172,7 +160,7 @@ class _Connection(Driven):
 
     def _open_shell(self):
         try:
-            self.session = self.server.shell.open(self.term)
+            self.session = self.server.shell.open(self)
         except UsageError as e:
             self.core.send_text("%s\n" % e.reason)
             self._end()
@@ -217,9 +205,9 @@ class _Connection(Driven):
                 ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
             elif kind == "naws":
-                self.term.cols, self.term.rows = ev[1]
+                self.cols, self.rows = ev[1]
             elif kind == "ttype":
-                self.term.term_type = ev[1]
+                self.term_type = ev[1]
             else:  # eof, timeout
                 self._end()
 
@@ -243,7 +231,7 @@ class _Connection(Driven):
                 core.logged_in = True
                 self._open_shell()
                 return
-            core.send_text(_REFUSAL["wait"] if ok is None else "Login incorrect\n")
+            core.send_text(_WAIT if ok is None else "Login incorrect\n")
             self._end()
             return
         if self.busy:
@@ -304,10 +292,7 @@ class _Connection(Driven):
         core.send_text(self.session.prompt())
 
 
-_REFUSAL = {
-    "busy": "Sorry, this server is busy (%d sessions at most): try again later.\r\n",
-    "wait": "Sorry, too many failed logins: try again later.\r\n",
-}
+_WAIT = "Sorry, too many failed logins: try again later.\r\n"
 
 
 class Server:
@@ -337,27 +322,21 @@ class Server:
     def sessions(self):
         return self.gate.sessions
 
-    def _low_memory(self):
+    async def _session(self, reader, writer, peer):
         # MicroPython: a session needs a few KB; running the heap dry breaks
         # more than this session (seen: a crash inside select.poll on the
-        # unix port), so refuse while less than min_free_heap is free
-        if not self.min_free_heap:
-            return False
+        # unix port), so refuse while less than min_free_heap is free, or a
+        # quarter of the heap: what fails first is a large contiguous block
+        # (poll's array grows with the sockets)
         import gc
 
-        mem_free = getattr(gc, "mem_free", None)
-        if mem_free is None:
-            return False
-        # a quarter of the heap kept free as well: what fails first is a
-        # large contiguous block (poll's array grows with the sockets)
-        need = max(self.min_free_heap, (mem_free() + gc.mem_alloc()) >> 2)
-        if mem_free() >= need:
-            return False
-        gc.collect()
-        return mem_free() < need
-
-    async def _session(self, reader, writer, peer):
-        if self._low_memory():
+        low = False
+        if self.min_free_heap and hasattr(gc, "mem_free"):
+            need = max(self.min_free_heap, (gc.mem_free() + gc.mem_alloc()) >> 2)
+            if gc.mem_free() < need:
+                gc.collect()
+                low = gc.mem_free() < need
+        if low:
             try:
                 await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
             except Exception:
@@ -442,7 +421,8 @@ async def serve(
 
         ssl = tls.server_context(certfile, keyfile or certfile)
     def refuse(why):
-        return (_REFUSAL[why] % max_sessions if why == "busy" else _REFUSAL[why]).encode()
+        return (_WAIT if why == "wait" else
+                "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % max_sessions).encode()
 
     server._server = await listen(server._session, host, port, server.gate, ssl, 5, refuse)
     if password is None:
