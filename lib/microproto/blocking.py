@@ -37,27 +37,24 @@ class Connection:
         if out:
             net.send_all(self.sock, out)
 
-    def receive(self):
-        """One read from the socket into the core; False at end of stream."""
-        if self.eof:
-            raise PeerError("connection closed by peer")
-        n = self._read(self._buf)
-        if n:
-            self.core.receive_data(self._buf[:n])
-            return True
-        self.eof = True
-        self.core.receive_data(b"")
-        return False
-
     def next_event(self):
-        """The core's next event, reading as needed. Raises ``PeerError`` if
-        the stream ends without one."""
+        """The core's next event, reading as needed: send what the core
+        produced, take its event, or read once into the buffer and feed it.
+        Raises ``PeerError`` if the stream ends without one."""
+        core = self.core
         while True:
             self.flush()
-            ev = self.core.next_event()
+            ev = core.next_event()
             if ev is not None:
                 return ev
-            self.receive()
+            if self.eof:
+                raise PeerError("connection closed by peer")
+            n = self._read(self._buf)
+            if n:
+                core.receive_data(self._buf[:n])
+            else:
+                self.eof = True
+                core.receive_data(b"")
 
     def run(self, conversation):
         """Drive a conversation generator and return its result.

@@ -22,7 +22,6 @@ Rules of this file:
 - Time and sockets live in the drivers; this file never reads a clock.
 """
 
-from microproto.buffer import Buffer
 from microproto.errors import LimitError, PeerError, UsageError
 from microproto_port import const
 
@@ -128,7 +127,6 @@ class ReplyParser:
         self.max_line = max_line
         self.max_lines = max_lines
         self.max_queue = max_queue
-        self._buf = Buffer(max_line)
         self._queue = []
         self._skip = 0
         self.eof = False
@@ -138,7 +136,7 @@ class ReplyParser:
     def discard(self):
         """Drop everything received and not yet taken (after STARTTLS: the
         plaintext read before the upgrade must never be trusted)."""
-        self._buf.clear()
+        self._rest = b""
         self._lines = []
         self._queue = []
         self._code = 0
@@ -160,40 +158,20 @@ class ReplyParser:
         if not data:
             self.eof = True
             return
-        buf = self._buf
         m = self.max_line
-        if not len(buf):
-            # nothing held: take the whole lines straight from ``data``, keep the rest
-            data = bytes(data)
-            n = len(data)
-            s = 0
-            while True:
-                e = data.find(b"\n", s, s + m)
-                if e < 0:
-                    break
-                self._line(data[s : e + 1])
-                s = e + 1
-            if n - s >= m:
-                self._fail(LimitError("reply line longer than %d bytes" % m))
-            if s < n:
-                buf.feed(memoryview(data)[s:])
-            return
-        mv = memoryview(data)
+        # whole lines are taken straight from the read; a partial line is
+        # kept (below ``max_line`` bytes) and joined to the next read
+        data = self._rest + data if self._rest else bytes(data)
         s = 0
-        n = len(mv)
-        while s < n:
-            k = buf.capacity - len(buf)
-            k = n - s if n - s < k else k
-            buf.feed(mv[s : s + k])
-            s += k
-            while True:
-                try:
-                    line = buf.readline(m)
-                except LimitError:
-                    self._fail(LimitError("reply line longer than %d bytes" % m))
-                if line is None:
-                    break
-                self._line(line)
+        while True:
+            e = data.find(b"\n", s, s + m)
+            if e < 0:
+                break
+            self._line(data[s : e + 1])
+            s = e + 1
+        if len(data) - s >= m:
+            self._fail(LimitError("reply line longer than %d bytes" % m))
+        self._rest = data[s:]
 
     def _line(self, line):
         e = len(line) - 1  # without LF
@@ -243,7 +221,7 @@ class ReplyParser:
             self._skip -= 1
             return SENT
         if self.eof:
-            raise PeerError("server closed the connection" + (" in the middle of a reply" if self._lines or len(self._buf) else ""))
+            raise PeerError("server closed the connection" + (" in the middle of a reply" if self._lines or self._rest else ""))
         return None
 
     def pending(self):

@@ -1,15 +1,8 @@
-"""Sockets for CPython: TCP connect/listen, whole writes, UDP broadcast, MAC."""
+"""TCP sockets for CPython: connect, listen, reads that return what is
+there, whole writes. UDP (the DHCP client) is in ``microproto_port.udp``."""
 
 import errno
 import socket
-
-SO_BINDTODEVICE = 25  # Linux <asm-generic/socket.h>
-
-
-def resolve(host, port, udp=False):
-    """First address of ``host:port`` suitable for bind/connect/sendto."""
-    kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
-    return socket.getaddrinfo(host, port, socket.AF_INET, kind)[0][-1]
 
 
 def tcp_connect(host, port, timeout_ms=None):
@@ -18,7 +11,7 @@ def tcp_connect(host, port, timeout_ms=None):
     try:
         if timeout_ms is not None:
             s.settimeout(timeout_ms / 1000)
-        s.connect(resolve(host, port))
+        s.connect(socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0][-1])
     except BaseException:
         s.close()
         raise
@@ -30,7 +23,7 @@ def tcp_listen(host, port, backlog=5):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(resolve(host, port))
+        s.bind(socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0][-1])
         s.listen(backlog)
     except BaseException:
         s.close()
@@ -64,37 +57,3 @@ def is_timeout(exc):
         errno.ETIMEDOUT,
         errno.EAGAIN,
     )
-
-
-def udp_broadcast_socket(ifname=None, port=0):
-    """A UDP socket that may send broadcasts, bound to ``port`` on all
-    addresses and, when ``ifname`` is given, to that interface only."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        if ifname:
-            s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, ifname.encode())
-        s.bind(("0.0.0.0", port))
-    except BaseException:
-        s.close()
-        raise
-    return s
-
-
-def recvfrom_addr(sock, n):
-    """``(data, (ip, port))`` from a UDP socket."""
-    return sock.recvfrom(n)
-
-
-def mac_address(ifname):
-    """The 6-byte hardware address of interface ``ifname`` (Linux)."""
-    with open("/sys/class/net/%s/address" % ifname) as f:
-        return bytes.fromhex(f.read().strip().replace(":", ""))
-
-
-async def udp_recv(sock, n):
-    """Await one datagram (at most ``n`` bytes) on a non-blocking UDP socket."""
-    import asyncio
-
-    return await asyncio.get_running_loop().sock_recv(sock, n)
