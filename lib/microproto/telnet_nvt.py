@@ -45,8 +45,8 @@ Rules of this file (the server side of a Telnet connection):
 Events: ``("data", bytes)`` (adjacent data merged per call), ``("interrupt",
 None)``, ``("naws", (cols, rows))``, ``("ttype", name)``, ``("eof", None)``,
 ``("timeout", what)``.
-Memory: one ``bytearray(max_sb)`` for subnegotiations, two 256-byte option
-tables; events per call are bounded by the size of the data given.
+Memory: one ``bytearray(max_sb)`` for subnegotiations, one 256-byte option
+table (both sides' states); events per call are bounded by the size of the data given.
 """
 
 from microproto.errors import LimitError, PeerError
@@ -88,6 +88,8 @@ _YES = const(1)
 _WANTNO = const(2)
 _WANTYES = const(3)
 _OPPOSITE = const(4)
+_US = const(0)  # shift of our side's state in an option's byte
+_HIM = const(4)  # and of the client's
 
 # parser states
 _S_DATA = const(0)
@@ -136,8 +138,9 @@ class TelnetCore:
         self._offer_remote = offer_remote
         self._accept_local = accept_local
         self._accept_remote = accept_remote
-        self._us = bytearray(256)
-        self._him = bytearray(256)
+        # one byte per option: our side's Q-method state in bits 0-2, the
+        # client's in bits 4-6 (shift _US / _HIM)
+        self._opts = bytearray(256)
         self._sb = bytearray(max_sb)
         self._sb_len = 0
         self._sb_opt = 0
@@ -157,11 +160,11 @@ class TelnetCore:
     # -- state queries -------------------------------------------------
     def local_enabled(self, opt):
         """True if we have agreed to perform ``opt`` (e.g. ECHO)."""
-        return self._us[opt] & 3 == _YES
+        return self._opts[opt] & 3 == _YES
 
     def remote_enabled(self, opt):
         """True if the client has agreed to perform ``opt`` (e.g. NAWS)."""
-        return self._him[opt] & 3 == _YES
+        return (self._opts[opt] >> _HIM) & 3 == _YES
 
     def close_expected(self):
         return self.error is not None or self.eof or self.timed_out is not None
@@ -217,9 +220,6 @@ class TelnetCore:
                 text = text.replace(b"\r", b"\r\0")
         self.send_data(text.replace(b"\n", b"\r\n"))
 
-    def _cmd(self, verb, opt):
-        self._out += bytes((IAC, verb, opt))
-
     def start(self, now_ms=0):
         """Queue our opening offers (call once, right after connecting);
         the login deadline counts from ``now_ms``."""
@@ -234,91 +234,87 @@ class TelnetCore:
     def request_local(self, opt, enable):
         """Ask to enable/disable ``opt`` on our side (WILL/WONT), per the
         Q-method: a request already made or already true sends nothing."""
-        self._ask(self._us, opt, enable, WILL, WONT)
+        self._ask(_US, opt, enable, WILL, WONT)
 
     def request_remote(self, opt, enable):
         """Ask the client to enable/disable ``opt`` (DO/DONT)."""
-        self._ask(self._him, opt, enable, DO, DONT)
+        self._ask(_HIM, opt, enable, DO, DONT)
 
-    def _ask(self, table, opt, enable, yes_verb, no_verb):
-        s = table[opt]
+    def _ask(self, sh, opt, enable, yes_verb, no_verb):
+        s = (self._opts[opt] >> sh) & 7
         st = s & 3
         q = s & _OPPOSITE
+        new = s
+        verb = 0
         if enable:
             if st == _NO:
-                table[opt] = _WANTYES
-                self._cmd(yes_verb, opt)
+                new = _WANTYES
+                verb = yes_verb
             elif st == _WANTNO and not q:
-                table[opt] = _WANTNO | _OPPOSITE
+                new = _WANTNO | _OPPOSITE
             elif st == _WANTYES and q:
-                table[opt] = _WANTYES
+                new = _WANTYES
             # YES, WANTNO+OPPOSITE, WANTYES+EMPTY: already so or on the way
         else:
             if st == _YES:
-                table[opt] = _WANTNO
-                self._cmd(no_verb, opt)
-                self._changed(table, opt, False)
+                new = _WANTNO
+                verb = no_verb
             elif st == _WANTNO and q:
-                table[opt] = _WANTNO
+                new = _WANTNO
             elif st == _WANTYES and not q:
-                table[opt] = _WANTYES | _OPPOSITE
+                new = _WANTYES | _OPPOSITE
+        self._opts[opt] = self._opts[opt] & (0x70 >> sh) | new << sh
+        if verb:
+            self._out += bytes((IAC, verb, opt))
 
     # -- RFC 1143: answering -------------------------------------------
-    def _recv_yes(self, table, opt, accept, yes_verb, no_verb):
-        # WILL for the him table, DO for the us table
-        s = table[opt]
+    def _recv(self, sh, opt, yes, accept, yes_verb, no_verb):
+        # yes: WILL (sh _HIM) or DO (sh _US); no: WONT or DONT
+        s = (self._opts[opt] >> sh) & 7
         st = s & 3
-        if st == _NO:
-            if opt in accept:
-                table[opt] = _YES
-                self._cmd(yes_verb, opt)
-                self._changed(table, opt, True)
-            else:
-                self._cmd(no_verb, opt)
-        elif st == _WANTNO:
-            # error: our "no" was answered by "yes"
-            if s & _OPPOSITE:
-                table[opt] = _YES
-                self._changed(table, opt, True)
-            else:
-                table[opt] = _NO
-        elif st == _WANTYES:
-            if s & _OPPOSITE:
-                table[opt] = _WANTNO
-                self._cmd(no_verb, opt)
-            else:
-                table[opt] = _YES
-                self._changed(table, opt, True)
-
-    def _recv_no(self, table, opt, yes_verb, no_verb):
-        # WONT for the him table, DONT for the us table
-        s = table[opt]
-        st = s & 3
-        if st == _YES:
-            table[opt] = _NO
-            self._cmd(no_verb, opt)
-            self._changed(table, opt, False)
+        new = s
+        verb = 0
+        if yes:
+            if st == _NO:
+                if opt in accept:
+                    new = _YES
+                    verb = yes_verb
+                else:
+                    verb = no_verb
+            elif st == _WANTNO:
+                # error: our "no" was answered by "yes"
+                new = _YES if s & _OPPOSITE else _NO
+            elif st == _WANTYES:
+                if s & _OPPOSITE:
+                    new = _WANTNO
+                    verb = no_verb
+                else:
+                    new = _YES
+        elif st == _YES:
+            new = _NO
+            verb = no_verb
         elif st == _WANTNO:
             if s & _OPPOSITE:
-                table[opt] = _WANTYES
-                self._cmd(yes_verb, opt)
+                new = _WANTYES
+                verb = yes_verb
             else:
-                table[opt] = _NO
+                new = _NO
         elif st == _WANTYES:
-            table[opt] = _NO
-
-    def _changed(self, table, opt, enabled):
-        if enabled and table is self._him and opt == TTYPE:
+            new = _NO
+        self._opts[opt] = self._opts[opt] & (0x70 >> sh) | new << sh
+        if verb:
+            self._out += bytes((IAC, verb, opt))
+        if new == _YES and st != _YES and sh == _HIM and opt == TTYPE:
             self._out += bytes((IAC, SB, TTYPE, _TTYPE_SEND, IAC, SE))
 
     # -- input ---------------------------------------------------------
-    def _flush_pend(self):
-        self._events.append(("data", bytes(self._pend)))
-        self._pend[:] = b""
-
     def _event(self, kind, value):
+        # kind None: only the pending data (if any) becomes an event
         if self._pend:
-            self._flush_pend()
+            self._events.append(("data", bytes(self._pend)))
+            self._pend[:] = b""
+        if kind is None:
+            return
         ev = self._events
         if ev and ev[-1][0] == kind and kind in ("interrupt", "naws"):
             ev[-1] = (kind, value)
@@ -364,8 +360,7 @@ class TelnetCore:
         try:
             self._parse(data)
         finally:
-            if self._pend:
-                self._flush_pend()
+            self._event(None, None)
 
     def _parse(self, data):
         n = len(data)
@@ -417,14 +412,10 @@ class TelnetCore:
                     self._state = state
                     self._fail(LimitError("too many option negotiations"))
                 v = self._verb
-                if v == WILL:
-                    self._recv_yes(self._him, b, self._accept_remote, DO, DONT)
-                elif v == WONT:
-                    self._recv_no(self._him, b, DO, DONT)
-                elif v == DO:
-                    self._recv_yes(self._us, b, self._accept_local, WILL, WONT)
-                else:
-                    self._recv_no(self._us, b, WILL, WONT)
+                if v <= WONT:  # WILL, WONT: the client's side
+                    self._recv(_HIM, b, v == WILL, self._accept_remote, DO, DONT)
+                else:  # DO, DONT: ours
+                    self._recv(_US, b, v == DO, self._accept_local, WILL, WONT)
             elif state == _S_SB_OPT:
                 self._sb_opt = b
                 self._sb_len = 0
@@ -453,25 +444,21 @@ class TelnetCore:
                     state = _S_SB
                 elif b == SE:
                     state = _S_DATA
-                    self._subneg()
+                    opt = self._sb_opt
+                    k = self._sb_len
+                    sb = self._sb
+                    if opt == NAWS and k == 4:
+                        self.cols = (sb[0] << 8) | sb[1]
+                        self.rows = (sb[2] << 8) | sb[3]
+                        self._event("naws", (self.cols, self.rows))
+                    elif opt == TTYPE and k >= 1 and sb[0] == _TTYPE_IS:
+                        try:
+                            name = bytes(sb[1:k]).decode()
+                            self.term_type = name
+                            self._event("ttype", name)
+                        except UnicodeError:
+                            pass
+                    # other subnegotiations (malformed NAWS included) are ignored
                 else:
                     self._fail(PeerError("malformed subnegotiation"))
         self._state = state
-
-    def _subneg(self):
-        opt = self._sb_opt
-        n = self._sb_len
-        sb = self._sb
-        if opt == NAWS and n == 4:
-            self.cols = (sb[0] << 8) | sb[1]
-            self.rows = (sb[2] << 8) | sb[3]
-            self._event("naws", (self.cols, self.rows))
-        elif opt == TTYPE and n >= 1 and sb[0] == _TTYPE_IS:
-            name = bytes(sb[1:n])
-            try:
-                name = name.decode()
-            except UnicodeError:
-                return
-            self.term_type = name
-            self._event("ttype", name)
-        # other subnegotiations (malformed NAWS included) are ignored
