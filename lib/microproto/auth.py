@@ -28,7 +28,6 @@ before any byte is read, and throttles password guessing:
 
 import hashlib
 
-from microproto_port import ticks_diff
 
 
 def _digest(s):
@@ -49,7 +48,8 @@ def password_equal(given, expected):
 
 class Gate:
     """Session slots and login throttling for one server (see the module
-    docstring for the rules and limits)."""
+    docstring for the rules and limits). The failure bookkeeping
+    (``microproto.auth_fail``) is loaded with the first wrong password."""
 
     def __init__(self, max_sessions=4, fail_delay_ms=1000, max_failures=5, max_failures_total=20,
                  window_ms=60000, max_peers=16):
@@ -61,51 +61,32 @@ class Gate:
         self.max_peers = max_peers
         self.sessions = 0
         self.failures = 0  # all peers, in the current window
-        self._t0 = None
-        self._last = 0
-        self._peers = {}  # address -> [failures, tick of the last one]
+        # once a password failed: [tick the window started (None: none),
+        # tick of the last failure, {address: [failures, tick of the last}]
+        self.book = None
 
     def admit(self, peer, now):
         if self.sessions >= self.max_sessions:
             return "busy"
-        if self._blocked(peer, now):
-            return "wait"
+        if self.book is not None:
+            from microproto.auth_fail import blocked
+
+            if blocked(self, peer, now):
+                return "wait"
         self.sessions += 1
         return None
 
-    def _blocked(self, peer, now):
-        r = self._peers.get(peer)
-        if r is None:
-            return False
-        age = ticks_diff(now, r[1])
-        if age >= self.window_ms:
-            del self._peers[peer]
-            return False
-        return age < self.fail_delay_ms or r[0] >= self.max_failures
-
     def check(self, peer, given, expected, now):
-        if self._t0 is not None and ticks_diff(now, self._t0) >= self.window_ms:
-            self._t0 = None
-            self.failures = 0
-        if self._blocked(peer, now) or (self.failures >= self.max_failures_total
-                                        and ticks_diff(now, self._last) < self.fail_delay_ms):
-            return None
+        if self.book is not None:
+            from microproto.auth_fail import throttled
+
+            if throttled(self, peer, now):
+                return None
         if password_equal(given, expected):
-            self._peers.pop(peer, None)
+            if self.book is not None:
+                self.book[2].pop(peer, None)
             return True
-        if self._t0 is None:
-            self._t0 = now
-        self._last = now
-        self.failures += 1
-        r = self._peers.get(peer)
-        if r is None:
-            if len(self._peers) >= self.max_peers:
-                old = None
-                for k in self._peers:
-                    if old is None or ticks_diff(self._peers[k][1], self._peers[old][1]) < 0:
-                        old = k
-                del self._peers[old]
-            r = self._peers[peer] = [0, now]
-        r[0] += 1
-        r[1] = now
+        from microproto.auth_fail import failed
+
+        failed(self, peer, now)
         return False

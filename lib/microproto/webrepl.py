@@ -41,23 +41,19 @@ anyway: any name, absolute or relative to the working directory. With
 ``root="/some/dir"``: names are relative to it; absolute names and ``..``
 components are refused.
 
+The file records are handled by ``microproto.webrepl_files``, loaded with
+the first record.
+
 Events (``next_event()``): ``("login", True|False)``, ``("exec", str)``,
 ``("interrupt", None)``, ``("close", code, reason)``, ``("file", kind,
 name, ok)`` after each transfer.
 """
 
-import struct
-
-from microproto import __version__
 from microproto.auth import password_equal
 from microproto.linedisc import LineDiscipline
 from microproto_port import const
 
-_PUT = const(1)
-_GET = const(2)
-_VER = const(3)
 _REC_SIZE = const(82)
-_REC_FMT = "<2sBBQLH64s"
 
 _S_PASSWORD = const(0)
 _S_REPL = const(1)
@@ -67,17 +63,6 @@ _S_CLOSED = const(4)
 
 OK = b"WB\x00\x00"
 ERR = b"WB\x01\x00"
-
-
-def _name(name, root):
-    if root is None:
-        return name
-    if name.startswith("/"):
-        return ""
-    for part in name.split("/"):
-        if part == "..":
-            return ""
-    return root.rstrip("/") + "/" + name
 
 
 class WebREPL:
@@ -139,8 +124,7 @@ class WebREPL:
 
     def end(self):
         """The connection is over: an upload under way is dropped."""
-        self._end_file()
-        self._state = _S_CLOSED
+        self._close(None, None)
 
     def _text(self, data):
         # a trailing CR LF goes out on its own (see the module docstring)
@@ -151,9 +135,14 @@ class WebREPL:
             self._out.append((True, data))
 
     def _close(self, code, reason):
-        self._end_file()
+        # code None: the connection is over (no close event)
+        if self._file is not None:
+            from microproto.webrepl_files import end_file
+
+            end_file(self)
         self._state = _S_CLOSED
-        self._events.append(("close", code, reason))
+        if code is not None:
+            self._events.append(("close", code, reason))
 
     # -- input ------------------------------------------------------------
 
@@ -166,9 +155,13 @@ class WebREPL:
         if self._state == _S_PASSWORD:
             self._receive_password(data)
         elif self._state == _S_PUT and not is_text:
-            self._receive_put(data)
+            from microproto.webrepl_files import put
+
+            put(self, data)
         elif self._state == _S_GET and not is_text:
-            self._receive_get(data)
+            from microproto.webrepl_files import get
+
+            get(self, data)
         elif is_text:
             if self._rec:  # a record cut short by terminal input
                 self._rec = bytearray()
@@ -182,7 +175,10 @@ class WebREPL:
             if len(self._rec) == _REC_SIZE:
                 rec = bytes(self._rec)
                 self._rec = bytearray()
-                self._receive_record(rec + bytes(data[need:]) if len(data) > need else rec)
+                # file transfers (microproto.webrepl_files) load when used
+                from microproto.webrepl_files import record
+
+                record(self, rec + bytes(data[need:]) if len(data) > need else rec)
         else:
             self._close(1003, "binary data outside a file transfer")
 
@@ -251,111 +247,3 @@ class WebREPL:
         """The driver handled Ctrl-C with nothing running: fresh prompt."""
         self._text(b"\r\nKeyboardInterrupt\r\n")
         self._out.append((True, b">>> "))
-
-    # -- files ------------------------------------------------------------
-
-    def _receive_record(self, data):
-        sig, kind, flags, offset, size, nlen, raw = struct.unpack(_REC_FMT, bytes(data[:_REC_SIZE]))
-        if nlen > 64:
-            self._out.append((False, ERR))
-            return
-        if kind == _VER:
-            v = [int(x) for x in __version__.split(".")[:3]]
-            self._out.append((False, bytes(v)))
-            return
-        try:
-            name = raw[:nlen].decode()
-        except UnicodeError:
-            name = ""
-        path = _name(name, self.root)
-        if not path or kind not in (_PUT, _GET):
-            self._out.append((False, ERR))
-            return
-        if kind == _PUT and size > self.max_file_size:
-            self._out.append((False, ERR))
-            self._events.append(("file", "put", name, False))
-            return
-        self._path = path
-        try:
-            self._file = self._opener(path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
-        except OSError:
-            self._out.append((False, ERR))
-            self._events.append(("file", "put" if kind == _PUT else "get", name, False))
-            return
-        self._name = name
-        self._out.append((False, OK))
-        if kind == _PUT:
-            self._left = size
-            self._state = _S_PUT
-            if size == 0:
-                self._finish_put(True)
-            # data that came in the same message as the record
-            elif len(data) > _REC_SIZE:
-                self._receive_put(memoryview(data)[_REC_SIZE:])
-        else:
-            self._state = _S_GET
-
-    def _receive_put(self, data):
-        n = len(data)
-        if n > self._left:
-            self._finish_put(False)
-            return
-        try:
-            self._file.write(data)
-        except OSError:
-            self._finish_put(False)
-            return
-        self._left -= n
-        if self._left == 0:
-            self._finish_put(True)
-
-    def _finish_put(self, ok):
-        ok = self._end_file(ok)
-        self._state = _S_REPL
-        self._out.append((False, OK if ok else ERR))
-        self._events.append(("file", "put", self._name, ok))
-
-    def _receive_get(self, data):
-        try:
-            chunk = self._file.read(self.chunk_size)
-        except OSError:
-            chunk = None
-        if chunk:
-            self._out.append((False, struct.pack("<H", len(chunk)) + chunk))
-            return
-        self._end_file()
-        self._state = _S_REPL
-        self._out.append((False, b"\x00\x00"))
-        self._out.append((False, OK if chunk is not None else ERR))
-        self._events.append(("file", "get", self._name, chunk is not None))
-
-    def _end_file(self, keep=False):
-        """Close the file; an upload is renamed into place if ``keep``, else
-        its temporary file is removed. True if kept."""
-        f = self._file
-        if f is None:
-            return False
-        self._file = None
-        try:
-            f.close()
-        except OSError:
-            keep = False
-        if self._state != _S_PUT:
-            return False
-        tmp = self._path + ".part"
-        if keep:
-            try:
-                try:
-                    self._rename(tmp, self._path)
-                except OSError:  # FAT will not rename over a file
-                    self._remove(self._path)
-                    self._rename(tmp, self._path)
-                return True
-            except OSError:
-                pass
-        try:
-            self._remove(tmp)
-        except OSError:
-            pass
-        return False
-

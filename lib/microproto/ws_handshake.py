@@ -19,22 +19,20 @@ from microproto.errors import LimitError, PeerError
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 VERSION = "13"
 
-STATUS_TEXT = {
-    101: "Switching Protocols",
-    200: "OK",
-    204: "No Content",
-    304: "Not Modified",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    426: "Upgrade Required",
-    429: "Too Many Requests",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+# reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
+_REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
+            b"401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n426 Upgrade Required\n"
+            b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
+            b"503 Service Unavailable\n")
+
+
+def status_text(status):
+    """The reason phrase of an HTTP status code ("Unknown" if not ours)."""
+    i = _REASONS.find(b"%d " % status)
+    if i < 0:
+        return "Unknown"
+    return str(_REASONS[i + 4 : _REASONS.find(b"\n", i)], "ascii")
+
 
 _TOKEN_CHARS = "!#$%&'*+-.^_`|~"
 
@@ -278,7 +276,7 @@ def select_subprotocol(request, supported):
 
 def response(status, headers=(), body=b"", reason=None):
     """An HTTP/1.1 response head (and body) as bytes."""
-    parts = ["HTTP/1.1 %d %s\r\n" % (status, reason or STATUS_TEXT.get(status, "Unknown"))]
+    parts = ["HTTP/1.1 %d %s\r\n" % (status, reason or status_text(status))]
     for k, v in headers:
         parts.append("%s: %s\r\n" % (k, v))
     if status != 101:

@@ -1,0 +1,141 @@
+"""WebREPL file transfers (the "WA" records, put and get) of a
+``microproto.webrepl.WebREPL`` session: loaded with the first record, so a
+console that only types costs none of it. Functions of the session ``c``."""
+
+import struct
+
+from microproto import __version__
+from microproto.webrepl import ERR, OK
+from microproto_port import const
+
+_PUT = const(1)
+_GET = const(2)
+_VER = const(3)
+_REC_SIZE = const(82)
+_REC_FMT = "<2sBBQLH64s"
+
+_S_REPL = const(1)
+_S_PUT = const(2)
+_S_GET = const(3)
+
+
+def _name(name, root):
+    if root is None:
+        return name
+    if name.startswith("/"):
+        return ""
+    for part in name.split("/"):
+        if part == "..":
+            return ""
+    return root.rstrip("/") + "/" + name
+
+
+def record(c, data):
+    sig, kind, flags, offset, size, nlen, raw = struct.unpack(_REC_FMT, bytes(data[:_REC_SIZE]))
+    if nlen > 64:
+        c._out.append((False, ERR))
+        return
+    if kind == _VER:
+        v = [int(x) for x in __version__.split(".")[:3]]
+        c._out.append((False, bytes(v)))
+        return
+    try:
+        name = raw[:nlen].decode()
+    except UnicodeError:
+        name = ""
+    path = _name(name, c.root)
+    if not path or kind not in (_PUT, _GET):
+        c._out.append((False, ERR))
+        return
+    if kind == _PUT and size > c.max_file_size:
+        c._out.append((False, ERR))
+        c._events.append(("file", "put", name, False))
+        return
+    c._path = path
+    try:
+        c._file = c._opener(path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
+    except OSError:
+        c._out.append((False, ERR))
+        c._events.append(("file", "put" if kind == _PUT else "get", name, False))
+        return
+    c._name = name
+    c._out.append((False, OK))
+    if kind == _PUT:
+        c._left = size
+        c._state = _S_PUT
+        if size == 0:
+            _finish_put(c, True)
+        # data that came in the same message as the record
+        elif len(data) > _REC_SIZE:
+            put(c, memoryview(data)[_REC_SIZE:])
+    else:
+        c._state = _S_GET
+
+
+def put(c, data):
+    n = len(data)
+    if n > c._left:
+        _finish_put(c, False)
+        return
+    try:
+        c._file.write(data)
+    except OSError:
+        _finish_put(c, False)
+        return
+    c._left -= n
+    if c._left == 0:
+        _finish_put(c, True)
+
+
+def _finish_put(c, ok):
+    ok = end_file(c, ok)
+    c._state = _S_REPL
+    c._out.append((False, OK if ok else ERR))
+    c._events.append(("file", "put", c._name, ok))
+
+
+def get(c, data):
+    try:
+        chunk = c._file.read(c.chunk_size)
+    except OSError:
+        chunk = None
+    if chunk:
+        c._out.append((False, struct.pack("<H", len(chunk)) + chunk))
+        return
+    end_file(c)
+    c._state = _S_REPL
+    c._out.append((False, b"\x00\x00"))
+    c._out.append((False, OK if chunk is not None else ERR))
+    c._events.append(("file", "get", c._name, chunk is not None))
+
+
+def end_file(c, keep=False):
+    """Close the file; an upload is renamed into place if ``keep``, else
+    its temporary file is removed. True if kept."""
+    f = c._file
+    if f is None:
+        return False
+    c._file = None
+    try:
+        f.close()
+    except OSError:
+        keep = False
+    if c._state != _S_PUT:
+        return False
+    tmp = c._path + ".part"
+    if keep:
+        try:
+            try:
+                c._rename(tmp, c._path)
+            except OSError:  # FAT will not rename over a file
+                c._remove(c._path)
+                c._rename(tmp, c._path)
+            return True
+        except OSError:
+            pass
+    try:
+        c._remove(tmp)
+    except OSError:
+        pass
+    return False
+
