@@ -91,7 +91,7 @@ class _NativeSession:
             conn._end()
 
     def close(self):
-        from microproto_port import repl
+        from microproto_port import dupterm as repl
 
         repl.detach(self.stream)
 
@@ -100,7 +100,7 @@ class NativeReplShell:
     """The runtime's own REPL through ``os.dupterm`` (boards that have it).
 
     One session at a time holds the single dupterm slot (shared safely with
-    the WebSocket console through ``microproto_port.repl.attach``); another
+    the WebSocket console through ``microproto_port.dupterm.attach``); another
     session is told the REPL is busy. The REPL only answers while it runs,
     i.e. when the server runs in a thread or beside the REPL, not from a
     ``main.py`` that blocks in ``asyncio.run``. Input goes to the REPL as
@@ -113,7 +113,7 @@ class NativeReplShell:
         self.poll_ms = poll_ms
 
     def open(self, term):
-        from microproto_port import repl
+        from microproto_port import dupterm as repl
 
         if not repl.HAS_DUPTERM:
             raise UsageError("this runtime has no os.dupterm: use the 'repl' shell")

@@ -1,13 +1,13 @@
 """The dupterm path (boards): slot sharing and the native-REPL shell, with
 a stand-in for ``os.dupterm`` (the unix port has none). MicroPython port
-only: CPython has no dupterm and no ``DuptermStream``."""
+only: CPython has no dupterm and no ``DuptermStream`` (``microproto_port.dupterm``)."""
 
 import asyncio
 
 from fakes import free_port
 from microproto import telnet
 from microproto.errors import UsageError
-from microproto_port import repl
+from microproto_port import dupterm as repl
 
 
 class FakeOS:

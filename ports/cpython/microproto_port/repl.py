@@ -25,9 +25,9 @@ API (both runtimes):
   ``time.sleep``, is interrupted when it returns). False if nothing runs.
 - ``close()``: interrupt what runs and drop the namespace.
 - ``running`` (property): a statement is executing.
-- ``HAS_DUPTERM``, ``attach(stream) -> bool``, ``detach(stream)``: hand the
-  runtime's own REPL to ``stream`` with ``os.dupterm`` (boards). CPython
-  has no dupterm: ``attach`` returns False and the caller uses ``Session``.
+- The runtime's own REPL over a connection (``HAS_DUPTERM``, ``attach``,
+  ``detach``) is in ``microproto_port.dupterm`` (CPython has no dupterm:
+  ``attach`` returns False and the caller uses ``Session``).
 
 Output capture: ``sys.stdout``/``sys.stderr`` are replaced once by a router
 that sends what a session's thread writes to that session and everything
@@ -42,8 +42,6 @@ import codeop
 import sys
 import threading
 import traceback
-
-HAS_DUPTERM = False
 
 _lock = threading.Lock()
 _routes = {}  # thread ident -> _Capture
@@ -236,14 +234,3 @@ class Session:
         self.interrupt()
         self.namespace = {}
         self.reset()
-
-
-def attach(stream):
-    """Hand the runtime's REPL to ``stream`` with ``os.dupterm``: CPython has
-    none, so this returns False."""
-    return False
-
-
-def detach(stream):
-    """Undo ``attach`` (nothing to do on CPython)."""
-    return None
