@@ -40,15 +40,12 @@ def __getattr__(name):
         from microproto import smtp_ext
 
         return getattr(smtp_ext, name)
+    if name == "main":
+        # the command line (``python -m microproto.smtp``, see ``--help``)
+        from microproto.smtp_cli import main
+
+        return main
     raise AttributeError(name)
-
-
-def _tls_mode(tls):
-    if tls in (None, "none", "", False):
-        return None
-    if tls in ("starttls", "implicit"):
-        return tls
-    raise UsageError("tls must be 'starttls', 'implicit' or None, not %r" % (tls,))
 
 
 def _prepare(message, from_addr, to_addrs, size, eight_bit):
@@ -83,16 +80,36 @@ def _prepare(message, from_addr, to_addrs, size, eight_bit):
     return from_addr, to_addrs, message, size, eight_bit
 
 
-class _Client:
-    """What the blocking and the asyncio client share: settings, the
-    sans-I/O session, the TLS context and the capabilities. Every option
-    after ``tls`` is keyword-only (see ``SMTP``)."""
+class SMTP:
+    """A blocking SMTP client session (connects in the constructor).
 
-    def __init__(self, host, port=None, tls="starttls", *, cafile=None, cadata=None, verify=True, timeout_ms=30000,
+    ``SMTP(host, port=None, tls="starttls"|"implicit"|None, *, cafile=None,
+    cadata=None, verify=True, timeout_ms=30000, local_hostname="localhost",
+    allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
+    chunk=None, max_line=1000, max_lines=64, pipelining=True,
+    chunking=False, connect=True)``.
+
+    ``pipelining``/``chunking``: use PIPELINING (RFC 2920) and BDAT (RFC
+    3030) when the server offers them (BDAT is opt-in: with bounded chunks
+    it costs a reply per chunk and was slower than DATA against Postfix).
+    ``port`` defaults to 587, 465 or 25 by ``tls``. ``timeout_ms`` bounds
+    each socket operation (``OSError``). ``chunk`` is the body chunk size
+    (default 2048 on MicroPython, 16384 on CPython; the session holds 3x it).
+    With ``connect=False``, call ``connect()`` yourself. Use as a context
+    manager: QUIT and close on exit.
+    """
+
+    _copy = False  # the asyncio client copies chunks: a stream may keep what it was given to write
+
+    def __init__(self, host, port=None, tls="starttls", *, connect=True, cafile=None, cadata=None, verify=True, timeout_ms=30000,
                  local_hostname="localhost", allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
                  read_size=1024, chunk=None, max_line=1000, max_lines=64, pipelining=True, chunking=False):
         self.host = host
-        self.tls = _tls_mode(tls)
+        if tls in (None, "none", "", False):
+            tls = None
+        elif tls not in ("starttls", "implicit"):
+            raise UsageError("tls must be 'starttls', 'implicit' or None, not %r" % (tls,))
+        self.tls = tls
         self.port = port or (587 if self.tls == "starttls" else 465 if self.tls else 25)
         self.timeout_ms = timeout_ms
         self.allow_plaintext_auth = allow_plaintext_auth
@@ -117,44 +134,13 @@ class _Client:
 
             self._tlsmod = _tls
             self._ctx = _tls.client_context(cafile, cadata, verify)
+        if connect:
+            self.connect()
 
     @property
     def capabilities(self):
         """The EHLO keywords (dict: keyword -> list of parameters)."""
         return self.session.caps
-
-    def _mail(self, from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid):
-        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        return self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining,
-                                 self.chunking, notify, ret, envid)
-
-
-
-class SMTP(_Client):
-    """A blocking SMTP client session (connects in the constructor).
-
-    ``SMTP(host, port=None, tls="starttls"|"implicit"|None, *, cafile=None,
-    cadata=None, verify=True, timeout_ms=30000, local_hostname="localhost",
-    allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
-    chunk=None, max_line=1000, max_lines=64, pipelining=True,
-    chunking=False, connect=True)``.
-
-    ``pipelining``/``chunking``: use PIPELINING (RFC 2920) and BDAT (RFC
-    3030) when the server offers them (BDAT is opt-in: with bounded chunks
-    it costs a reply per chunk and was slower than DATA against Postfix).
-    ``port`` defaults to 587, 465 or 25 by ``tls``. ``timeout_ms`` bounds
-    each socket operation (``OSError``). ``chunk`` is the body chunk size
-    (default 2048 on MicroPython, 16384 on CPython; the session holds 3x it).
-    With ``connect=False``, call ``connect()`` yourself. Use as a context
-    manager: QUIT and close on exit.
-    """
-
-    _copy = False
-
-    def __init__(self, host, port=None, tls="starttls", *, connect=True, **options):
-        super().__init__(host, port, tls, **options)
-        if connect:
-            self.connect()
 
     def _run(self, phase, conv):
         self.phase = phase
@@ -173,10 +159,10 @@ class SMTP(_Client):
                 self.secure = True
             self.conn = Connection(sock, self.session.parser, self._bufsize, None)
             s = self.session
-            self._run("greeting", s.greet())
+            self._run("greeting", s.simple(None, (220,)))
             self._run("EHLO", s.hello())
             if self.tls == "starttls":
-                self._run("STARTTLS", s.starttls())
+                self._run("STARTTLS", s.simple("STARTTLS", (220,)))
                 self.phase = "TLS handshake"
                 tsock = self._tlsmod.wrap_client(self.conn.sock, self._ctx, self.server_hostname)
                 # plaintext received before the upgrade is dropped (RFC 3207 4.2)
@@ -222,7 +208,9 @@ class SMTP(_Client):
         Raises ``SMTPRecipientsRefused`` if all are refused. ``notify``,
         ``ret``, ``envid``: delivery status notifications (RFC 3461), see
         ``smtp_core.Session.mail``."""
-        return self._guarded(self._mail(from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid))
+        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
+        return self._guarded(self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining,
+                                               self.chunking, notify, ret, envid))
 
     def send_many(self, mails):
         """Send several mails on this connection: ``mails`` is an iterable
@@ -275,15 +263,9 @@ class SMTP(_Client):
             self.close()
 
 
-def main(argv=None):
-    """The command line (``python -m microproto.smtp``, see ``--help``);
-    returns the exit status. It lives in ``microproto.smtp_cli``."""
-    from microproto.smtp_cli import main as cli_main
-
-    return cli_main(argv)
-
-
 if __name__ == "__main__":
     import sys
+
+    from microproto.smtp_cli import main
 
     sys.exit(main())

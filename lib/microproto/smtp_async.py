@@ -9,11 +9,11 @@ import asyncio
 
 from microproto.aio import StreamConnection
 from microproto.errors import PeerError, UsageError
-from microproto.smtp import _Client
+from microproto.smtp import SMTP, _prepare
 from microproto.smtp_core import SMTPReplyError
 
 
-class AsyncSMTP(_Client):
+class AsyncSMTP(SMTP):
     """The asyncio form of ``SMTP`` (same arguments, no ``connect``);
     ``async with``.
 
@@ -24,6 +24,9 @@ class AsyncSMTP(_Client):
     """
 
     _copy = True
+
+    def __init__(self, host, port=None, tls="starttls", **options):
+        SMTP.__init__(self, host, port, tls, connect=False, **options)
 
     async def _run(self, phase, conv):
         self.phase = phase
@@ -43,10 +46,10 @@ class AsyncSMTP(_Client):
         self.conn = StreamConnection(r, w, self.session.parser, self._read_size)
         s = self.session
         try:
-            await self._run("greeting", s.greet())
+            await self._run("greeting", s.simple(None, (220,)))
             await self._run("EHLO", s.hello())
             if self.tls == "starttls":
-                await self._run("STARTTLS", s.starttls())
+                await self._run("STARTTLS", s.simple("STARTTLS", (220,)))
                 self.phase = "TLS handshake"
                 c = self.conn
                 c.reader, c.writer = await self._tlsmod.upgrade_streams(
@@ -79,12 +82,12 @@ class AsyncSMTP(_Client):
 
     async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None,
                    ret=None, envid=None):
-        return await self._guarded(self._mail(from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret,
-                                              envid))
+        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
+        return await self._guarded(self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8,
+                                                     self.pipelining, self.chunking, notify, ret, envid))
 
     async def send_many(self, mails):
         from microproto.smtp_ext import mail_many
-        from microproto.smtp import _prepare
 
         return await self._guarded(mail_many(self.session, mails, _prepare, self.pipelining))
 

@@ -7,7 +7,7 @@ calls ``main`` here.
 """
 
 from microproto.errors import ProtocolError, UsageError
-from microproto.smtp import SMTP, SMTPRecipientsRefused, SMTPReplyError, _tls_mode
+from microproto.smtp import SMTP, SMTPRecipientsRefused, SMTPReplyError
 from microproto_port import net
 
 _USAGE = """usage: python -m microproto.smtp --server HOST [--port P]
@@ -134,7 +134,10 @@ def main(argv=None):
     try:
         port = int(opts.get("--port", "0"))
         timeout_ms = int(opts.get("--timeout-ms", "30000"))
-        tls = _tls_mode(opts.get("--tls", "starttls"))
+        tls = opts.get("--tls", "starttls")
+        if tls not in ("starttls", "implicit", "none"):
+            raise UsageError("--tls must be starttls, implicit or none, not %r" % tls)
+        tls = None if tls == "none" else tls
     except (ValueError, UsageError) as e:
         problems.append(str(e))
         port = timeout_ms = 0

@@ -87,10 +87,7 @@ class Reply:
         self.code = code
         self.lines = lines
         self.enhanced = enhanced
-
-    @property
-    def text(self):
-        return "\n".join(self.lines)
+        self.text = "\n".join(lines)
 
     def __eq__(self, other):
         return isinstance(other, Reply) and (self.code, self.lines, self.enhanced) == (other.code, other.lines, other.enhanced)
@@ -147,10 +144,6 @@ class ReplyParser:
         is waiting): lets a conversation write without awaiting a reply."""
         self._skip += 1
 
-    def _fail(self, exc):
-        self.error = exc
-        raise exc
-
     def receive_data(self, data):
         """Feed received bytes (``b""``: the server closed)."""
         if self.error is not None:
@@ -163,49 +156,51 @@ class ReplyParser:
         # kept (below ``max_line`` bytes) and joined to the next read
         data = self._rest + data if self._rest else bytes(data)
         s = 0
-        while True:
-            e = data.find(b"\n", s, s + m)
-            if e < 0:
-                break
-            self._line(data[s : e + 1])
-            s = e + 1
-        if len(data) - s >= m:
-            self._fail(LimitError("reply line longer than %d bytes" % m))
-        self._rest = data[s:]
-
-    def _line(self, line):
-        e = len(line) - 1  # without LF
-        if e and line[e - 1] == _CR:
-            e -= 1
-        sep = line[3] if e > 3 else 32
-        if e < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
-            self._fail(PeerError("not an SMTP reply: %r" % line[:40]))
-        code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
-        lines = self._lines
-        if lines and code != self._code:
-            self._fail(PeerError("reply code changed within a reply: %d then %d" % (self._code, code)))
-        if len(lines) >= self.max_lines:
-            self._fail(LimitError("reply longer than %d lines" % self.max_lines))
         try:
-            text = line[4:e].decode()
-        except UnicodeError:
-            # bytes that are not UTF-8 become '?'
-            text = "".join(chr(c) if c < 128 else "?" for c in line[4:e])
-        if not lines:
-            self._code = code
-            self._enh, text = _enhanced(text, code)
-        elif self._enh:
-            # later lines repeat the status; keep the text only
-            st, rest = _enhanced(text, code)
-            if st == self._enh:
-                text = rest
-        lines.append(text)
-        if sep == 32:
-            if len(self._queue) >= self.max_queue:
-                self._fail(LimitError("more than %d replies unread" % self.max_queue))
-            self._queue.append(Reply(code, lines, self._enh))
-            self._lines = []
-            self._enh = None
+            while True:
+                e = data.find(b"\n", s, s + m)
+                if e < 0:
+                    if len(data) - s >= m:
+                        raise LimitError("reply line longer than %d bytes" % m)
+                    self._rest = data[s:]
+                    return
+                b = s
+                line = data[s:e]
+                s = e + 1
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                sep = line[3] if len(line) > 3 else 32
+                if len(line) < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
+                    raise PeerError("not an SMTP reply: %r" % data[b:s][:40])
+                code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
+                lines = self._lines
+                if lines and code != self._code:
+                    raise PeerError("reply code changed within a reply: %d then %d" % (self._code, code))
+                if len(lines) >= self.max_lines:
+                    raise LimitError("reply longer than %d lines" % self.max_lines)
+                try:
+                    text = line[4:].decode()
+                except UnicodeError:
+                    # bytes that are not UTF-8 become '?'
+                    text = "".join(chr(c) if c < 128 else "?" for c in line[4:])
+                if not lines:
+                    self._code = code
+                    self._enh, text = _enhanced(text, code)
+                elif self._enh:
+                    # later lines repeat the status; keep the text only
+                    st, rest = _enhanced(text, code)
+                    if st == self._enh:
+                        text = rest
+                lines.append(text)
+                if sep == 32:
+                    if len(self._queue) >= self.max_queue:
+                        raise LimitError("more than %d replies unread" % self.max_queue)
+                    self._queue.append(Reply(code, lines, self._enh))
+                    self._lines = []
+                    self._enh = None
+        except PeerError as e:
+            self.error = e
+            raise
 
     def data_to_send(self):
         return b""
@@ -230,33 +225,6 @@ class ReplyParser:
 
 
 # -- capabilities and commands ---------------------------------------------
-
-
-def parse_capabilities(reply):
-    """EHLO reply -> dict: upper-case keyword -> list of parameters (str).
-    ``AUTH=X Y`` (old form) is merged into ``AUTH``."""
-    caps = {}
-    for line in reply.lines[1:]:
-        words = line.split()
-        if words:
-            kw = words[0].upper()
-            params = words[1:]
-            if kw.startswith("AUTH="):
-                params.insert(0, kw[5:])
-                kw = "AUTH"
-            old = caps.setdefault(kw, [])
-            for p in params:
-                if p not in old:
-                    old.append(p)
-    return caps
-
-
-def max_size(caps):
-    """The server's SIZE limit in bytes (0: none announced or no limit)."""
-    p = caps.get("SIZE")
-    if p and p[0].isdigit() and len(p[0]) < 16:
-        return int(p[0])
-    return 0
 
 
 def _check(s, what):
@@ -443,6 +411,7 @@ def body_chunks(source, buf):
     or ``read``) or an iterable of bytes-like chunks (str chunks are
     encoded as UTF-8). At most ``len(buf)`` bytes each time."""
     size = len(buf)
+    read = None
     if isinstance(source, (str, bytes, bytearray, memoryview)):
         source = (source,)
     elif hasattr(source, "readinto"):
@@ -451,9 +420,13 @@ def body_chunks(source, buf):
             if not k:
                 return
             yield k
-    elif hasattr(source, "read"):
-        source = _reads(source.read, size)
-    for c in source:
+    else:
+        read = getattr(source, "read", None)
+    it = None if read else iter(source)
+    while True:
+        c = (read(size) or None) if read else next(it, None)
+        if c is None:
+            return
         if isinstance(c, str):
             c = c.encode()
         mv = memoryview(c)
@@ -462,14 +435,6 @@ def body_chunks(source, buf):
             k = m - i if m - i < size else size
             buf[0:k] = mv[i : i + k]
             yield k
-
-
-def _reads(read, size):
-    while True:
-        c = read(size)
-        if not c:
-            return
-        yield c
 
 
 # -- conversations ----------------------------------------------------------
@@ -485,13 +450,6 @@ class SendResult:
         self.accepted = []
         self.refused = {}
         self.reply = None
-
-    def add(self, addr, reply):
-        self.recipients[addr] = reply
-        if reply.code // 100 == 2:
-            self.accepted.append(addr)
-        else:
-            self.refused[addr] = reply
 
 
 def _expect(reply, ok, command):
@@ -523,19 +481,26 @@ class Session:
         self.stage = ""  # the step of a mail transaction in progress
         self.broken = False  # True: out of step with the server, close it
 
-    def greet(self):
-        """Read the 220 greeting."""
-        r = yield None
-        self.greeting = _expect(r, (220,), "greeting")
-        return r
-
     def hello(self):
         """EHLO, falling back to HELO when EHLO is not understood."""
         r = yield command("EHLO", self.local_hostname)
         self.esmtp = r.code == 250
         self.caps = {}
         if self.esmtp:
-            self.caps = parse_capabilities(r)
+            # keyword (upper case) -> list of parameters; the old AUTH=X form joins AUTH
+            caps = self.caps
+            for line in r.lines[1:]:
+                words = line.split()
+                if words:
+                    kw = words[0].upper()
+                    params = words[1:]
+                    if kw.startswith("AUTH="):
+                        params.insert(0, kw[5:])
+                        kw = "AUTH"
+                    old = caps.setdefault(kw, [])
+                    for p in params:
+                        if p not in old:
+                            old.append(p)
         elif r.code in (500, 502, 504, 550):
             r = yield command("HELO", self.local_hostname)
             _expect(r, (250,), "HELO")
@@ -543,20 +508,20 @@ class Session:
             raise SMTPReplyError(r, "EHLO")
         return r
 
-    def starttls(self):
-        """Ask for STARTTLS; on 220 the caller upgrades the socket, calls
+    def simple(self, verb=None, ok=(250,)):
+        """One command without arguments (NOOP, RSET, QUIT); None reads the
+        greeting (kept in ``greeting``); STARTTLS (RFC 3207) only when
+        offered: on 220 the caller upgrades the socket, calls
         ``parser.discard()`` and runs ``hello()`` again."""
-        if "STARTTLS" not in self.caps:
+        if verb == "STARTTLS" and verb not in self.caps:
             raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
-        r = yield b"STARTTLS\r\n"
-        _expect(r, (220,), "STARTTLS")
-        self.parser.discard()
+        r = yield command(verb) if verb else None
+        r = _expect(r, ok, verb or "greeting")
+        if not verb:
+            self.greeting = r
+        elif verb == "STARTTLS":
+            self.parser.discard()
         return r
-
-    def simple(self, verb, ok=(250,)):
-        """One command without arguments (NOOP, RSET, QUIT)."""
-        r = yield command(verb)
-        return _expect(r, ok, verb)
 
     def auth(self, user, secret, mechanism=None):
         """AUTH (RFC 4954) with PLAIN, LOGIN, CRAM-MD5 or XOAUTH2 (``secret``
@@ -628,7 +593,8 @@ class Session:
             size = body.size()
         params = ""
         if size is not None and "SIZE" in caps:
-            limit = max_size(caps)
+            p = caps["SIZE"]
+            limit = int(p[0]) if p and p[0].isdigit() and len(p[0]) < 16 else 0
             if limit and size > limit:
                 # RFC 1870 6.1: what the server would answer, before anything is sent
                 raise SMTPReplyError(
@@ -677,7 +643,12 @@ class Session:
                 if not isinstance(r, Reply):
                     raise PeerError("%s: no reply" % self.stage)
                 if 0 < len(replies) <= len(to_addrs):
-                    result.add(to_addrs[len(replies) - 1], r)
+                    a = to_addrs[len(replies) - 1]
+                    result.recipients[a] = r
+                    if r.code // 100 == 2:
+                        result.accepted.append(a)
+                    else:
+                        result.refused[a] = r
                 replies.append(r)
                 if len(replies) == j:
                     break

@@ -35,6 +35,34 @@ class SMTPRecipientsRefused(SMTPReplyError):
         self.reason = "all recipients refused (" + "; ".join(parts) + ")"
 
 
+def parse_capabilities(reply):
+    """EHLO reply -> dict: upper-case keyword -> list of parameters (str).
+    ``AUTH=X Y`` (old form) is merged into ``AUTH``. (``Session.hello``
+    does the same inline: one function less in the import path.)"""
+    caps = {}
+    for line in reply.lines[1:]:
+        words = line.split()
+        if words:
+            kw = words[0].upper()
+            params = words[1:]
+            if kw.startswith("AUTH="):
+                params.insert(0, kw[5:])
+                kw = "AUTH"
+            old = caps.setdefault(kw, [])
+            for p in params:
+                if p not in old:
+                    old.append(p)
+    return caps
+
+
+def max_size(caps):
+    """The server's SIZE limit in bytes (0: none announced or no limit)."""
+    p = caps.get("SIZE")
+    if p and p[0].isdigit() and len(p[0]) < 16:
+        return int(p[0])
+    return 0
+
+
 # -- AUTH -------------------------------------------------------------------
 
 

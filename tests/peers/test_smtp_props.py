@@ -145,7 +145,7 @@ def test_client_survives_any_server(chunks):
     s = Session("c.example", max_line=200, max_lines=10)
     conn = Connection(FakeSocket([b"220 hi\r\n"] + chunks), s.parser)
     try:
-        conn.run(s.greet())
+        conn.run(s.simple(None, (220,)))
         conn.run(s.hello())
         conn.run(s.mail("a@b.c", ["d@e.f", "g@h.i"], b"body\r\n.x\r\n"))
     except ProtocolError:

@@ -16,7 +16,7 @@ def _session(chunks, ehlo=EHLO):
     s = Session("client.example")
     sock = FakeSocket([b"220 hi\r\n", ehlo] + list(chunks))
     c = Connection(sock, s.parser)
-    c.run(s.greet())
+    c.run(s.simple(None, (220,)))
     c.run(s.hello())
     sock.sent = bytearray()
     return s, c, sock

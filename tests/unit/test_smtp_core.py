@@ -207,7 +207,7 @@ def _session(chunks, **kw):
     s = Session("client.example", **kw)
     sock = FakeSocket([b"220 hi\r\n"] + list(chunks))
     c = Connection(sock, s.parser)
-    c.run(s.greet())
+    c.run(s.simple(None, (220,)))
     return s, c, sock
 
 
@@ -331,7 +331,7 @@ def test_starttls_discards_injected_plaintext():
     # a man in the middle appends a reply after 220: it must never be read
     s, c, sock = _session([b"250-mx\r\n250 STARTTLS\r\n", b"220 go ahead\r\n250-evil\r\n250 AUTH PLAIN\r\n"])
     c.run(s.hello())
-    c.run(s.starttls())
+    c.run(s.simple("STARTTLS", (220,)))
     assert s.parser.pending() == 0 and s.parser.next_event() is None
 
 

@@ -234,7 +234,7 @@ def _session(chunks):
     s = Session("client.example")
     sock = FakeSocket([b"220 hi\r\n"] + list(chunks))
     c = Connection(sock, s.parser)
-    c.run(s.greet())
+    c.run(s.simple(None, (220,)))
     c.run(s.hello())
     sock.sent = bytearray()
     return s, c, sock
