@@ -88,31 +88,6 @@ class LineDiscipline:
         self._len = 0
         self._dropped = 0
 
-    def _end_line(self):
-        if self._dropped:
-            self._events.append(("overlong", self._len + self._dropped))
-        else:
-            self._events.append(("line", bytes(self._line[: self._len])))
-        self._len = 0
-        self._dropped = 0
-        if self.echo:
-            self._echo += b"\r\n"
-
-    def _erase(self):
-        if self._dropped:
-            self._dropped -= 1
-            return
-        k = self._len
-        if not k:
-            return
-        k -= 1
-        # a UTF-8 sequence goes as one character
-        while k and self._line[k] & 0xC0 == 0x80:
-            k -= 1
-        self._len = k
-        if self.echo:
-            self._echo += b"\x08 \x08"
-
     def feed(self, data):
         """Process data bytes; events and echo queue up."""
         n = len(data)
@@ -175,13 +150,28 @@ class LineDiscipline:
                 i = j
                 continue
             i += 1
-            if b == _CR:
-                self._after_cr = True
-                self._end_line()
-            elif b == _LF:
-                self._end_line()
+            if b == _CR or b == _LF:
+                self._after_cr = b == _CR
+                if self._dropped:
+                    self._events.append(("overlong", self._len + self._dropped))
+                else:
+                    self._events.append(("line", bytes(line[: self._len])))
+                self._len = 0
+                self._dropped = 0
+                if self.echo:
+                    self._echo += b"\r\n"
             elif b == _BS or b == _DEL:
-                self._erase()
+                k = self._len
+                if self._dropped:
+                    self._dropped -= 1
+                elif k:
+                    k -= 1
+                    # a UTF-8 sequence goes as one character
+                    while k and line[k] & 0xC0 == 0x80:
+                        k -= 1
+                    self._len = k
+                    if self.echo:
+                        self._echo += b"\x08 \x08"
             elif b == _ETX:
                 self._len = 0
                 self._dropped = 0

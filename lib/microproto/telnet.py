@@ -122,6 +122,7 @@ class _Connection(Driven):
         Driven.__init__(self, reader, writer, core, None, server.read_size, server.write_timeout_ms)
         self.server = server
         self.ld = LineDiscipline(server.max_line, echo=True)
+        self.send = core.send_data  # made once: a bound method per keystroke is garbage
         self.busy = False
         self.queue = []
         core.logged_in = server.password is None
@@ -188,7 +189,7 @@ class _Connection(Driven):
                     continue
                 ld.echo = core.logged_in and core.local_enabled(ECHO)
                 ld.feed(ev[1])
-                ld.echo_into(core.send_data)
+                ld.echo_into(self.send)
                 while not self.closed:
                     ev = ld.next_event()
                     if ev is None:
@@ -244,9 +245,31 @@ class _Connection(Driven):
         asyncio.create_task(self._commands(raw))
 
     async def _commands(self, raw):
+        core = self.core
         try:
             while raw is not False and not self.closed:
-                await self._command(raw)
+                s = self.session
+                if raw is None:
+                    core.send_text("line longer than %d bytes: ignored\n" % self.server.max_line)
+                    core.send_text(s.prompt() if s is not None else "Password: ")
+                elif getattr(s, "raw", False):
+                    s.feed(raw + b"\r")  # typed ahead of the login
+                else:
+                    try:
+                        text = raw.decode()
+                    except UnicodeError:
+                        text = None
+                        core.send_text("input is not valid UTF-8: ignored\n" + s.prompt())
+                    if text is not None:
+                        out = await s.line(text)
+                        if out:
+                            if not isinstance(out, str):
+                                out = str(out)
+                            core.send_text(out if out.endswith("\n") else out + "\n")
+                        if self.closed or getattr(s, "closed", False):
+                            self._end()
+                        else:
+                            core.send_text(s.prompt())
                 raw = self.queue.pop(0) if self.queue else False
                 if raw is False:
                     # idle again before the prompt goes out: input that
@@ -256,40 +279,16 @@ class _Connection(Driven):
         except Exception as e:
             self.server.last_error = e  # the console's status view shows it
             try:
-                self.core.send_text("\ninternal error: %r\n" % (e,))
+                core.send_text("\ninternal error: %r\n" % (e,))
             except Exception:
                 pass
             self._end()
         finally:
             self.busy = False
-            self.core.tick(ticks_ms())  # idle time counts from here
-            self.core.busy = False
+            core.tick(ticks_ms())  # idle time counts from here
+            core.busy = False
             self.rearm()
             await self.flush()
-
-    async def _command(self, raw):
-        core = self.core
-        if raw is None:
-            core.send_text("line longer than %d bytes: ignored\n" % self.server.max_line)
-            core.send_text(self.session.prompt() if self.session is not None else "Password: ")
-            return
-        if getattr(self.session, "raw", False):
-            self.session.feed(raw + b"\r")  # typed ahead of the login
-            return
-        try:
-            text = raw.decode()
-        except UnicodeError:
-            core.send_text("input is not valid UTF-8: ignored\n" + self.session.prompt())
-            return
-        out = await self.session.line(text)
-        if out:
-            if not isinstance(out, str):
-                out = str(out)
-            core.send_text(out if out.endswith("\n") else out + "\n")
-        if self.closed or getattr(self.session, "closed", False):
-            self._end()
-            return
-        core.send_text(self.session.prompt())
 
 
 _WAIT = "Sorry, too many failed logins: try again later.\r\n"
