@@ -67,13 +67,18 @@ class Driven:
         self.eof = False
         self.done = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._flushing = 0  # flushes holding or waiting for the lock
         self.wakeup = asyncio.Event()
         self.go = asyncio.Event()
         self.go.set()
         self._armed = None  # the deadline the timer waits for
+        # a buffer to read into (MicroPython: no allocation per read), set
+        # by a subclass whose core copies out all it keeps of a read
+        self.rbuf = None
         self._tasks = ()
 
     async def start(self, leftover=b""):
+        streams.nodelay(self.writer)
         if leftover:
             await self.feed(leftover)
             if self.core.close_expected():
@@ -113,17 +118,49 @@ class Driven:
 
     async def flush(self):
         """Send what the core has produced; a peer that does not take it
-        within ``write_timeout_ms`` is cut."""
-        async with self._lock:
-            if self.closed:
-                return  # finish() sends what is left
+        within ``write_timeout_ms`` is cut. Nothing queued: no lock, no
+        wait; written at once when no drain is under way, and the lock only
+        taken when the transport is full (a drain to wait for)."""
+        if self.closed:
+            return  # finish() sends what is left
+        take = True
+        if not self._flushing:
             data = self.core.data_to_send()
             if not data:
                 return
             try:
-                await write(self.writer, data, self.write_timeout_ms)
-            except (OSError, RuntimeError, asyncio.TimeoutError):
+                self._put(data)
+            except (OSError, RuntimeError):
                 self.cut()
+                return
+            if not streams.blocked(self.writer):
+                return
+            take = False  # written: what is left is the drain
+        self._flushing += 1
+        try:
+            async with self._lock:
+                if self.closed:
+                    return
+                if take:
+                    data = self.core.data_to_send()
+                    if data:
+                        self._put(data)
+                if streams.blocked(self.writer):
+                    await write(self.writer, b"", self.write_timeout_ms)
+        except (OSError, RuntimeError, asyncio.TimeoutError):
+            self.cut()
+        finally:
+            self._flushing -= 1
+
+    def _put(self, data):
+        """Hand ``data`` (bytes, or a list of parts: a header and its
+        payload are not joined) to the transport."""
+        w = self.writer
+        if type(data) is list:
+            for b in data:
+                w.write(b)
+        else:
+            w.write(data)
 
     def cut(self):
         """End the connection now: abort the stream, drop what is buffered."""
@@ -150,13 +187,19 @@ class Driven:
 
     async def _reader(self):
         core = self.core
+        buf = self.rbuf
+        mv = None if buf is None else memoryview(buf)
         try:
             while not self.closed:
                 if not self.go.is_set():
                     await self.go.wait()
                     continue
                 try:
-                    data = await self.reader.read(self.read_size)
+                    if mv is None:
+                        data = await self.reader.read(self.read_size)
+                    else:
+                        n = await self.reader.readinto(buf)
+                        data = mv[:n] if n else b""
                 except OSError:
                     data = b""
                 if self.closed:
@@ -209,7 +252,8 @@ class Driven:
         try:
             data = self.core.data_to_send()
             if data:
-                await write(w, data, self.write_timeout_ms)
+                self._put(data)
+                await write(w, b"", self.write_timeout_ms)
             end = ticks_add(ticks_ms(), linger_ms)
             while max_linger > 0 and linger_ms:  # one deadline in all
                 left = ticks_diff(end, ticks_ms())

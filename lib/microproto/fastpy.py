@@ -65,6 +65,11 @@ def py_mask(buf, key, phase=0, start=0, end=-1):
         buf[i] ^= key[(i + phase) & 3]
 
 
+def py_mask_into(dst, doff, src, soff, n, key, phase=0):
+    for i in range(n):
+        dst[doff + i] = src[soff + i] ^ key[(i + phase) & 3]
+
+
 def py_utf8_check(buf, state=0, start=0, end=-1):
     if state < 0:
         return -1

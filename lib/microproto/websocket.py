@@ -50,7 +50,7 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   not take what we send in that time is cut), ``ping_interval_ms`` (20 s;
   None: no keepalive), ``ping_timeout_ms`` (20 s; no pong in time: 1011).
 - ``compression`` ("deflate" or None), ``deflate_level`` (6),
-  ``deflate_mem_level`` (8), ``max_window_bits`` (15: the largest client
+  ``deflate_mem_level`` (5: zlib's speed/memory trade-off, not on the wire), ``max_window_bits`` (15: the largest client
   window inflated; lower it on a board to save RAM).
 - ``max_line`` (4096), ``max_headers`` (48): request head limits (400/431).
 - ``read_size`` (4096): bytes per socket read.
@@ -68,7 +68,7 @@ from microproto.aio import write as _write
 from microproto.auth import Gate
 from microproto.errors import PeerError, UsageError
 from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
-from microproto_port import ticks_diff, ticks_ms
+from microproto_port import streams, ticks_diff, ticks_ms
 
 
 class ConnectionClosed(PeerError):
@@ -120,6 +120,10 @@ class WebSocket(Driven):
         self._pong_ev = asyncio.Event()
         self._pong_want = None
         self._eof_sent = False
+        if streams.READINTO:
+            # reads land in the core's scratch buffer: the core copies out
+            # what it keeps (frames are unmasked while copied)
+            self.rbuf = core._scratch
 
     # -- public API ----------------------------------------------------------
 
@@ -416,6 +420,7 @@ class Server:
             allow_unmasked=o["legacy_webrepl"],
             defer_close=True,
             now_ms=ticks_ms(),
+            parts=True,
         )
         ws = WebSocket(o, reader, writer, request, core, subprotocol, peer)
         try:
@@ -528,7 +533,7 @@ _DEFAULTS = {
     "ping_timeout_ms": 20000,
     "compression": "deflate",
     "deflate_level": 6,
-    "deflate_mem_level": 8,
+    "deflate_mem_level": 5,
     "max_window_bits": 15,
     "max_line": 4096,
     "max_headers": 48,

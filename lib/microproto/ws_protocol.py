@@ -56,7 +56,7 @@ from microproto.ws_frames import (
     parse_close,
 )
 from microproto_port import const, ticks_add, ticks_diff
-from microproto_port.fast import copy_into, mask, utf8_check
+from microproto_port.fast import copy_into, mask, mask_into, utf8_check
 
 OPEN = 1
 CLOSING = 2
@@ -64,7 +64,8 @@ CLOSED = 3
 
 _KEEP = const(65536)  # message buffer kept between messages
 _INITIAL = const(256)
-_INFLATE_CHUNK = const(8192)  # inflated bytes per read: small pieces, less fragmentation
+_INFLATE_CHUNK = const(8192)
+_JOIN = const(1024)  # with ``parts``: larger output goes out as its parts  # inflated bytes per read: small pieces, less fragmentation
 
 
 class ServerProtocol:
@@ -83,8 +84,10 @@ class ServerProtocol:
         scratch_size=4096,
         defer_close=False,
         now_ms=0,
+        parts=False,
     ):
         self.defer_close = defer_close
+        self.parts = parts
         self.max_size = max_size
         self.max_frame = max_size if max_frame is None else max_frame
         self.stream = stream
@@ -307,9 +310,10 @@ class ServerProtocol:
             mn = self._mn
             self._reserve(mn + k)
             msg = self._msg
-            copy_into(msg, mn, data, i, k)
             if h.masked:
-                mask(msg, h.key, self._phase, mn, mn + k)
+                mask_into(msg, mn, data, i, k, h.key, self._phase)  # one pass
+            else:
+                copy_into(msg, mn, data, i, k)
             self._phase = (self._phase + k) & 3
             if text:
                 self._utf = utf8_check(msg, self._utf, mn, mn + k)
@@ -322,9 +326,10 @@ class ServerProtocol:
         size = len(sc)
         while k > 0 and not self.failed:
             c = size if k > size else k
-            copy_into(sc, 0, data, i, c)
             if h.masked:
-                mask(sc, h.key, self._phase, 0, c)
+                mask_into(sc, 0, data, i, c, h.key, self._phase)
+            else:
+                copy_into(sc, 0, data, i, c)
             self._phase = (self._phase + c) & 3
             if self._mz:
                 self.deflate.inflater.feed(memoryview(sc)[:c])
@@ -599,7 +604,9 @@ class ServerProtocol:
         self._close_deadline = ticks_add(self._now, self.close_timeout_ms)
 
     def data_to_send(self):
-        """Bytes queued for the wire (b"" if none)."""
+        """Bytes queued for the wire (b"" if none); with ``parts`` (the
+        asyncio driver), over 1 KiB comes as a list of the parts (frame
+        headers and payloads), not joined."""
         out = self._out
         if not out:
             return b""
@@ -610,6 +617,8 @@ class ServerProtocol:
         n = 0
         for b in out:
             n += len(b)
+        if self.parts and n > _JOIN:
+            return out  # header and payload as they are: no copy
         buf = bytearray(n)
         o = 0
         for b in out:

@@ -1,6 +1,6 @@
 """The fast paths (masking, UTF-8 automaton, copy) against plain references."""
 
-from microproto_port.fast import copy_into, mask, utf8_check
+from microproto_port.fast import copy_into, mask, mask_into, utf8_check
 
 KEY = b"\x37\xfa\x21\x3d"
 
@@ -32,6 +32,29 @@ def test_mask_twice_is_identity_and_pieces_equal_whole():
     assert pos == len(data) and pieces == whole
     mask(whole, KEY)
     assert bytes(whole) == data
+
+
+def test_mask_long_runs_at_every_phase_and_offset():
+    # the word (viper) and strided-table (CPython) paths, with their edges
+    data = bytes((i * 13 + 5) & 0xFF for i in range(300))
+    for phase in range(4):
+        for start in (0, 1, 2, 3, 4):
+            for end in (start + 31, start + 32, start + 33, 299, 300):
+                buf = bytearray(data)
+                mask(buf, KEY, phase, start, end)
+                want = data[:start] + _ref_mask(data[start:end], KEY, phase) + data[end:]
+                assert bytes(buf) == want, (phase, start, end)
+
+
+def test_mask_into_copies_and_unmasks_in_one_pass():
+    data = bytes((i * 11 + 1) & 0xFF for i in range(260))
+    for src in (data, bytearray(data), memoryview(data)):
+        for phase in range(4):
+            for doff, soff, n in ((0, 0, 260), (4, 8, 200), (1, 3, 40), (2, 0, 31), (0, 4, 0), (3, 5, 7)):
+                dst = bytearray(270)
+                mask_into(dst, doff, src, soff, n, KEY, phase)
+                want = bytes(doff) + _ref_mask(data[soff:soff + n], KEY, phase) + bytes(270 - doff - n)
+                assert bytes(dst) == want, (type(src), phase, doff, soff, n)
 
 
 def test_copy_into():

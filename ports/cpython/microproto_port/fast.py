@@ -22,22 +22,50 @@ def copy_into(dst, doff, src, soff, n):
     dst[doff : doff + n] = memoryview(src)[soff : soff + n]
 
 
+_T = [None] * 256  # XOR tables, made when a key byte first needs one
+
+
+def _table(b):
+    t = _T[b]
+    if t is None:
+        t = _T[b] = bytes([i ^ b for i in range(256)])
+    return t
+
+
 def mask(buf, key, phase=0, start=0, end=-1):
     if end < 0:
         end = len(buf)
-    if start or end != len(buf):
-        buf = memoryview(buf)[start:end]
-    n = len(buf)
-    if not n:
+    n = end - start
+    if n <= 0:
         return
-    k = bytes(key)
-    if phase:
-        k = k[phase:] + k[:phase]
-    x = int.from_bytes(buf, "little") ^ int.from_bytes((k * ((n >> 2) + 1))[:n], "little")
-    buf[:n] = x.to_bytes(n, "little")
+    if n < 32:
+        for i in range(start, end):
+            buf[i] ^= key[(i - start + phase) & 3]
+        return
+    # four strided passes, each one C-speed translate through a XOR table
+    for j in range(4):
+        s = start + j
+        buf[s:end:4] = buf[s:end:4].translate(_table(key[(j + phase) & 3]))
 
 
-from microproto.fastpy import py_copy_into, py_mask, py_utf8_check, utf8_step  # noqa: F401,E402
+def mask_into(dst, doff, src, soff, n, key, phase=0):
+    """Copy ``src[soff:soff+n]`` to ``dst[doff:]`` XORed with ``key`` from
+    key byte ``phase``: unmasking while copying (one pass over the payload)."""
+    if n <= 0:
+        return
+    if n < 32:
+        for i in range(n):
+            dst[doff + i] = src[soff + i] ^ key[(i + phase) & 3]
+        return
+    end = doff + n
+    for j in range(4):
+        sl = src[soff + j:soff + n:4]
+        if type(sl) is memoryview:
+            sl = sl.tobytes()
+        dst[doff + j:end:4] = sl.translate(_table(key[(j + phase) & 3]))
+
+
+from microproto.fastpy import py_copy_into, py_mask, py_mask_into, py_utf8_check, utf8_step  # noqa: F401,E402
 
 
 def utf8_check(buf, state=0, start=0, end=-1):

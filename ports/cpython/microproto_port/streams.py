@@ -7,6 +7,9 @@ import struct
 
 _LINGER_0 = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close resets
 
+# the driver reads into a preallocated buffer (``reader.readinto``): asyncio's StreamReader has no readinto
+READINTO = False
+
 
 def abort(writer):
     """Cut an asyncio stream now: drop what is buffered, here and in the
@@ -19,6 +22,10 @@ def abort(writer):
     t = getattr(writer, "transport", None)
     if t is not None:
         t.abort()
+
+
+def nodelay(writer):
+    """No-op: asyncio sets TCP_NODELAY on every TCP transport."""
 
 
 def blocked(writer):

@@ -7,7 +7,8 @@ same results, byte by byte.
 
 ``mask(buf, key, phase=0, start=0, end=-1)``: XOR ``buf[start:end]`` in
 place with a 4-byte key, starting at key byte ``phase``.
-``utf8_check(buf, state=0, start=0, end=-1)``: 0 (complete), 1-7 (inside a
+``mask_into(dst, doff, src, soff, n, key, phase=0)``: copy and unmask in one
+pass. ``utf8_check(buf, state=0, start=0, end=-1)``: 0 (complete), 1-7 (inside a
 character) or -1 (invalid, found at the first byte that cannot continue a
 valid text). ``copy_into(dst, doff, src, soff, n)``. Offsets instead of
 memoryview slices: a slice is a heap allocation here. MicroPython's own ``str()``
@@ -15,10 +16,10 @@ decoding accepts surrogates and overlong forms, so it is not used.
 """
 
 
-from microproto.fastpy import py_copy_into, py_mask, py_utf8_check, utf8_step  # noqa: F401
+from microproto.fastpy import py_copy_into, py_mask, py_mask_into, py_utf8_check, utf8_step  # noqa: F401
 
 try:
-    from microproto_port._fast_viper import copy_viper, mask_viper, utf8_viper
+    from microproto_port._fast_viper import copy_viper, mask_into_viper, mask_viper, utf8_viper
 
     def mask(buf, key, phase=0, start=0, end=-1):
         if end < 0:
@@ -33,8 +34,10 @@ try:
         return utf8_viper(buf, start, end, state)
 
     copy_into = copy_viper
+    mask_into = mask_into_viper
 
 except (ImportError, SyntaxError, ValueError):
     mask = py_mask
     utf8_check = py_utf8_check
     copy_into = py_copy_into
+    mask_into = py_mask_into

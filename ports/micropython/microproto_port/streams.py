@@ -7,6 +7,11 @@ import socket
 from micropython import const
 
 _SO_LINGER = const(13)  # Linux and lwIP; the unix port lacks the constant
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)  # Linux and lwIP
+
+# the driver reads into a preallocated buffer (``reader.readinto``): a read allocates nothing
+READINTO = True
 
 
 def abort(writer):
@@ -25,6 +30,16 @@ def abort(writer):
         s.close()
     except (AttributeError, OSError):
         pass
+
+
+def nodelay(writer):
+    """Send small writes at once (no Nagle wait behind unacknowledged
+    data: a frame's header and payload go out as two writes), as asyncio
+    does on CPython."""
+    try:
+        writer.s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+    except (AttributeError, OSError, TypeError):
+        pass  # a TLS socket, or a stack without the option
 
 
 def blocked(writer):
