@@ -184,7 +184,9 @@ class SMTP:
         Refused without TLS unless ``allow_plaintext_auth``."""
         if not self.secure and not self.allow_plaintext_auth:
             raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
-        return self._run("AUTH", self.session.auth(user, password, mechanism))
+        from microproto.smtp_ext import auth
+
+        return self._run("AUTH", auth(self.session, user, password, mechanism))
 
     def _guarded(self, conv):
         try:

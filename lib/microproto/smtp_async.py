@@ -24,6 +24,8 @@ class AsyncSMTP(SMTP):
     """
 
     _copy = True
+    # blocking-only parts of SMTP: ``async with`` and ``await send`` instead
+    __enter__ = __exit__ = sendmail = None
 
     def __init__(self, host, port=None, tls="starttls", **options):
         SMTP.__init__(self, host, port, tls, connect=False, **options)
@@ -67,7 +69,9 @@ class AsyncSMTP(SMTP):
     async def login(self, user, password, mechanism=None):
         if not self.secure and not self.allow_plaintext_auth:
             raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
-        return await self._run("AUTH", self.session.auth(user, password, mechanism))
+        from microproto.smtp_ext import auth
+
+        return await self._run("AUTH", auth(self.session, user, password, mechanism))
 
     async def _guarded(self, conv):
         try:

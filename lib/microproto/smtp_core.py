@@ -296,10 +296,6 @@ class DotStuffer:
         self._whole = self._mv[:chunk]  # the result for a full chunk as is
         self._copy = copy
         self._src = None
-        self.reset(dots)
-
-    def reset(self, dots=True):
-        """Start a new body (the buffer is kept): dot-stuffed or not."""
         self._dots = dots
         self._bol = True  # at the start of a line
         self._cr = False  # the last byte seen was a CR not yet written
@@ -523,14 +519,6 @@ class Session:
             self.parser.discard()
         return r
 
-    def auth(self, user, secret, mechanism=None):
-        """AUTH (RFC 4954) with PLAIN, LOGIN, CRAM-MD5 or XOAUTH2 (``secret``
-        is then the OAuth2 access token): the one given, or the first of
-        PLAIN, LOGIN, CRAM-MD5 the server offers (``smtp_ext.auth``)."""
-        from microproto.smtp_ext import auth
-
-        return auth(self, user, secret, mechanism)
-
     def mail(self, from_addr, to_addrs, body, size=None, eight_bit=None, smtputf8=None, pipelining=True,
              chunking=False, notify=None, ret=None, envid=None):
         """One mail transaction: MAIL FROM, RCPT TO for each address, DATA
@@ -677,7 +665,8 @@ class Session:
         ``tail``, the last piece and the end mark are returned unsent (bytes)
         instead: a batch sends them with the next mail's commands."""
         st = self._stuffer
-        st.reset(True)
+        st._dots = st._bol = True  # a new body, dot-stuffed
+        st._cr = False
         buf = self._inbuf
         held = 0  # encoded bytes not yet sent (front of the out buffer)
         out = None

@@ -111,7 +111,9 @@ def choose_mechanism(caps, mechanism=None):
 
 
 def auth(session, user, secret, mechanism=None):
-    """The AUTH conversation (see ``Session.auth``)."""
+    """AUTH (RFC 4954) with PLAIN, LOGIN, CRAM-MD5 or XOAUTH2 (``secret`` is
+    then the OAuth2 access token): ``mechanism``, or the first of PLAIN,
+    LOGIN, CRAM-MD5 the server offers. A conversation over ``session``."""
     mech = choose_mechanism(session.caps, mechanism)
     u = user.encode() if isinstance(user, str) else bytes(user)
     p = secret.encode() if isinstance(secret, str) else bytes(secret)
@@ -194,7 +196,9 @@ def send_bdat(session, body, pipelined, check8=False):
     dot-stuffing. With PIPELINING up to ``_BDAT_WINDOW`` chunks await
     their reply; a refused chunk stops the transfer (then RSET)."""
     st = session._stuffer
-    st.reset(False)
+    st._dots = False  # a new body: CRLF lines, no dot-stuffing
+    st._bol = True
+    st._cr = False
     buf = session._inbuf
     window = _BDAT_WINDOW if pipelined else 1
     waiting = 0  # chunks sent whose reply has not been read

@@ -4,6 +4,7 @@ conversations over scripted fake sockets (portable: CPython and MicroPython)."""
 from fakes import FakeSocket
 from microproto.blocking import Connection
 from microproto.errors import LimitError, PeerError, UsageError
+from microproto.smtp_ext import auth
 from microproto.smtp_core import (
     SENT,
     DotStuffer,
@@ -224,23 +225,23 @@ def test_ehlo_then_helo_fallback():
 def test_auth_mechanisms():
     s, c, sock = _session([EHLO, b"235 2.7.0 ok\r\n"])
     c.run(s.hello())
-    c.run(s.auth("u", "p"))
+    c.run(auth(s, "u", "p"))
     assert bytes(sock.sent).endswith(b"AUTH PLAIN " + b64(b"\x00u\x00p") + b"\r\n")
 
     s, c, sock = _session([EHLO, b"334 VXNlcm5hbWU6\r\n", b"334 UGFzc3dvcmQ6\r\n", b"235 ok\r\n"])
     c.run(s.hello())
-    c.run(s.auth("u", "p", "login"))
+    c.run(auth(s, "u", "p", "login"))
     assert bytes(sock.sent).endswith(b"AUTH LOGIN\r\n" + b64(b"u") + b"\r\n" + b64(b"p") + b"\r\n")
 
     ch = b"<1896.697170952@postoffice.reston.mci.net>"
     s, c, sock = _session([EHLO, b"334 " + b64(ch) + b"\r\n", b"235 ok\r\n"])
     c.run(s.hello())
-    c.run(s.auth("tim", "tanstaaftanstaaf", "CRAM-MD5"))
+    c.run(auth(s, "tim", "tanstaaftanstaaf", "CRAM-MD5"))
     assert bytes(sock.sent).endswith(b"\r\n" + b64(b"tim b913a602c7eda7a495b4e6e7334d3890") + b"\r\n")
 
     s, c, sock = _session([EHLO, b"334 eyJzdGF0dXMiOiI0MDEifQ==\r\n", b"535 5.7.8 bad token\r\n"])
     c.run(s.hello())
-    e = _raises(SMTPReplyError, c.run, s.auth("u@x", "Zq9secret", "XOAUTH2"))
+    e = _raises(SMTPReplyError, c.run, auth(s, "u@x", "Zq9secret", "XOAUTH2"))
     assert e.code == 535 and e.enhanced == "5.7.8"
     sent = bytes(sock.sent)
     assert b64(b"user=u@x\x01auth=Bearer Zq9secret\x01\x01") in sent and sent.endswith(b"\r\n\r\n")
@@ -250,10 +251,10 @@ def test_auth_mechanisms():
 def test_auth_not_offered_or_unknown():
     s, c, sock = _session([EHLO_PLAIN])
     c.run(s.hello())
-    _raises(PeerError, c.run, s.auth("u", "p"))
+    _raises(PeerError, c.run, auth(s, "u", "p"))
     s, c, sock = _session([EHLO])
     c.run(s.hello())
-    _raises(PeerError, c.run, s.auth("u", "p", "GSSAPI"))
+    _raises(PeerError, c.run, auth(s, "u", "p", "GSSAPI"))
 
 
 def test_mail_pipelined_partial_refusal():
