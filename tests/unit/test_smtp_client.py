@@ -45,7 +45,7 @@ class Server:
 
     def _fill(self):
         b = bytearray(4096)
-        n = net.recv_into(self.sock, b)
+        n = net.reader(self.sock)(b)
         if not n:
             raise OSError("client closed")
         self.buf += bytes(b[:n])

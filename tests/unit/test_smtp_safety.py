@@ -9,6 +9,7 @@
 """
 
 import os
+import socket
 
 from fakes import FakeSocket, read_data
 from microproto import smtp
@@ -23,10 +24,14 @@ def _listen():
     for _ in range(50):
         r = random_bytes(2)
         port = 21000 + ((r[0] << 8) | r[1]) % 1000
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            return net.tcp_listen("127.0.0.1", port, 8), port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
+            s.listen(8)
+            return s, port
         except OSError:
-            pass
+            s.close()
     raise OSError("no free port in 21000-21999")
 
 
@@ -129,7 +134,7 @@ def _starttls_then_silent(sock):
     buf = bytearray(256)
     got = b""
     while b"STARTTLS" not in got:
-        n = net.recv_into(sock, buf)
+        n = net.reader(sock)(buf)
         if not n:
             return
         got += bytes(buf[:n])
@@ -294,7 +299,7 @@ def test_8bit_streamed_over_tcp_closes_the_session():
         buf = bytearray(4096)
         data = b""
         while True:
-            n = net.recv_into(sock, buf)
+            n = net.reader(sock)(buf)
             if not n:
                 break
             data += bytes(buf[:n])

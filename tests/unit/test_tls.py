@@ -10,7 +10,7 @@ def _tls_echo_server(lsock, done):
         try:
             t = tls.wrap_server(s, tls.server_context(data_path("cert.pem"), data_path("key.pem")))
             buf = memoryview(bytearray(64))
-            n = net.recv_into(t, buf)
+            n = net.reader(t)(buf)
             net.send_all(t, b"echo:" + bytes(buf[:n]))
             t.close()
         except Exception as e:  # the client side reports the failure
@@ -41,7 +41,7 @@ def test_tls_client_verifies_and_talks():
     buf = memoryview(bytearray(64))
     got = b""
     while len(got) < 7:
-        n = net.recv_into(t, buf)
+        n = net.reader(t)(buf)
         if not n:
             break
         got += bytes(buf[:n])
