@@ -68,16 +68,17 @@ async def _session(ws, password, server, login_timeout_ms, max_line, max_file_si
     # the login deadline counts from the connection: keystrokes do not move it
     deadline = ticks_add(ticks_ms(), login_timeout_ms)
 
-    async def flush():
+    def flush():
         # queued in order in one go (no await between), then sent under the
-        # driver's write deadline: no lock of our own
+        # driver's write deadline (what it returns is awaited): no lock of
+        # our own, and no coroutine of ours per message
         if ws.open:
             for is_text, data in core.messages_to_send():
                 if is_text:
                     ws.core.send_text(data)
                 else:
                     ws.core.send_binary(data)
-            await ws.flush()
+        return ws.flush()
 
     async def runner():
         try:

@@ -93,6 +93,7 @@ class WebREPL:
         self._lines = LineDiscipline(max_line, echo=True)
         self._state = _S_PASSWORD
         self._out = []  # (is_text, bytes)
+        self._spare = []  # the list handed out last time
         self._events = []
         self._file = None
         self._name = ""
@@ -104,9 +105,13 @@ class WebREPL:
     # -- output -----------------------------------------------------------
 
     def messages_to_send(self):
-        """The messages produced so far: a list of ``(is_text, bytes)``."""
+        """The messages produced so far: a list of ``(is_text, bytes)``,
+        valid until the next call (two lists take turns: no list is made
+        per call)."""
         out = self._out
-        self._out = []
+        self._out = self._spare
+        self._spare = out
+        del self._out[:]
         return out
 
     def next_event(self):
