@@ -121,46 +121,37 @@ class Driven:
         within ``write_timeout_ms`` is cut. Nothing queued: no lock, no
         wait; written at once when no drain is under way, and the lock only
         taken when the transport is full (a drain to wait for)."""
-        if self.closed:
-            return  # finish() sends what is left
-        take = True
-        if not self._flushing:
-            data = self.core.data_to_send()
-            if not data:
-                return
-            try:
-                self._put(data)
-            except (OSError, RuntimeError):
-                self.cut()
-                return
-            if not streams.blocked(self.writer):
-                return
-            take = False  # written: what is left is the drain
-        self._flushing += 1
+        f = self._flushing
+        w = self.writer
         try:
-            async with self._lock:
-                if self.closed:
+            if not f:
+                if self.closed or not self._put():
+                    return  # finish() sends what is left
+                if not streams.blocked(w):
                     return
-                if take:
-                    data = self.core.data_to_send()
-                    if data:
-                        self._put(data)
-                if streams.blocked(self.writer):
-                    await write(self.writer, b"", self.write_timeout_ms)
+            self._flushing += 1
+            try:
+                async with self._lock:
+                    if not self.closed and (not f or self._put()) and streams.blocked(w):
+                        await write(w, b"", self.write_timeout_ms)
+            finally:
+                self._flushing -= 1
         except (OSError, RuntimeError, asyncio.TimeoutError):
             self.cut()
-        finally:
-            self._flushing -= 1
 
-    def _put(self, data):
-        """Hand ``data`` (bytes, or a list of parts: a header and its
-        payload are not joined) to the transport."""
+    def _put(self):
+        """Hand what the core queued to the transport (a list of parts: a
+        header and its payload are not joined); False if nothing was."""
+        data = self.core.data_to_send()
+        if not data:
+            return False
         w = self.writer
         if type(data) is list:
             for b in data:
                 w.write(b)
         else:
             w.write(data)
+        return True
 
     def cut(self):
         """End the connection now: abort the stream, drop what is buffered."""
@@ -250,9 +241,7 @@ class Driven:
         self.done.set()
         w = self.writer
         try:
-            data = self.core.data_to_send()
-            if data:
-                self._put(data)
+            if self._put():
                 await write(w, b"", self.write_timeout_ms)
             end = ticks_add(ticks_ms(), linger_ms)
             while max_linger > 0 and linger_ms:  # one deadline in all
