@@ -279,7 +279,13 @@ class WebSocket(Driven):
             self._pong_ev.set()
         self._msg_ev.set()
 
-    async def flush(self):
+    def flush(self):
+        # the common case is the driver's own flush: no coroutine around it
+        if not self.core.failed:
+            return Driven.flush(self)
+        return self._flush_failed()
+
+    async def _flush_failed(self):
         await Driven.flush(self)
         core = self.core
         if core.failed and core.state != OPEN and not self._eof_sent and not self.closed and not core.pending():

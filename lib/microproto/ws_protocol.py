@@ -56,7 +56,7 @@ from microproto.ws_frames import (
     parse_close,
 )
 from microproto_port import const, ticks_add, ticks_diff
-from microproto_port.fast import copy_into, mask, mask_into, utf8_check
+from microproto_port.fast import copy_into, mask_into, utf8_check
 
 OPEN = 1
 CLOSING = 2
@@ -290,20 +290,17 @@ class ServerProtocol:
     def _payload(self, data, i, k, last):
         h = self._h
         op = self._op
-        if self.failed:
-            if op == OP_CLOSE:
-                copy_into(self._ctl, self._cn, data, i, k)
+        failed = self.failed
+        if failed or op >= 8:
+            # a control frame (after a failure: only a Close) into its buffer
+            if op == OP_CLOSE or (op >= 8 and not failed):
+                cn = self._cn
                 if h.masked:
-                    mask(self._ctl, h.key, self._phase, self._cn, self._cn + k)
-                self._cn += k
+                    mask_into(self._ctl, cn, data, i, k, h.key, self._phase)
+                else:
+                    copy_into(self._ctl, cn, data, i, k)
+                self._cn = cn + k
                 self._phase = (self._phase + k) & 3
-            return
-        if op >= 8:
-            copy_into(self._ctl, self._cn, data, i, k)
-            if h.masked:
-                mask(self._ctl, h.key, self._phase, self._cn, self._cn + k)
-            self._cn += k
-            self._phase = (self._phase + k) & 3
             return
         text = self._mop == OP_TEXT
         if not self._mz and not self.stream:
