@@ -173,7 +173,7 @@ class Session:
                         return (_DATA, mv[n:w])
                 elif s < e:
                     # a line: a status line, or a body line
-                    i = b.find(_LF, s, e)
+                    i = b.find(b"\n", s, e)  # an int needle fails on MicroPython <= 1.27
                     n = self.max_line
                     if i >= 0 and i - s < n:
                         self.start = i + 1

@@ -32,9 +32,10 @@ def _word(w):
     cs, enc, data = p
     cs = cs.split("*")[0]  # RFC 2231 language suffix
     try:
-        if enc in "bB":
-            raw = binascii.a2b_base64(data)
-        elif enc in "qQ":
+        enc = enc.upper()
+        if enc == "B":
+            raw = binascii.a2b_base64(data.encode())
+        elif enc == "Q":
             b = data.replace("_", " ").encode()
             raw = bytearray()
             i = 0
