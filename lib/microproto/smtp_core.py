@@ -456,6 +456,25 @@ def _expect(reply, ok, command):
     return reply
 
 
+
+def caps_of(lines):
+    """EHLO reply lines -> dict: upper-case keyword -> list of parameters
+    (str); the old ``AUTH=X Y`` form is merged into ``AUTH``."""
+    caps = {}
+    for line in lines[1:]:
+        words = line.split()
+        if words:
+            kw = words[0].upper()
+            params = words[1:]
+            if kw.startswith("AUTH="):
+                params.insert(0, kw[5:])
+                kw = "AUTH"
+            old = caps.setdefault(kw, [])
+            for p in params:
+                if p not in old:
+                    old.append(p)
+    return caps
+
 class Session:
     """Client state across conversations: capabilities and the parser.
 
@@ -483,20 +502,7 @@ class Session:
         self.esmtp = r.code == 250
         self.caps = {}
         if self.esmtp:
-            # keyword (upper case) -> list of parameters; the old AUTH=X form joins AUTH
-            caps = self.caps
-            for line in r.lines[1:]:
-                words = line.split()
-                if words:
-                    kw = words[0].upper()
-                    params = words[1:]
-                    if kw.startswith("AUTH="):
-                        params.insert(0, kw[5:])
-                        kw = "AUTH"
-                    old = caps.setdefault(kw, [])
-                    for p in params:
-                        if p not in old:
-                            old.append(p)
+            self.caps = caps_of(r.lines)
         elif r.code in (500, 502, 504, 550):
             r = yield command("HELO", self.local_hostname)
             _expect(r, (250,), "HELO")

@@ -12,7 +12,7 @@ shared drivers, nothing asserts on peer data, nothing reads a clock.
 import binascii
 
 from microproto.errors import PeerError, UsageError
-from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, SMTPReplyError, _is_7bit, _NO_8BIT, body_chunks
+from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, SMTPReplyError, caps_of, _is_7bit, _NO_8BIT, body_chunks
 from microproto_port import const
 
 # BDAT chunks sent ahead of their replies with PIPELINING
@@ -37,22 +37,8 @@ class SMTPRecipientsRefused(SMTPReplyError):
 
 def parse_capabilities(reply):
     """EHLO reply -> dict: upper-case keyword -> list of parameters (str).
-    ``AUTH=X Y`` (old form) is merged into ``AUTH``. (``Session.hello``
-    does the same inline: one function less in the import path.)"""
-    caps = {}
-    for line in reply.lines[1:]:
-        words = line.split()
-        if words:
-            kw = words[0].upper()
-            params = words[1:]
-            if kw.startswith("AUTH="):
-                params.insert(0, kw[5:])
-                kw = "AUTH"
-            old = caps.setdefault(kw, [])
-            for p in params:
-                if p not in old:
-                    old.append(p)
-    return caps
+    ``AUTH=X Y`` (old form) is merged into ``AUTH``."""
+    return caps_of(reply.lines)
 
 
 def max_size(caps):
