@@ -296,7 +296,3 @@ async def serve(on_session, host, port, gate, ssl=None, backlog=5, refuse=None):
         return await asyncio.start_server(accept, host, port, backlog=backlog)
     return await asyncio.start_server(accept, host, port, backlog=backlog, ssl=ssl)
 
-
-def run(coro):
-    """``asyncio.run`` on both runtimes."""
-    return asyncio.run(coro)
