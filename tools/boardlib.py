@@ -56,11 +56,17 @@ def mpremote(device, *cmds, timeout_s=120, capture=False):
 
 
 def mpy_cross(src, dst, arch=None):
-    """Compile ``src`` to ``dst`` with mpy-cross (``-march`` for native code)."""
+    """Compile ``src`` to ``dst`` with mpy-cross (``-march`` for native code).
+
+    The source name embedded in the bytecode (tracebacks show it, and it is
+    a string in the board's heap once loaded) is the file's package path,
+    e.g. ``microproto/errors.py``, never the checkout's absolute path: the
+    heap figures must not depend on where the tree lies."""
     exe = shutil.which("mpy-cross")
     argv = [exe] if exe else [sys.executable, "-m", "mpy_cross"]
     if arch:
         argv.append("-march=" + arch)
+    argv += ["-s", os.path.basename(os.path.dirname(os.path.abspath(src))) + "/" + os.path.basename(src)]
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     r = subprocess.run(argv + ["-o", dst, src], capture_output=True, text=True)
     if r.returncode != 0:
