@@ -128,7 +128,8 @@ def console_route(request, server, password):
     given = _basic_password(request)
     if given is None:
         return 401, [("WWW-Authenticate", 'Basic realm="console"')], b""
-    ok = server.gate.check("/status", given, password, ticks_ms())
+    # throttled per address, like the console's logins
+    ok = server.gate.check((getattr(request, "peer", None) or ("/status",))[0], given, password, ticks_ms())
     if not ok:
         return (403, [], b"") if ok is False else (429, [("Retry-After", "5")], b"")
     started, address, telnet = server.board

@@ -497,6 +497,7 @@ class Server:
             if not ok:
                 raise hs.HandshakeError(403, "wrong password")
         if not hs.is_upgrade(request) and o["http_handler"] is not None:
+            request.peer = peer  # (ip, port) or None: a route may throttle per address
             r = await _maybe_await(o["http_handler"](request))
             if r is None:
                 return 404, [("Content-Type", "text/plain")], b"not found\n"
