@@ -252,8 +252,8 @@ def check_upgrade(request, legacy=False):
     if legacy and 0 < len(key) <= 64:
         return key
     try:
-        raw = binascii.a2b_base64(key)
-    except ValueError:  # binascii.Error is a ValueError
+        raw = binascii.a2b_base64(key.encode())
+    except Exception:  # binascii.Error (ValueError); micropython-lib's pure binascii raises Exception
         raw = b""
     if len(key) != 24 or len(raw) != 16:
         raise HandshakeError(400, "Sec-WebSocket-Key must be 16 bytes in base64")
