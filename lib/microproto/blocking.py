@@ -72,8 +72,9 @@ class Connection:
             return e.value
 
     def close(self):
+        """Close the socket now; nothing more is sent (``OSError`` ignored:
+        the peer may be gone already)."""
         try:
-            self.flush()
+            self.sock.close()
         except OSError:
             pass
-        self.sock.close()

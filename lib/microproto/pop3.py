@@ -235,10 +235,7 @@ class POP3:
     def close(self):
         """Close without QUIT (nothing is deleted)."""
         if self.conn is not None:
-            try:
-                self.conn.sock.close()
-            except OSError:
-                pass
+            self.conn.close()
             self.conn = None
 
     def __enter__(self):

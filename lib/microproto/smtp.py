@@ -25,7 +25,7 @@ the command line (``microproto.smtp_cli``). Messages are built with
 from microproto.blocking import Connection
 from microproto.errors import PeerError, UsageError
 from microproto.smtp_core import Reply, SendResult, Session, SMTPReplyError
-from microproto_port import net
+from microproto_port import RUNTIME, net
 
 __all__ = ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
 
@@ -119,10 +119,8 @@ class SMTP:
         self._bufsize = bufsize
         self._read_size = read_size
         if chunk is None:
-            import sys
-
             # a board's heap, or fewer and larger writes where memory is plenty
-            chunk = 2048 if sys.implementation.name == "micropython" else 16384
+            chunk = 2048 if RUNTIME == "micropython" else 16384
         # the asyncio client copies chunks: a stream may keep what it was given to write
         self.session = Session(local_hostname, chunk, self._copy, max_line=max_line, max_lines=max_lines)
         self.secure = False
@@ -249,10 +247,7 @@ class SMTP:
 
     def close(self):
         if self.conn is not None:
-            try:
-                self.conn.sock.close()
-            except OSError:
-                pass
+            self.conn.close()
             self.conn = None
 
     def __enter__(self):

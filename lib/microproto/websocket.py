@@ -289,14 +289,10 @@ class WebSocket(Driven):
         await Driven.flush(self)
         core = self.core
         if core.failed and core.state != OPEN and not self._eof_sent and not self.closed and not core.pending():
-            # After failing, tell the peer we are done writing so that it
-            # closes (MicroPython streams cannot: its Close or the timeout
-            # ends it).
+            # After failing, tell the peer we are done writing so that it closes.
             self._eof_sent = True
-            w = self.writer
             try:
-                if hasattr(w, "can_write_eof") and w.can_write_eof():
-                    w.write_eof()
+                streams.write_eof(self.writer)
             except OSError:
                 pass
 

@@ -28,6 +28,12 @@ def nodelay(writer):
     """No-op: asyncio sets TCP_NODELAY on every TCP transport."""
 
 
+def write_eof(writer):
+    """Tell the peer we are done writing (half-close), where the transport can."""
+    if writer.can_write_eof():
+        writer.write_eof()
+
+
 def blocked(writer):
     """True if ``drain()`` on this asyncio stream would wait (more is
     buffered than the transport's high-water mark)."""

@@ -42,6 +42,11 @@ def nodelay(writer):
         pass  # a TLS socket, or a stack without the option
 
 
+def write_eof(writer):
+    """No-op: MicroPython streams cannot half-close (the peer's Close or
+    the timeout ends the connection)."""
+
+
 def blocked(writer):
     """True if ``drain()`` on this asyncio stream would wait (``write``
     could not hand everything to the socket)."""
