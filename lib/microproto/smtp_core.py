@@ -279,23 +279,19 @@ class DotStuffer:
     adds just a missing final CRLF.
 
     Works on chunks split anywhere. ``encode(data, n)`` takes at most
-    ``chunk`` bytes and returns a view into one preallocated buffer of
-    ``2 * chunk + 8`` bytes (plus ``base`` bytes kept free in front for a
-    command), valid until the next call. A chunk of CRLF text is copied
-    with one slice per dot-stuffed line; a full chunk with none allocates
-    nothing. It keeps a view of the last input buffer (the session reuses
-    one): on CPython that buffer cannot be resized meanwhile.
+    ``chunk`` bytes and returns one bytearray (``out``), encoded in place
+    and valid until the next call: the input is copied in, then a CR, an LF
+    or a dot is inserted where one is missing. Its length changes within a
+    capacity allocated once (``2 * chunk + 8`` bytes, one chunk can double,
+    plus ``base`` bytes for a command in front), so it is never reallocated
+    and encoding allocates nothing.
     """
 
     def __init__(self, chunk=_CHUNK, copy=False, dots=True, base=0):
         self.chunk = chunk
-        self.base = base
-        # one chunk can double (CRLF, '..'), plus a held CR and the end
-        self.full = memoryview(bytearray(base + 2 * chunk + 8))
-        self._mv = self.full[base:]
-        self._whole = self._mv[:chunk]  # the result for a full chunk as is
+        self.out = bytearray(base + 2 * chunk + 8)
+        self.out[:] = b""  # empty, the capacity kept
         self._copy = copy
-        self._src = None
         self._dots = dots
         self._bol = True  # at the start of a line
         self._cr = False  # the last byte seen was a CR not yet written
@@ -305,97 +301,63 @@ class DotStuffer:
             n = len(data)
         if n > self.chunk:
             raise UsageError("chunk larger than %d bytes" % self.chunk)
-        if isinstance(data, memoryview):
-            data = bytes(data[:n])
-        if data is not self._src:
-            # a view of the input, made once per buffer (the session reuses one)
-            self._src = data
-            self._srcmv = memoryview(data)
-        dmv = self._srcmv
-        out = self._mv
-        dots = self._dots
-        o = 0
-        i = 0
-        crlf = data.count(b"\r\n", 0, n)
-        if n and not self._cr and data.count(b"\n", 0, n) == crlf and data.count(b"\r", 0, n) == crlf:
-            # CRLF text: copy it, a dot after each line start that has one
-            if dots:
-                if self._bol and data[0] == _DOT:
-                    out[0] = _DOT
-                    o = 1
-                j = data.find(b"\n.", 0, n)
-                while j >= 0:
-                    out[o : o + j + 1 - i] = dmv[i : j + 1]
-                    o += j + 1 - i
-                    out[o] = _DOT
-                    o += 1
-                    i = j + 1
-                    j = data.find(b"\n.", i, n)
-            if i == 0 and n == len(data):
-                out[o : o + n] = data
-            else:
-                out[o : o + n - i] = dmv[i:n]
-            self._bol = data[n - 1] == _LF
-            return self.finish(o + n - i, False)
-        bol = self._bol
+        out = self.out
+        if len(data) > n:
+            data = memoryview(data)[:n]
+        out[:] = data
         if self._cr and n:
+            # a CR ended the last chunk: its line end goes first
             self._cr = False
-            out[0:2] = b"\r\n"
-            o = 2
-            bol = True
-            if data[0] == _LF:
-                i = 1
-        kcr = -2  # cached position of the next CR (-1: none before n)
-        while i < n:
-            if bol:
-                bol = False
-                if dots and data[i] == _DOT:
-                    out[o] = _DOT
-                    o += 1
-            if kcr != -1 and kcr < i:
-                kcr = data.find(b"\r", i, n)
-            j = data.find(b"\n", i, n)
-            p = n if j < 0 else j
-            if 0 <= kcr < p:
-                p = kcr
-            if p > i:
-                out[o : o + p - i] = dmv[i:p]
-                o += p - i
-            if p == n:
-                break
-            if data[p] == _LF:
-                i = p + 1
-            elif p + 1 < n:
-                i = p + 2 if data[p + 1] == _LF else p + 1
-            else:
-                self._cr = True
-                i = n
-                break
-            out[o : o + 2] = b"\r\n"
-            o += 2
-            bol = True
-        self._bol = bol and not self._cr
-        return self.finish(o, False)
+            out[0:0] = b"\r" if out[0] == _LF else b"\r\n"
+        c = out.count(b"\r\n")
+        if out.count(b"\n") != c or out.count(b"\r") != c:
+            # not CRLF text: a CR after each bare LF, an LF after each bare CR
+            i = 0
+            c = out.find(b"\r")
+            while True:
+                j = out.find(b"\n", i)
+                if 0 <= c and (c < j or j < 0):
+                    if c + 1 == len(out):
+                        # a CR at the end: it may begin a CRLF, held back
+                        out[c:] = b""
+                        self._cr = True
+                        break
+                    if out[c + 1] != _LF:
+                        out[c + 1 : c + 1] = b"\n"
+                    i = c + 2
+                    c = out.find(b"\r", i)
+                elif j < 0:
+                    break
+                else:
+                    out[j:j] = b"\r"
+                    i = j + 2
+                    if c > j:
+                        c += 1
+        if self._dots:
+            if self._bol and out and out[0] == _DOT:
+                out[0:0] = b"."
+            j = out.find(b"\n.")
+            while j >= 0:
+                out[j + 1 : j + 1] = b"."
+                j = out.find(b"\n.", j + 3)
+        if out:
+            self._bol = out[-1] == _LF
+        return bytes(out) if self._copy else out
 
-    def finish(self, keep=0, end=True):
+    def finish(self, keep=0):
         """The end of the body: a pending line end, a CRLF if the body did
         not end with one, then ``.CRLF``. With ``keep``, the first ``keep``
         bytes of the last ``encode`` result stay in front (one write instead
-        of two: a small second write would wait for a delayed ACK). (With
-        ``end=False``: the first ``keep`` bytes only, what ``encode`` gives.)"""
-        out = self._mv
-        o = keep
-        if end:
-            if self._cr or not self._bol:
-                out[o : o + 2] = b"\r\n"
-                o += 2
-            if self._dots:
-                out[o : o + 3] = b".\r\n"
-                o += 3
-            self._bol = True
-            self._cr = False
-        v = self._whole if o == self.chunk else out[:o]
-        return bytes(v) if self._copy else v
+        of two: a small second write would wait for a delayed ACK)."""
+        out = self.out
+        out[keep:] = b""
+        if self._cr or not self._bol:
+            out.extend(b"\r\n")
+        if self._dots:
+            out.extend(b".\r\n")
+        self._bol = True
+        self._cr = False
+        return bytes(out) if self._copy else out
 
 
 # -- body sources -----------------------------------------------------------

@@ -169,12 +169,11 @@ def dsn(caps, params, fwd, notify, ret, envid):
 # -- BDAT -------------------------------------------------------------------
 
 
-def _framed(st, head, o):
-    # ``head`` then the first ``o`` encoded bytes, in one view (one write)
-    b = st.base
-    st.full[b - len(head) : b] = head
-    v = st.full[b - len(head) : b + o]
-    return bytes(v) if st._copy else v
+def _framed(st, head):
+    # ``head`` in front of the encoded chunk, in place (one write)
+    out = st.out
+    out[0:0] = head
+    return bytes(out) if st._copy else out
 
 
 def send_bdat(session, body, pipelined, check8=False):
@@ -198,7 +197,7 @@ def send_bdat(session, body, pipelined, check8=False):
             waiting += 1
             if waiting < window:
                 session.parser.pass_through()
-            r = yield _framed(st, b"BDAT %d\r\n" % held, held)
+            r = yield _framed(st, b"BDAT %d\r\n" % held)
             if r is not SENT:
                 waiting -= 1
                 if r.code != 250:
@@ -208,7 +207,7 @@ def send_bdat(session, body, pipelined, check8=False):
     last = None
     if failed is None:
         held = len(st.finish(held))
-        last = yield _framed(st, b"BDAT %d LAST\r\n" % held, held)
+        last = yield _framed(st, b"BDAT %d LAST\r\n" % held)
     # replies come in order: the one just read may not be the last
     while waiting:
         r = yield None

@@ -359,23 +359,29 @@ def test_body_steady_state_allocates_nothing():
         return  # CPython: nothing to count
     from microproto.smtp_core import SENT
 
-    s = Session(chunk=256)
     line = b"0123456789abcdefghijklmnopqrstuvwxyz-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n"
-    text = (line * 4)[:256]
-    s._inbuf[:] = text
-    conv = s._send_body(_SameChunk(1000), False)
-    out = next(conv)
-    for _ in range(20):
-        out = conv.send(SENT)
-    assert bytes(out) == text
-    gc.collect()
-    gc.disable()
-    try:
-        a = gc.mem_alloc()
-        for _ in range(200):
-            conv.send(SENT)
-        used = gc.mem_alloc() - a
-    finally:
-        gc.enable()
-    # 200 chunks of 256 bytes: about 670 mail lines
-    assert used == 0, "%d bytes allocated over 200 body chunks" % used
+    # CRLF text; with dot-stuffed lines; bare LF and bare CR line ends
+    for text, sent in (
+        (line * 4, line * 4),
+        (line + b"." + line * 3, line + b".." + line * 3),
+        (b".a\nb\n.c\rd\n" * 16, b"..a\r\nb\r\n..c\r\nd\r\n" * 16),
+    ):
+        text = text[:256]
+        s = Session(chunk=256)
+        s._inbuf[:] = text
+        conv = s._send_body(_SameChunk(1000), False)
+        out = next(conv)
+        for _ in range(20):
+            out = conv.send(SENT)
+        assert bytes(out[:64]) == sent[:64], (bytes(out[:64]), sent[:64])
+        gc.collect()
+        gc.disable()
+        try:
+            a = gc.mem_alloc()
+            for _ in range(200):
+                conv.send(SENT)
+            used = gc.mem_alloc() - a
+        finally:
+            gc.enable()
+        # 200 chunks of 256 bytes: about 670 mail lines
+        assert used == 0, "%d bytes allocated over 200 body chunks of %r" % (used, text[:20])
