@@ -150,29 +150,36 @@ def build_header(buf, off, opcode, fin, length, rsv=0, key=None):
 
 def serialize(opcode, payload=b"", fin=True, rsv=0, key=None):
     """A whole frame as bytes (masked when ``key`` is given)."""
-    from microproto_port.fast import mask
+    from microproto_port.fast import copy_into, mask_into
 
     hdr = bytearray(MAX_HEADER)
     n = build_header(hdr, 0, opcode, fin, len(payload), rsv, key)
-    body = bytearray(payload)
-    if key is not None:
-        mask(body, key)
-    return bytes(hdr[:n]) + bytes(body)
+    k = len(payload)
+    out = bytearray(n + k)  # one copy of the payload, unmasked or masked
+    copy_into(out, 0, hdr, 0, n)
+    if key is None:
+        copy_into(out, n, payload, 0, k)
+    else:
+        mask_into(out, n, payload, 0, k, key, 0)
+    return bytes(out)
 
 
 def parse_frame(data):
     """``(fin, rsv, opcode, payload, size)`` of the first whole frame in
     ``data`` (payload unmasked), or None if ``data`` is incomplete."""
-    from microproto_port.fast import mask
+    from microproto_port.fast import copy_into, mask_into
 
     h = FrameHeader()
     n = h.parse(data, 0, len(data))
-    if n <= 0 or len(data) < n + h.length:
+    k = h.length
+    if n <= 0 or len(data) < n + k:
         return None
-    body = bytearray(data[n : n + h.length])
+    body = bytearray(k)
     if h.masked:
-        mask(body, h.key)
-    return (h.fin, h.rsv, h.opcode, bytes(body), n + h.length)
+        mask_into(body, 0, data, n, k, h.key, 0)
+    else:
+        copy_into(body, 0, data, n, k)
+    return (h.fin, h.rsv, h.opcode, bytes(body), n + k)
 
 
 def build_close(code=None, reason=""):
