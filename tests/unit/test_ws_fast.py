@@ -1,8 +1,23 @@
-"""The fast paths (masking, UTF-8 automaton, copy) against plain references."""
+"""The fast paths (masking, UTF-8 automaton, copy) against plain references.
 
-from microproto_port.fast import copy_into, mask, mask_into, utf8_check
+Every check runs on each implementation the runtime has: the port's active
+one (CPython: our C ``_speedups`` when built; MicroPython: viper), the
+CPython port's pure-Python fallback, and the byte-loop references
+(``py_*``), so that all of them are proven to give the same results."""
+
+import microproto_port.fast as fast
 
 KEY = b"\x37\xfa\x21\x3d"
+
+
+def _impls():
+    """(name, copy_into, mask, mask_into, utf8_check) for each implementation."""
+    out = [("active", fast.copy_into, fast.mask, fast.mask_into, fast.utf8_check)]
+    fb = getattr(fast, "fallback", None)
+    if fb is not None:
+        out.append(("fallback",) + tuple(fb))
+    out.append(("py", fast.py_copy_into, fast.py_mask, fast.py_mask_into, fast.py_utf8_check))
+    return out
 
 
 def _ref_mask(data, key, phase):
@@ -10,60 +25,70 @@ def _ref_mask(data, key, phase):
 
 
 def test_mask_matches_reference_at_every_phase_and_offset():
-    data = bytes((i * 7 + 3) & 0xFF for i in range(37))
-    for phase in range(4):
-        for start in (0, 1, 5):
-            for end in (start, start + 1, 20, 37):
-                buf = bytearray(data)
-                mask(buf, KEY, phase, start, end)
-                want = data[:start] + _ref_mask(data[start:end], KEY, phase) + data[end:]
-                assert bytes(buf) == want, (phase, start, end)
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        data = bytes((i * 7 + 3) & 0xFF for i in range(37))
+        for phase in range(4):
+            for start in (0, 1, 5):
+                for end in (start, start + 1, 20, 37):
+                    buf = bytearray(data)
+                    mask(buf, KEY, phase, start, end)
+                    want = data[:start] + _ref_mask(data[start:end], KEY, phase) + data[end:]
+                    assert bytes(buf) == want, (phase, start, end)
 
 
 def test_mask_twice_is_identity_and_pieces_equal_whole():
-    data = bytes(range(256)) * 5
-    whole = bytearray(data)
-    mask(whole, KEY)
-    pieces = bytearray(data)
-    pos = 0
-    for n in (1, 2, 3, 7, 100, 500, 667):
-        mask(pieces, KEY, pos & 3, pos, pos + n)
-        pos += n
-    assert pos == len(data) and pieces == whole
-    mask(whole, KEY)
-    assert bytes(whole) == data
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        data = bytes(range(256)) * 5
+        whole = bytearray(data)
+        mask(whole, KEY)
+        pieces = bytearray(data)
+        pos = 0
+        for n in (1, 2, 3, 7, 100, 500, 667):
+            mask(pieces, KEY, pos & 3, pos, pos + n)
+            pos += n
+        assert pos == len(data) and pieces == whole
+        mask(whole, KEY)
+        assert bytes(whole) == data
 
 
 def test_mask_long_runs_at_every_phase_and_offset():
-    # the word (viper) and strided-table (CPython) paths, with their edges
-    data = bytes((i * 13 + 5) & 0xFF for i in range(300))
-    for phase in range(4):
-        for start in (0, 1, 2, 3, 4):
-            for end in (start + 31, start + 32, start + 33, 299, 300):
-                buf = bytearray(data)
-                mask(buf, KEY, phase, start, end)
-                want = data[:start] + _ref_mask(data[start:end], KEY, phase) + data[end:]
-                assert bytes(buf) == want, (phase, start, end)
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        # the word (viper) and strided-table (CPython) paths, with their edges
+        data = bytes((i * 13 + 5) & 0xFF for i in range(300))
+        for phase in range(4):
+            for start in (0, 1, 2, 3, 4):
+                for end in (start + 31, start + 32, start + 33, 299, 300):
+                    buf = bytearray(data)
+                    mask(buf, KEY, phase, start, end)
+                    want = data[:start] + _ref_mask(data[start:end], KEY, phase) + data[end:]
+                    assert bytes(buf) == want, (phase, start, end)
 
 
 def test_mask_into_copies_and_unmasks_in_one_pass():
-    data = bytes((i * 11 + 1) & 0xFF for i in range(260))
-    for src in (data, bytearray(data), memoryview(data)):
-        for phase in range(4):
-            for doff, soff, n in ((0, 0, 260), (4, 8, 200), (1, 3, 40), (2, 0, 31), (0, 4, 0), (3, 5, 7)):
-                dst = bytearray(270)
-                mask_into(dst, doff, src, soff, n, KEY, phase)
-                want = bytes(doff) + _ref_mask(data[soff:soff + n], KEY, phase) + bytes(270 - doff - n)
-                assert bytes(dst) == want, (type(src), phase, doff, soff, n)
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        data = bytes((i * 11 + 1) & 0xFF for i in range(260))
+        for src in (data, bytearray(data), memoryview(data)):
+            for phase in range(4):
+                for doff, soff, n in ((0, 0, 260), (4, 8, 200), (1, 3, 40), (2, 0, 31), (0, 4, 0), (3, 5, 7)):
+                    dst = bytearray(270)
+                    mask_into(dst, doff, src, soff, n, KEY, phase)
+                    want = bytes(doff) + _ref_mask(data[soff:soff + n], KEY, phase) + bytes(270 - doff - n)
+                    assert bytes(dst) == want, (type(src), phase, doff, soff, n)
 
 
 def test_copy_into():
-    src = bytes(range(50))
-    for doff, soff, n in ((0, 0, 50), (1, 3, 20), (4, 8, 33), (3, 0, 0)):
-        dst = bytearray(60)
-        copy_into(dst, doff, src, soff, n)
-        assert bytes(dst[doff : doff + n]) == src[soff : soff + n]
-        assert dst[:doff] == bytearray(doff) and dst[doff + n :] == bytearray(60 - doff - n)
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        src = bytes(range(50))
+        for doff, soff, n in ((0, 0, 50), (1, 3, 20), (4, 8, 33), (3, 0, 0)):
+            dst = bytearray(60)
+            copy_into(dst, doff, src, soff, n)
+            assert bytes(dst[doff : doff + n]) == src[soff : soff + n]
+            assert dst[:doff] == bytearray(doff) and dst[doff + n :] == bytearray(60 - doff - n)
 
 
 VALID = [
@@ -86,52 +111,86 @@ INVALID = [
 
 
 def test_utf8_valid_and_invalid_whole_and_split():
-    for t in VALID:
-        assert utf8_check(t) == 0, t
-        for cut in range(len(t) + 1):
-            s = utf8_check(t, 0, 0, cut)
-            assert s >= 0
-            assert utf8_check(t, s, cut) == 0, (t, cut)
-    for t in INVALID:
-        assert utf8_check(t) == -1, t
-        for cut in range(len(t) + 1):
-            s = utf8_check(t, 0, 0, cut)
-            if s >= 0:
-                s = utf8_check(t, s, cut)
-            assert s == -1, (t, cut)
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        for t in VALID:
+            assert utf8_check(t) == 0, t
+            for cut in range(len(t) + 1):
+                s = utf8_check(t, 0, 0, cut)
+                assert s >= 0
+                assert utf8_check(t, s, cut) == 0, (t, cut)
+        for t in INVALID:
+            assert utf8_check(t) == -1, t
+            for cut in range(len(t) + 1):
+                s = utf8_check(t, 0, 0, cut)
+                if s >= 0:
+                    s = utf8_check(t, s, cut)
+                assert s == -1, (t, cut)
 
 
 def test_utf8_fails_at_the_first_bad_byte():
-    t = INVALID[0]
-    # valid until the byte after ED, which cannot continue a valid text
-    assert utf8_check(t, 0, 0, 12) > 0
-    assert utf8_check(t, 0, 0, 13) == -1
-    assert utf8_check(b"\xf5") == -1
-    assert utf8_check(b"\xe0\x80") == -1
-    assert utf8_check(b"\xf0\x8f") == -1
-    assert utf8_check(b"\xf0\x90") > 0
-    assert utf8_check(b"ok", -1) == -1
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        t = INVALID[0]
+        # valid until the byte after ED, which cannot continue a valid text
+        assert utf8_check(t, 0, 0, 12) > 0
+        assert utf8_check(t, 0, 0, 13) == -1
+        assert utf8_check(b"\xf5") == -1
+        assert utf8_check(b"\xe0\x80") == -1
+        assert utf8_check(b"\xf0\x8f") == -1
+        assert utf8_check(b"\xf0\x90") > 0
+        assert utf8_check(b"ok", -1) == -1
 
 
-def test_fallbacks_give_the_same_results():
-    # on MicroPython the viper versions are active; the pure-Python
-    # fallbacks (used where the native emitter is missing) must agree
-    import microproto_port.fast as fast
+def test_implementations_agree_on_random_ranges():
+    # the active fast path (C or viper), the CPython fallback and the byte
+    # loops give the same bytes and states over many ranges, phases and
+    # lengths around the word and table thresholds
+    impls = _impls()
+    seed = 12345
+    data = bytearray(700)
+    for i in range(len(data)):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        data[i] = (seed >> 16) & 0xFF
+    text = b"ab\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" * 60 + bytes(data[:60])  # longer than any range
+    for trial in range(60):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        start = seed % 40
+        n = (seed >> 8) % 600
+        phase = (seed >> 4) & 3
+        outs = []
+        for impl in impls:
+            _n, copy_into, mask, mask_into, utf8_check = impl
+            a = bytearray(data)
+            mask(a, KEY, phase, start, start + n)
+            b = bytearray(650)
+            mask_into(b, 3, data, start, n, KEY, phase)
+            c = bytearray(650)
+            copy_into(c, 7, data, start, n)
+            u = utf8_check(text, 0, start, start + n)
+            u2 = utf8_check(text, u if u > 0 else 0, start + n)
+            outs.append((bytes(a), bytes(b), bytes(c), u, u2))
+        for o in outs[1:]:
+            assert o == outs[0], (trial, start, n, phase)
 
-    if not hasattr(fast, "py_mask"):
-        return  # CPython: a single implementation, checked above
-    data = bytes((i * 13 + 5) & 0xFF for i in range(101))
-    for phase in range(4):
-        a = bytearray(data)
-        b = bytearray(data)
-        fast.mask(a, KEY, phase, 3, 97)
-        fast.py_mask(b, KEY, phase, 3, 97)
-        assert a == b
-    for t in VALID + INVALID + [data]:
-        for cut in range(len(t) + 1):
-            assert fast.utf8_check(t, 0, 0, cut) == fast.py_utf8_check(t, 0, 0, cut), (t, cut)
-    d1 = bytearray(120)
-    d2 = bytearray(120)
-    fast.copy_into(d1, 5, data, 7, 90)
-    fast.py_copy_into(d2, 5, data, 7, 90)
-    assert d1 == d2
+
+def test_c_speedups_refuse_ranges_outside_the_buffer():
+    # CPython with the C extension built: a bad range raises, nothing is written
+    try:
+        from microproto_port import _speedups
+    except ImportError:
+        return  # MicroPython, or CPython without a compiler: nothing to check
+    buf = bytearray(8)
+    for call in (lambda: _speedups.mask(buf, KEY, 0, 4, 9), lambda: _speedups.mask(buf, KEY, 0, -1, 4),
+                 lambda: _speedups.mask_into(buf, 6, b"abcd", 0, 3, KEY, 0),
+                 lambda: _speedups.mask_into(buf, 0, b"abcd", 2, 3, KEY, 0),
+                 lambda: _speedups.copy_into(buf, 0, b"abcd", 1, 4),
+                 lambda: _speedups.mask(buf, b"abc"), lambda: _speedups.utf8_check(b"abc", 0, 1, 5)):
+        try:
+            call()
+        except ValueError:
+            pass
+        else:
+            assert False, "accepted a range outside the buffer"
+    assert buf == bytearray(8)
+    assert fast.SPEEDUPS == (fast.mask is _speedups.mask)

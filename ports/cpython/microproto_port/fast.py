@@ -11,9 +11,16 @@ character) or -1 (invalid, detected at the first byte that cannot continue
 a valid text). ``copy_into(dst, doff, src, soff, n)``: copy ``n`` bytes.
 The offsets let callers avoid making memoryview slices (allocations on
 MicroPython).
+
+The four functions come from ``microproto_port._speedups`` (our own C,
+ports/cpython/microproto_port/_speedups.c) when ``pip install`` could build
+it, else from the pure-Python code below (same results; ``fallback`` holds
+it either way, for tests). ``SPEEDUPS`` says which: set the environment
+variable ``MICROPROTO_NO_SPEEDUPS=1`` to use the pure-Python code.
 """
 
 import codecs
+import os
 
 _decode = codecs.utf_8_decode
 
@@ -96,3 +103,14 @@ def utf8_check(buf, state=0, start=0, end=-1):
             return -1
         i += 1
     return state
+
+
+fallback = (copy_into, mask, mask_into, utf8_check)  # the pure-Python code above
+SPEEDUPS = False
+if not os.environ.get("MICROPROTO_NO_SPEEDUPS"):
+    try:
+        from microproto_port._speedups import copy_into, mask, mask_into, utf8_check  # noqa: F811
+
+        SPEEDUPS = True
+    except ImportError:
+        pass
