@@ -24,7 +24,7 @@ the command line (``microproto.smtp_cli``). Messages are built with
 
 from microproto.blocking import Connection
 from microproto.errors import PeerError, UsageError
-from microproto.smtp_core import Reply, SendResult, Session, SMTPReplyError
+from microproto.smtp_core import Reply, SendResult, Session
 from microproto_port import RUNTIME, net
 
 __all__ = ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
@@ -36,10 +36,15 @@ def __getattr__(name):
         from microproto.smtp_async import AsyncSMTP
 
         return AsyncSMTP
-    if name in ("send_mail", "SMTPRecipientsRefused"):
-        from microproto import smtp_ext
+    if name[:4] == "SMTP":
+        # SMTPReplyError, SMTPRecipientsRefused: loaded when an error happens
+        from microproto import smtp_errors
 
-        return getattr(smtp_ext, name)
+        return getattr(smtp_errors, name)
+    if name == "send_mail":
+        from microproto.smtp_ext import send_mail
+
+        return send_mail
     if name == "main":
         # the command line (``python -m microproto.smtp``, see ``--help``)
         from microproto.smtp_cli import main
@@ -189,13 +194,11 @@ class SMTP:
     def _guarded(self, conv):
         try:
             return self._run("MAIL", conv)
-        except SMTPReplyError:
-            if self.session.broken:
+        except BaseException as e:
+            # a refusal (an SMTPReplyError has the ``reply``) leaves the
+            # session usable; anything else (mid-DATA, say) ends it
+            if self.session.broken or not hasattr(e, "reply"):
                 self.close()
-            raise
-        except BaseException:
-            # the session is in an unknown state (mid-DATA, say): end it
-            self.close()
             raise
 
     def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None,

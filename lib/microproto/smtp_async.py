@@ -10,7 +10,6 @@ import asyncio
 from microproto.aio import StreamConnection
 from microproto.errors import PeerError, UsageError
 from microproto.smtp import SMTP, _prepare
-from microproto.smtp_core import SMTPReplyError
 
 
 class AsyncSMTP(SMTP):
@@ -76,12 +75,10 @@ class AsyncSMTP(SMTP):
     async def _guarded(self, conv):
         try:
             return await self._run("MAIL", conv)
-        except SMTPReplyError:
-            if self.session.broken:
+        except BaseException as e:
+            # as SMTP._guarded: a refusal leaves the session usable
+            if self.session.broken or not hasattr(e, "reply"):
                 await self.close()
-            raise
-        except BaseException:
-            await self.close()
             raise
 
     async def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None,

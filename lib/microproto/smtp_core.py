@@ -3,9 +3,10 @@
 What lives here: the reply parser (a core for the shared drivers), the
 capability parser, command building, the dot-stuffer, and the conversations
 (generators that yield bytes to send and receive parsed replies) that the
-facades in ``microproto.smtp`` run. What a plain send does not need (AUTH,
-DSN, BDAT, batches of mails, ``SMTPRecipientsRefused``) is in
-``microproto.smtp_ext``, loaded on first use; its names are reachable here.
+facades in ``microproto.smtp`` run. What a plain send does not need is
+loaded on first use, and its names are reachable here: AUTH, DSN, BDAT and
+batches of mails (``microproto.smtp_ext``), the errors and their texts
+(``SMTPReplyError``, ``SMTPRecipientsRefused``: ``microproto.smtp_errors``).
 
 Rules of this file:
 - A reply is ``ddd`` (first digit 2-5), then ``-`` (more lines follow), a
@@ -22,7 +23,7 @@ Rules of this file:
 - Time and sockets live in the drivers; this file never reads a clock.
 """
 
-from microproto.errors import LimitError, PeerError, UsageError
+from microproto.errors import PeerError, UsageError
 from microproto_port import const
 
 # RFC 5321 4.5.3.1: 512 octets per reply line; servers send longer EHLO
@@ -45,34 +46,23 @@ _DOT = const(46)
 
 # what ``next_event`` gives a conversation that asked not to wait (pass_through)
 SENT = "SENT"
-_NO_8BIT = "8-bit data and the server does not offer 8BITMIME: encode the body as 7-bit (quoted-printable or base64)"
 
 
 def __getattr__(name):
-    # the rarely used parts (SMTPRecipientsRefused, b64, unb64, xtext,
-    # cram_md5_response, stuff) come from microproto.smtp_ext when asked for
-    from microproto import smtp_ext
+    # the errors come from microproto.smtp_errors, the rarely used parts
+    # (b64, unb64, xtext, cram_md5_response, stuff, ...) from microproto.smtp_ext
+    if name[:4] == "SMTP":
+        from microproto import smtp_errors as m
+    else:
+        from microproto import smtp_ext as m
+    return getattr(m, name)
 
-    return getattr(smtp_ext, name)
 
+def _fail(what, arg=None):
+    # the error to raise, built by microproto.smtp_errors (loaded then)
+    from microproto.smtp_errors import fail
 
-class SMTPReplyError(PeerError):
-    """The server answered a command with an error (or unexpected) reply.
-
-    ``code`` (int), ``text`` (str, lines joined by newlines), ``enhanced``
-    (RFC 3463 status like ``"5.1.1"`` or None), ``command`` (what was sent,
-    without arguments that may hold secrets), ``reply`` (the ``Reply``).
-    """
-
-    def __init__(self, reply, command=""):
-        self.reply = reply
-        self.text = reply.text
-        self.enhanced = reply.enhanced
-        self.command = command
-        super().__init__("%s: %s" % (command, reply) if command else str(reply), reply.code)
-
-    def __str__(self):
-        return self.reason
+    return fail(what, arg)
 
 
 # -- replies ----------------------------------------------------------------
@@ -103,12 +93,10 @@ class Reply:
 def _enhanced(text, code):
     """RFC 3463 ``class.subject.detail`` at the start of ``text`` when its
     class matches the reply's first digit: ``(status, rest)``."""
-    sp = text.find(" ")
-    head = text if sp < 0 else text[:sp]
+    head = text.split(" ", 1)[0]
     p = head.split(".")
-    if len(p) == 3 and p[0] == str(code // 100) in "245" and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4:
-        if (p[1] + p[2]).isdigit():
-            return head, text[len(head) + 1 :]
+    if len(p) == 3 and p[0] == str(code // 100) in "245" and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit():
+        return head, text[len(head) + 1 :]
     return None, text
 
 
@@ -120,11 +108,13 @@ class ReplyParser:
     After a ``PeerError`` the parser stays failed (``error``).
     """
 
+    # nothing to send of its own (the conversations yield the commands)
+    data_to_send = bytes
+
     def __init__(self, max_line=_MAX_LINE, max_lines=_MAX_LINES, max_queue=_MAX_QUEUE):
         self.max_line = max_line
         self.max_lines = max_lines
         self.max_queue = max_queue
-        self._queue = []
         self._skip = 0
         self.eof = False
         self.error = None
@@ -136,7 +126,6 @@ class ReplyParser:
         self._rest = b""
         self._lines = []
         self._queue = []
-        self._code = 0
         self._enh = None
 
     def pass_through(self):
@@ -161,28 +150,28 @@ class ReplyParser:
                 e = data.find(b"\n", s, s + m)
                 if e < 0:
                     if len(data) - s >= m:
-                        raise LimitError("reply line longer than %d bytes" % m)
+                        raise _fail(4, m)
                     self._rest = data[s:]
                     return
-                b = s
                 line = data[s:e]
-                s = e + 1
                 if line.endswith(b"\r"):
                     line = line[:-1]
                 sep = line[3] if len(line) > 3 else 32
                 if len(line) < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
-                    raise PeerError("not an SMTP reply: %r" % data[b:s][:40])
-                code = (line[0] - 48) * 100 + (line[1] - 48) * 10 + line[2] - 48
+                    raise _fail(5, data[s : e + 1][:40])
+                s = e + 1
+                code = int(line[:3])
                 lines = self._lines
                 if lines and code != self._code:
-                    raise PeerError("reply code changed within a reply: %d then %d" % (self._code, code))
+                    raise _fail(6, (self._code, code))
                 if len(lines) >= self.max_lines:
-                    raise LimitError("reply longer than %d lines" % self.max_lines)
+                    raise _fail(7, self.max_lines)
                 try:
                     text = line[4:].decode()
                 except UnicodeError:
-                    # bytes that are not UTF-8 become '?'
-                    text = "".join(chr(c) if c < 128 else "?" for c in line[4:])
+                    from microproto.smtp_errors import text_of
+
+                    text = text_of(line[4:])
                 if not lines:
                     self._code = code
                     self._enh, text = _enhanced(text, code)
@@ -194,16 +183,13 @@ class ReplyParser:
                 lines.append(text)
                 if sep == 32:
                     if len(self._queue) >= self.max_queue:
-                        raise LimitError("more than %d replies unread" % self.max_queue)
+                        raise _fail(8, self.max_queue)
                     self._queue.append(Reply(code, lines, self._enh))
                     self._lines = []
                     self._enh = None
         except PeerError as e:
             self.error = e
             raise
-
-    def data_to_send(self):
-        return b""
 
     def next_event(self):
         """The next complete ``Reply`` (or ``SENT``, see ``pass_through``);
@@ -216,7 +202,7 @@ class ReplyParser:
             self._skip -= 1
             return SENT
         if self.eof:
-            raise PeerError("server closed the connection" + (" in the middle of a reply" if self._lines or self._rest else ""))
+            raise _fail(9, " in the middle of a reply" if self._lines or self._rest else "")
         return None
 
     def pending(self):
@@ -224,19 +210,15 @@ class ReplyParser:
         return len(self._queue)
 
 
-# -- capabilities and commands ---------------------------------------------
-
-
-def _check(s, what):
-    if "\r" in s or "\n" in s or "\x00" in s:
-        raise UsageError("CR, LF or NUL in %s" % what)
+# -- commands ---------------------------------------------------------------
 
 
 def command(verb, arg=None):
     """``VERB arg CRLF`` as bytes; CR/LF/NUL in ``arg`` is a ``UsageError``."""
     if arg is not None:
-        _check(arg, verb)
         verb += " " + arg
+    if "\r" in verb or "\n" in verb or "\x00" in verb:
+        raise UsageError("CR, LF or NUL in a command")
     b = verb.encode()
     if len(b) + 2 > _MAX_COMMAND:
         raise UsageError("command line too long")
@@ -247,13 +229,13 @@ def address(addr, what="address"):
     """``<addr>`` for MAIL/RCPT; accepts ``"Name <a@b>"`` too."""
     if not isinstance(addr, str):
         raise UsageError("%s must be str" % what)
-    _check(addr, what)
     a = addr.strip()
     lt = a.rfind("<")
     if lt >= 0 and a.endswith(">"):
         a = a[lt + 1 : -1].strip()
-    if "<" in a or ">" in a or " " in a:
-        raise UsageError("bad %s: %r" % (what, addr))
+    for c in "<> \r\n\x00":
+        if c in (a if c in "<> " else addr):
+            raise UsageError("bad %s: %r" % (what, addr))
     return "<" + a + ">"
 
 
@@ -300,7 +282,7 @@ class DotStuffer:
         if n is None:
             n = len(data)
         if n > self.chunk:
-            raise UsageError("chunk larger than %d bytes" % self.chunk)
+            raise _fail(11, self.chunk)
         out = self.out
         if len(data) > n:
             data = memoryview(data)[:n]
@@ -410,13 +392,12 @@ class SendResult:
         self.reply = None
 
 
-def _expect(reply, ok, command):
+def _expect(reply, command, ok=(250,)):
     if not isinstance(reply, Reply):
-        raise PeerError("%s: no reply" % command)
+        raise _fail(10, command)
     if reply.code not in ok:
-        raise SMTPReplyError(reply, command)
+        raise _fail(reply, command)
     return reply
-
 
 
 def caps_of(lines):
@@ -437,6 +418,7 @@ def caps_of(lines):
                     old.append(p)
     return caps
 
+
 class Session:
     """Client state across conversations: capabilities and the parser.
 
@@ -445,7 +427,8 @@ class Session:
     """
 
     def __init__(self, local_hostname="localhost", chunk=_CHUNK, copy_chunks=False, **limits):
-        _check(local_hostname, "local_hostname")
+        # built (and checked for CR, LF, NUL) once
+        self._ehlo = command("EHLO", local_hostname)
         self.local_hostname = local_hostname
         self.parser = ReplyParser(**limits)
         self.caps = {}
@@ -460,16 +443,13 @@ class Session:
 
     def hello(self):
         """EHLO, falling back to HELO when EHLO is not understood."""
-        r = yield command("EHLO", self.local_hostname)
+        r = yield self._ehlo
         self.esmtp = r.code == 250
-        self.caps = {}
-        if self.esmtp:
-            self.caps = caps_of(r.lines)
-        elif r.code in (500, 502, 504, 550):
-            r = yield command("HELO", self.local_hostname)
-            _expect(r, (250,), "HELO")
-        else:
-            raise SMTPReplyError(r, "EHLO")
+        self.caps = caps_of(r.lines) if self.esmtp else {}
+        if not self.esmtp:
+            if r.code not in (500, 502, 504, 550):
+                raise _fail(r, "EHLO")
+            r = _expect((yield b"HELO" + self._ehlo[4:]), "HELO")
         return r
 
     def simple(self, verb=None, ok=(250,)):
@@ -478,9 +458,8 @@ class Session:
         offered: on 220 the caller upgrades the socket, calls
         ``parser.discard()`` and runs ``hello()`` again."""
         if verb == "STARTTLS" and verb not in self.caps:
-            raise PeerError("server does not offer STARTTLS (tls='starttls' was asked)")
-        r = yield command(verb) if verb else None
-        r = _expect(r, ok, verb or "greeting")
+            raise _fail(2)
+        r = _expect((yield command(verb) if verb else None), verb or "greeting", ok)
         if not verb:
             self.greeting = r
         elif verb == "STARTTLS":
@@ -513,7 +492,7 @@ class Session:
         if not bdat:
             cmds.append(b"DATA\r\n")
         result = SendResult()
-        replies = yield from self._envelope(cmds, to_addrs, result, pipe, not bdat)
+        yield from self._envelope(cmds, to_addrs, result, pipe, not bdat)
         self.stage = "message data"
         if bdat:
             from microproto.smtp_ext import send_bdat
@@ -523,7 +502,7 @@ class Session:
             r = yield from self._send_body(body, check8)
         result.reply = r
         if r.code != 250:
-            raise SMTPReplyError(r, "BDAT" if bdat else "message data")
+            raise _fail(r, "BDAT" if bdat else "message data")
         return result
 
     def envelope(self, from_addr, to_addrs, body, size, eight_bit, smtputf8, notify, ret, envid):
@@ -531,15 +510,12 @@ class Session:
         to look for 8-bit bytes in the body while sending, and the body (a
         str made bytes). Raises what can be known before sending."""
         caps = self.caps
-        to_addrs = [to_addrs] if isinstance(to_addrs, str) else to_addrs
+        if isinstance(to_addrs, str):
+            to_addrs = [to_addrs]
         if not to_addrs:
             raise UsageError("no recipients")
         rev = address(from_addr, "sender") if from_addr else "<>"
         fwd = [address(a, "recipient") for a in to_addrs]
-        if smtputf8 is None:
-            s = rev + "".join(fwd)
-            smtputf8 = len(s.encode()) != len(s)
-        check8 = False  # look for 8-bit bytes while sending the body
         if isinstance(body, str):
             body = body.encode()
         if eight_bit and "8BITMIME" not in caps and hasattr(body, "seven_bit"):
@@ -550,25 +526,22 @@ class Session:
         params = ""
         if size is not None and "SIZE" in caps:
             p = caps["SIZE"]
-            limit = int(p[0]) if p and p[0].isdigit() and len(p[0]) < 16 else 0
-            if limit and size > limit:
-                # RFC 1870 6.1: what the server would answer, before anything is sent
-                raise SMTPReplyError(
-                    Reply(552, ["message of %d bytes exceeds the server's SIZE limit of %d" % (size, limit)], "5.3.4"),
-                    "SIZE",
-                )
-            params += " SIZE=%d" % size
-        if "8BITMIME" in caps:
-            if eight_bit is not False:
+            if p and p[0].isdigit() and len(p[0]) < 16 and 0 < int(p[0]) < size:
+                raise _fail(3, (size, int(p[0])))
+            params = " SIZE=%d" % size
+        check8 = False  # look for 8-bit bytes while sending the body
+        if eight_bit is not False:
+            if "8BITMIME" in caps:
                 params += " BODY=8BITMIME"
-        elif eight_bit is not False:
-            # RFC 6152 3: no 8-bit data to a server that did not offer 8BITMIME
-            if eight_bit or isinstance(body, (bytes, bytearray)) and not _is_7bit(body, len(body)):
-                raise UsageError(_NO_8BIT)
-            check8 = eight_bit is None
-        if smtputf8:
+            elif eight_bit or isinstance(body, (bytes, bytearray)) and not _is_7bit(body, len(body)):
+                # RFC 6152 3: no 8-bit data to a server that did not offer 8BITMIME
+                raise _fail(0)
+            else:
+                check8 = eight_bit is None
+        a = rev + "".join(fwd)
+        if smtputf8 or smtputf8 is None and len(a.encode()) != len(a):
             if "SMTPUTF8" not in caps:
-                raise UsageError("an address is not ASCII and the server does not offer SMTPUTF8")
+                raise _fail(1)
             params += " SMTPUTF8"
         rparams = [""] * len(fwd)
         if notify or ret or envid:
@@ -584,7 +557,8 @@ class Session:
         """Send MAIL, the RCPTs and DATA (when ``data``), in groups of
         ``_PIPE_BATCH`` with PIPELINING (RFC 2920) or one by one; fill
         ``result``; on a refusal end the transaction (RSET) and raise."""
-        to_addrs = [to_addrs] if isinstance(to_addrs, str) else to_addrs
+        if isinstance(to_addrs, str):
+            to_addrs = [to_addrs]
         replies = []
         n = len(cmds)
         i = 0
@@ -597,35 +571,33 @@ class Session:
             r = yield b"".join(cmds[i:j])
             while True:
                 if not isinstance(r, Reply):
-                    raise PeerError("%s: no reply" % self.stage)
-                if 0 < len(replies) <= len(to_addrs):
-                    a = to_addrs[len(replies) - 1]
+                    raise _fail(10, self.stage)
+                k = len(replies)
+                if 0 < k <= len(to_addrs):
+                    a = to_addrs[k - 1]
                     result.recipients[a] = r
                     if r.code // 100 == 2:
                         result.accepted.append(a)
                     else:
                         result.refused[a] = r
                 replies.append(r)
-                if len(replies) == j:
+                if k + 1 == j:
                     break
                 r = yield None
             i = j
-        err = None
         last = replies[-1] if data and len(replies) == n else None
-        if replies[0].code != 250:
-            err = SMTPReplyError(replies[0], "MAIL FROM")
-        elif not result.accepted:
-            from microproto.smtp_ext import SMTPRecipientsRefused
-
-            err = SMTPRecipientsRefused(result)
-        elif last is not None and last.code != 354:
-            err = SMTPReplyError(last, "DATA")
-        if err is not None:
+        if replies[0].code != 250 or not result.accepted or last is not None and last.code != 354:
             if last is not None and last.code == 354:
                 # a server that said 354 though the transaction failed: end an empty body
                 yield b".\r\n"
             yield b"RSET\r\n"
-            raise err
+            if replies[0].code != 250:
+                raise _fail(replies[0], "MAIL FROM")
+            if not result.accepted:
+                from microproto.smtp_errors import SMTPRecipientsRefused
+
+                raise SMTPRecipientsRefused(result)
+            raise _fail(last, "DATA")
         return replies
 
     def _send_body(self, body, check8=False, tail=False):
@@ -636,13 +608,13 @@ class Session:
         st._dots = st._bol = True  # a new body, dot-stuffed
         st._cr = False
         buf = self._inbuf
-        held = 0  # encoded bytes not yet sent (front of the out buffer)
+        held = 0  # encoded bytes not yet sent (in the stuffer's buffer)
         out = None
         for n in body_chunks(body, buf):
             if check8 and not _is_7bit(buf, n):
                 # stop before the end-of-data mark: no mail is delivered
                 self.broken = True
-                raise UsageError(_NO_8BIT)
+                raise _fail(0)
             if held:
                 self.parser.pass_through()
                 r = yield out
@@ -650,7 +622,7 @@ class Session:
                     # the server spoke in the middle of the data: give up;
                     # the session is out of step and must be closed
                     self.broken = True
-                    raise SMTPReplyError(r, "message data")
+                    raise _fail(r, "message data")
             out = st.encode(buf, n)
             held = len(out)
         out = st.finish(held)
@@ -658,5 +630,5 @@ class Session:
             return bytes(out)
         r = yield out
         if not isinstance(r, Reply):
-            raise PeerError("message data: no reply")
+            raise _fail(10, "message data")
         return r

@@ -12,27 +12,12 @@ shared drivers, nothing asserts on peer data, nothing reads a clock.
 import binascii
 
 from microproto.errors import PeerError, UsageError
-from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, SMTPReplyError, caps_of, _is_7bit, _NO_8BIT, body_chunks
+from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, _fail, _is_7bit, body_chunks, caps_of
+from microproto.smtp_errors import SMTPRecipientsRefused, SMTPReplyError  # noqa: F401 (reachable here)
 from microproto_port import const
 
 # BDAT chunks sent ahead of their replies with PIPELINING
 _BDAT_WINDOW = const(8)
-
-
-class SMTPRecipientsRefused(SMTPReplyError):
-    """Every recipient was refused. ``refused`` maps address -> ``Reply``;
-    ``result`` is the ``SendResult`` (no mail was sent)."""
-
-    def __init__(self, result):
-        self.result = result
-        self.refused = result.refused
-        first = None
-        parts = []
-        for addr in result.recipients:
-            first = first or result.recipients[addr]
-            parts.append("%s: %s" % (addr, result.recipients[addr]))
-        super().__init__(first, "all recipients refused")
-        self.reason = "all recipients refused (" + "; ".join(parts) + ")"
 
 
 def parse_capabilities(reply):
@@ -192,7 +177,7 @@ def send_bdat(session, body, pipelined, check8=False):
     for n in body_chunks(body, buf):
         if check8 and not _is_7bit(buf, n):
             session.broken = True
-            raise UsageError(_NO_8BIT)
+            raise _fail(0)
         if held:
             waiting += 1
             if waiting < window:
