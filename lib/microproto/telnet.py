@@ -25,7 +25,9 @@ with ``open(term)`` returning a session object like
 
 Security and limits (named parameters, safe defaults; all servers'
 limits in docs/limits.md). Sessions run on the shared driver
-(``microproto.aio``) behind ``microproto.auth.Gate``:
+(``microproto.aio``) behind ``microproto.auth.Gate``; their code
+(``microproto.telnet_session``, with the protocol modules below) is loaded
+with the first connection:
 - ``password``: required; ``password=None`` runs without one, on purpose,
   and prints a warning. Compared in constant time (SHA-256 digests
   compared with XOR). One attempt per connection: a wrong password ends
@@ -65,15 +67,12 @@ CLI: ``python -m microproto.telnet --host H --port P [--password-env VAR
 import asyncio
 import sys
 
-from microproto.aio import Driven, close_stream, write
 from microproto.aio import serve as listen
 from microproto.auth import Gate, password_equal
 from microproto.errors import UsageError
-from microproto.linedisc import LineDiscipline
-from microproto.telnet_nvt import ECHO, TelnetCore
-from microproto_port import ticks_ms
 
 _REQUIRED = "<required>"
+_WAIT = "Sorry, too many failed logins: try again later.\r\n"
 
 
 def _say(msg):
@@ -89,218 +88,30 @@ def _say(msg):
 consteq = password_equal
 
 
-def _make_shell(shell):
-    if shell == "repl" or shell == "native":
-        from microproto import telnet_shells
-
-        return telnet_shells.ReplShell() if shell == "repl" else telnet_shells.NativeReplShell()
-    if shell == "echo":
-        from microproto.shell import demo_shell
-
-        return demo_shell()
-    if hasattr(shell, "open"):
-        return shell
-    if callable(shell):
-        from microproto.shell import Shell
-
-        return Shell(default=shell)
-    raise UsageError("shell must be 'repl', 'echo', a Shell or a function")
-
-
-class _Connection(Driven):
-    """One Telnet session on the shared driver: reads feed the NVT core and
-    the line discipline; commands run one at a time in their own task so
-    that Ctrl-C can reach them; the core's clock ends idle sessions and
-    logins that take too long. It is also what a shell session sees of its
-    connection (``term``): ``peer``, ``cols``, ``rows``, ``term_type``,
-    ``write(text)``, ``close()``."""
-
-    def __init__(self, server, reader, writer, peer):
-        core = TelnetCore(max_sb=server.max_sb, max_negotiations=server.max_negotiations,
-                          login_timeout_ms=int(server.login_timeout_s * 1000),
-                          idle_timeout_ms=int(server.idle_timeout_s * 1000))
-        Driven.__init__(self, reader, writer, core, None, server.read_size, server.write_timeout_ms)
-        self.server = server
-        self.ld = LineDiscipline(server.max_line, echo=True)
-        self.send = core.send_data  # made once: a bound method per keystroke is garbage
-        self.busy = False
-        self.queue = []
-        core.logged_in = server.password is None
-        self.peer = peer
-        self.cols = self.rows = 0
-        self.term_type = None
-        self.session = None
-
-    def write(self, text):
-        self.core.send_text(text)
-        if not self.busy:
-            asyncio.create_task(self.flush())
-
-    close = Driven._end
-
-    async def run(self):
-        core = self.core
-        core.start(ticks_ms())
-        if core.logged_in:
-            self._open_shell()
-        else:
-            core.send_text("Password: ")
-        await self.start()
-        await self.flush()
-        await self.done.wait()
-        if self.session is not None:
-            try:
-                self.session.interrupt()
-                self.session.close()
-            except Exception:
-                pass
-        # after a protocol error the client may still be sending: closing
-        # with unread input resets the connection, which can destroy the
-        # message in flight; read and drop for a while (one deadline in all)
-        await self.finish(2000 if core.error is not None else 0)
-
-    def _open_shell(self):
-        try:
-            self.session = self.server.shell.open(self)
-        except UsageError as e:
-            self.core.send_text("%s\n" % e.reason)
-            self._end()
-            return
-        b = self.session.banner()
-        if b:
-            self.core.send_text(b + "\n")
-        self.core.send_text(self.session.prompt())
-        if getattr(self.session, "raw", False):
-            asyncio.create_task(self.session.pump(self))
-
-    def on_events(self):
-        """Handle what the cores produced; the session ends on EOF, a
-        timeout, Ctrl-D or a failed login."""
-        core = self.core
-        ld = self.ld
-        while True:
-            ev = core.next_event()
-            if ev is None:
-                break
-            kind = ev[0]
-            if kind == "data":
-                if self.session is not None and getattr(self.session, "raw", False):
-                    self.session.feed(ev[1])
-                    continue
-                ld.echo = core.logged_in and core.local_enabled(ECHO)
-                ld.feed(ev[1])
-                ld.echo_into(self.send)
-                while not self.closed:
-                    ev = ld.next_event()
-                    if ev is None:
-                        break
-                    kind = ev[0]
-                    if kind == "line" or kind == "overlong":
-                        self._line(ev[1] if kind == "line" else None)
-                    elif kind == "interrupt":
-                        self._interrupt()
-                    elif kind == "eof" and not self.busy:
-                        core.send_text("\nlogout\n")
-                        self._end()
-            elif kind == "interrupt":
-                ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
-                self._interrupt()
-            elif kind == "naws":
-                self.cols, self.rows = ev[1]
-            elif kind == "ttype":
-                self.term_type = ev[1]
-            else:  # eof, timeout
-                self._end()
-
-    def _interrupt(self):
-        self.queue = []
-        if self.session is None:
-            return
-        if self.session.interrupt():
-            return
-        if not self.busy:
-            self.core.send_text("\nKeyboardInterrupt\n" + self.session.prompt())
-
-    def _line(self, raw):
-        core = self.core
-        if not core.logged_in and raw is not None:
-            # one attempt per connection: a wrong password ends it, and the
-            # gate makes the address wait before it is admitted again
-            core.send_text("\n")
-            ok = self.server.gate.check(self.peer and self.peer[0], raw, self.server.password, ticks_ms())
-            if ok:
-                core.logged_in = True
-                self._open_shell()
-                return
-            core.send_text(_WAIT if ok is None else "Login incorrect\n")
-            self._end()
-            return
-        if self.busy:
-            if len(self.queue) < self.server.max_queued_lines:
-                self.queue.append(raw)
-            else:
-                self.core.send_data(b"\x07")
-            return
-        self.busy = self.core.busy = True
-        asyncio.create_task(self._commands(raw))
-
-    async def _commands(self, raw):
-        core = self.core
-        try:
-            while raw is not False and not self.closed:
-                s = self.session
-                if raw is None:
-                    core.send_text("line longer than %d bytes: ignored\n" % self.server.max_line)
-                    core.send_text(s.prompt() if s is not None else "Password: ")
-                elif getattr(s, "raw", False):
-                    s.feed(raw + b"\r")  # typed ahead of the login
-                else:
-                    try:
-                        text = raw.decode()
-                    except UnicodeError:
-                        text = None
-                        core.send_text("input is not valid UTF-8: ignored\n" + s.prompt())
-                    if text is not None:
-                        out = await s.line(text)
-                        if out:
-                            if not isinstance(out, str):
-                                out = str(out)
-                            core.send_text(out if out.endswith("\n") else out + "\n")
-                        if self.closed or getattr(s, "closed", False):
-                            self._end()
-                        else:
-                            core.send_text(s.prompt())
-                raw = self.queue.pop(0) if self.queue else False
-                if raw is False:
-                    # idle again before the prompt goes out: input that
-                    # answers it (Ctrl-C) must not find us busy
-                    self.busy = False
-                await self.flush()
-        except Exception as e:
-            self.server.last_error = e  # the console's status view shows it
-            try:
-                core.send_text("\ninternal error: %r\n" % (e,))
-            except Exception:
-                pass
-            self._end()
-        finally:
-            self.busy = False
-            core.tick(ticks_ms())  # idle time counts from here
-            core.busy = False
-            self.rearm()
-            await self.flush()
-
-
-_WAIT = "Sorry, too many failed logins: try again later.\r\n"
-
-
 class Server:
     """A running Telnet server (returned by ``serve``): ``sessions`` open,
     ``gate`` (``microproto.auth.Gate``), ``last_error`` (the last exception
     a session's command raised, or None)."""
 
+    last_error = None
+    _server = None
+
     def __init__(self, shell, host, port, password, **limits):
-        self.shell = _make_shell(shell)
+        if shell == "repl" or shell == "native":
+            from microproto import telnet_shells
+
+            shell = telnet_shells.ReplShell() if shell == "repl" else telnet_shells.NativeReplShell()
+        elif shell == "echo":
+            from microproto.shell import demo_shell
+
+            shell = demo_shell()
+        elif not hasattr(shell, "open"):
+            if not callable(shell):
+                raise UsageError("shell must be 'repl', 'echo', a Shell or a function")
+            from microproto.shell import Shell
+
+            shell = Shell(default=shell)
+        self.shell = shell
         self.host = host
         self.port = port
         if password is not None:
@@ -314,46 +125,17 @@ class Server:
         self.gate = Gate(self.max_sessions, self.fail_delay_ms, self.max_failures, self.max_failures_total,
                          self.failure_window_ms)
         self.connections = []
-        self._server = None
-        self.last_error = None
 
     @property
     def sessions(self):
         return self.gate.sessions
 
-    async def _session(self, reader, writer, peer):
-        # MicroPython: a session needs a few KB; running the heap dry breaks
-        # more than this session (seen: a crash inside select.poll on the
-        # unix port), so refuse while less than min_free_heap is free, or an
-        # eighth of the heap: what fails first is a large contiguous block
-        # (poll's array grows with the sockets). An eighth, not a quarter:
-        # on a board's heap (about 112 KB) min_free_heap governs either way;
-        # a quarter made a 64-bit unix port need 4/3 of what its sessions
-        # hold, and the 1 MB exhaustion test passes with an eighth (144
-        # sessions held, refused politely, still serving)
-        import gc
+    def _session(self, reader, writer, peer):
+        # what a session needs is loaded with the first one (a plain
+        # function: the session's coroutine is the only frame it holds)
+        from microproto.telnet_session import run
 
-        low = False
-        if self.min_free_heap and hasattr(gc, "mem_free"):
-            need = max(self.min_free_heap, (gc.mem_free() + gc.mem_alloc()) >> 3)
-            if gc.mem_free() < need:
-                gc.collect()
-                low = gc.mem_free() < need
-        if low:
-            try:
-                await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
-            except Exception:
-                pass
-            await close_stream(writer)
-            return
-        conn = _Connection(self, reader, writer, peer)
-        self.connections.append(conn)
-        try:
-            await conn.run()
-        except asyncio.CancelledError:
-            pass  # the loop is shutting down: this is the top of the task
-        finally:
-            self.connections.remove(conn)
+        return run(self, reader, writer, peer)
 
     def close(self):
         """Stop listening and end every session."""

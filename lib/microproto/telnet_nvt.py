@@ -45,12 +45,17 @@ Rules of this file (the server side of a Telnet connection):
 Events: ``("data", bytes)`` (adjacent data merged per call), ``("interrupt",
 None)``, ``("naws", (cols, rows))``, ``("ttype", name)``, ``("eof", None)``,
 ``("timeout", what)``.
-Memory: one ``bytearray(max_sb)`` for subnegotiations, one 256-byte option
-table (both sides' states); events per call are bounded by the size of the data given.
+Memory: one buffer for the data of a call or a subnegotiation's body (at
+most ``max_sb`` bytes), a 32-byte option table (both sides' states; longer
+only for options past 31 that are offered or accepted), the output (on
+MicroPython two buffers used in turn: ``data_to_send()`` returns one, valid
+until the next call, so that output allocates nothing in steady state; one
+that grew past 256 bytes is dropped); events per call are bounded by the
+size of the data given.
 """
 
 from microproto.errors import LimitError, PeerError
-from microproto_port import const, ticks_add, ticks_diff
+from microproto_port import RUNTIME, const, ticks_add, ticks_diff
 
 # RFC 854 commands
 IAC = const(255)
@@ -78,29 +83,30 @@ TTYPE = const(24)
 NAWS = const(31)
 LINEMODE = const(34)
 
-# RFC 1091 subnegotiation verbs
-_TTYPE_IS = const(0)
-_TTYPE_SEND = const(1)
-
-# RFC 1143 states (low two bits) and the queue bit
-_NO = const(0)
+# RFC 1143 states: NO 0, YES 1, WANTNO 2, WANTYES 3, | 4 the queue bit
+# (OPPOSITE); our side's state in bits 0-2 of an option's byte, the
+# client's in bits 4-6 (shift _HIM)
 _YES = const(1)
-_WANTNO = const(2)
-_WANTYES = const(3)
-_OPPOSITE = const(4)
-_US = const(0)  # shift of our side's state in an option's byte
-_HIM = const(4)  # and of the client's
+_HIM = const(4)
+# The Q-method as a table: row (0 "no" received, 1 "yes" received for an
+# option we refuse, 2 "yes" for one we accept, 3 we ask to disable, 4 we
+# ask to enable) * 8 + the side's state -> new state | reply << 3 (reply 1:
+# WILL/DO, 2: WONT/DONT)
+_Q = b"\x00\x10\x00\x00\x04\x10\x0b\x00\x10\x01\x00\x01\x14\x05\x01\x12\t\x01\x00\x01\t\x05\x01\x12\x00\x12\x02\x07\x04\x12\x02\x07\x0b\x01\x06\x03\x0b\x05\x06\x03"
+# offer_local, offer_remote, accept_local, accept_remote
+_OPTIONS = ((ECHO, SGA), (SGA, NAWS, TTYPE), (ECHO, SGA, BINARY), (SGA, NAWS, TTYPE, BINARY))
 
-# parser states
-_S_DATA = const(0)
+# parser states (low 3 bits of _st; the verb or the SB option above them)
 _S_IAC = const(1)
 _S_OPT = const(2)
 _S_SB_OPT = const(3)
 _S_SB = const(4)
 _S_SB_IAC = const(5)
 
-_AYT_REPLY = b"\r\n[yes]\r\n"
 _IAC_B = b"\xff"
+# MicroPython's streams copy what they keep of a write: the output buffer
+# can be handed out and reused (CPython's transports may keep a view of it)
+_REUSE = RUNTIME == "micropython"
 
 
 class TelnetCore:
@@ -113,6 +119,27 @@ class TelnetCore:
     ask the client to enable at ``start()``.
     """
 
+    # defaults live in the class: an instance stores only what differs
+    max_sb = 64
+    max_negotiations = 256
+    login_timeout_ms = 60000
+    idle_timeout_ms = 600000
+    logged_in = False
+    busy = False
+    timed_out = None
+    error = None
+    eof = False
+    cols = 0
+    rows = 0
+    term_type = None
+    _o = _OPTIONS
+    _n = 0  # option commands received
+    _st = 0  # parser state
+    _ayt = False  # an AYT answer is queued
+    _last_rx = 0
+    _login_end = 0
+    _now = 0
+
     def __init__(
         self,
         max_sb=64,
@@ -124,47 +151,36 @@ class TelnetCore:
         login_timeout_ms=60000,
         idle_timeout_ms=600000,
     ):
-        self.login_timeout_ms = login_timeout_ms
-        self.idle_timeout_ms = idle_timeout_ms
-        self.logged_in = False
-        self.busy = False
-        self.timed_out = None
-        self._now = 0
-        self._login_end = 0
-        self._last_rx = 0
-        self.max_sb = max_sb
-        self.max_negotiations = max_negotiations
-        self._offer_local = offer_local
-        self._offer_remote = offer_remote
-        self._accept_local = accept_local
-        self._accept_remote = accept_remote
-        # one byte per option: our side's Q-method state in bits 0-2, the
-        # client's in bits 4-6 (shift _US / _HIM)
-        self._opts = bytearray(256)
-        self._sb = bytearray(max_sb)
-        self._sb_len = 0
-        self._sb_opt = 0
-        self._state = _S_DATA
-        self._verb = 0
-        self._negotiations = 0
+        if max_sb != 64:
+            self.max_sb = max_sb
+        if max_negotiations != 256:
+            self.max_negotiations = max_negotiations
+        if login_timeout_ms != 60000:
+            self.login_timeout_ms = login_timeout_ms
+        if idle_timeout_ms != 600000:
+            self.idle_timeout_ms = idle_timeout_ms
+        o = (offer_local, offer_remote, accept_local, accept_remote)
+        if o != _OPTIONS:
+            self._o = o
+        self._opts = bytearray(32)  # grows for an option past 31 we track
+        self._buf = bytearray()  # data of the current call, or an SB body
         self._out = bytearray()
-        self._pend = bytearray()
+        if _REUSE:
+            self._spare = bytearray()
         self._events = []
-        self._ayt_pending = False
-        self.error = None
-        self.eof = False
-        self.cols = 0
-        self.rows = 0
-        self.term_type = None
 
     # -- state queries -------------------------------------------------
+    def _get(self, opt, sh):
+        t = self._opts
+        return t[opt] >> sh & 7 if opt < len(t) else 0
+
     def local_enabled(self, opt):
         """True if we have agreed to perform ``opt`` (e.g. ECHO)."""
-        return self._opts[opt] & 3 == _YES
+        return self._get(opt, 0) & 3 == _YES
 
     def remote_enabled(self, opt):
         """True if the client has agreed to perform ``opt`` (e.g. NAWS)."""
-        return (self._opts[opt] >> _HIM) & 3 == _YES
+        return self._get(opt, _HIM) & 3 == _YES
 
     def close_expected(self):
         return self.error is not None or self.eof or self.timed_out is not None
@@ -193,12 +209,19 @@ class TelnetCore:
 
     # -- output --------------------------------------------------------
     def data_to_send(self):
-        """Everything queued for the client (bytes), and forget it."""
-        self._ayt_pending = False
-        if not self._out:
+        """Everything queued for the client, and forget it (bytes; on
+        MicroPython a buffer valid until the next call, reused after)."""
+        self._ayt = False
+        out = self._out
+        if not out:
             return b""
-        out = bytes(self._out)
-        self._out[:] = b""  # keeps its capacity: no regrowth next time
+        if not _REUSE or len(out) > 256:
+            # a large buffer is not kept: an idle session holds little
+            self._out = bytearray()
+            return out
+        self._out = s = self._spare
+        s[:] = b""
+        self._spare = out
         return out
 
     def send_data(self, data):
@@ -225,98 +248,48 @@ class TelnetCore:
         the login deadline counts from ``now_ms``."""
         self._now = self._last_rx = now_ms
         self._login_end = ticks_add(now_ms, self.login_timeout_ms)
-        for opt in self._offer_local:
-            self.request_local(opt, True)
-        for opt in self._offer_remote:
-            self.request_remote(opt, True)
+        for opt in self._o[0]:
+            self._q(4, 0, opt)
+        for opt in self._o[1]:
+            self._q(4, _HIM, opt)
 
-    # -- RFC 1143: asking ----------------------------------------------
+    # -- RFC 1143 --------------------------------------------------------
     def request_local(self, opt, enable):
         """Ask to enable/disable ``opt`` on our side (WILL/WONT), per the
         Q-method: a request already made or already true sends nothing."""
-        self._ask(_US, opt, enable, WILL, WONT)
+        self._q(4 if enable else 3, 0, opt)
 
     def request_remote(self, opt, enable):
         """Ask the client to enable/disable ``opt`` (DO/DONT)."""
-        self._ask(_HIM, opt, enable, DO, DONT)
+        self._q(4 if enable else 3, _HIM, opt)
 
-    def _ask(self, sh, opt, enable, yes_verb, no_verb):
-        s = (self._opts[opt] >> sh) & 7
-        st = s & 3
-        q = s & _OPPOSITE
-        new = s
-        verb = 0
-        if enable:
-            if st == _NO:
-                new = _WANTYES
-                verb = yes_verb
-            elif st == _WANTNO and not q:
-                new = _WANTNO | _OPPOSITE
-            elif st == _WANTYES and q:
-                new = _WANTYES
-            # YES, WANTNO+OPPOSITE, WANTYES+EMPTY: already so or on the way
-        else:
-            if st == _YES:
-                new = _WANTNO
-                verb = no_verb
-            elif st == _WANTNO and q:
-                new = _WANTNO
-            elif st == _WANTYES and not q:
-                new = _WANTYES | _OPPOSITE
-        self._opts[opt] = self._opts[opt] & (0x70 >> sh) | new << sh
-        if verb:
-            self._out += bytes((IAC, verb, opt))
-
-    # -- RFC 1143: answering -------------------------------------------
-    def _recv(self, sh, opt, yes, accept, yes_verb, no_verb):
-        # yes: WILL (sh _HIM) or DO (sh _US); no: WONT or DONT
-        s = (self._opts[opt] >> sh) & 7
-        st = s & 3
-        new = s
-        verb = 0
-        if yes:
-            if st == _NO:
-                if opt in accept:
-                    new = _YES
-                    verb = yes_verb
-                else:
-                    verb = no_verb
-            elif st == _WANTNO:
-                # error: our "no" was answered by "yes"
-                new = _YES if s & _OPPOSITE else _NO
-            elif st == _WANTYES:
-                if s & _OPPOSITE:
-                    new = _WANTNO
-                    verb = no_verb
-                else:
-                    new = _YES
-        elif st == _YES:
-            new = _NO
-            verb = no_verb
-        elif st == _WANTNO:
-            if s & _OPPOSITE:
-                new = _WANTYES
-                verb = yes_verb
-            else:
-                new = _NO
-        elif st == _WANTYES:
-            new = _NO
-        self._opts[opt] = self._opts[opt] & (0x70 >> sh) | new << sh
-        if verb:
-            self._out += bytes((IAC, verb, opt))
-        if new == _YES and st != _YES and sh == _HIM and opt == TTYPE:
-            self._out += bytes((IAC, SB, TTYPE, _TTYPE_SEND, IAC, SE))
+    def _q(self, row, sh, opt):
+        # one transition of the Q-method for one side of ``opt``: the new
+        # state, the reply if any, and TTYPE's SEND once the client agreed
+        t = self._opts
+        s = self._get(opt, sh)
+        x = _Q[row * 8 + s]
+        if x & 7 != s:
+            if opt >= len(t):
+                t.extend(bytes(opt + 1 - len(t)))
+            t[opt] = t[opt] & (0x70 >> sh) | (x & 7) << sh
+        if x > 7:
+            self._out += bytes((IAC, 250 + (x >> 3) + (sh >> 1), opt))
+        if x & 7 == _YES and s & 3 != _YES and sh and opt == TTYPE:
+            self._out += b"\xff\xfa\x18\x01\xff\xf0"  # IAC SB TTYPE SEND IAC SE
 
     # -- input ---------------------------------------------------------
     def _event(self, kind, value):
-        # kind None: only the pending data (if any) becomes an event
-        if self._pend:
-            self._events.append(("data", bytes(self._pend)))
-            self._pend[:] = b""
+        # the data gathered so far first; consecutive interrupts and
+        # window sizes merge
+        buf = self._buf
+        ev = self._events
+        if buf and self._st & 7 < _S_SB_OPT:
+            ev.append(("data", bytes(buf)))
+            buf[:] = b""
         if kind is None:
             return
-        ev = self._events
-        if ev and ev[-1][0] == kind and kind in ("interrupt", "naws"):
+        if ev and ev[-1][0] == kind and (kind == "interrupt" or kind == "naws"):
             ev[-1] = (kind, value)
         else:
             ev.append((kind, value))
@@ -331,12 +304,10 @@ class TelnetCore:
         """End the session, ``reason`` queued for the client (also what the
         driver calls when the server itself fails: a bug, no memory)."""
         self.error = exc or PeerError(reason, code)
-        self._state = _S_DATA
+        if self._st & 7 >= _S_SB_OPT:
+            self._buf[:] = b""  # a subnegotiation's body is not data
+        self._st = 0
         self._out += b"\r\ntelnet: " + reason.encode() + b"\r\n"
-
-    def _fail(self, exc):
-        self.fail(None, exc.reason, exc)
-        raise exc
 
     def receive_data(self, data):
         """Parse bytes from the client (``b""``: end of stream).
@@ -353,112 +324,106 @@ class TelnetCore:
             return
         if isinstance(data, memoryview):
             data = bytes(data)
-        if self._state == _S_DATA and data.find(_IAC_B) < 0:
+        st = self._st
+        if not st and data.find(_IAC_B) < 0:
             # the common case: plain data, handed on as it came (no copy)
             self._events.append(("data", data))
             return
         try:
-            self._parse(data)
+            self._parse(data, st & 7, st >> 3)
         finally:
             self._event(None, None)
 
-    def _parse(self, data):
+    def _parse(self, data, state, arg):
+        # state: parser state; arg: the verb (_S_OPT) or the SB option
         n = len(data)
         i = 0
-        state = self._state
+        buf = self._buf
+        err = None
         while i < n:
-            if state == _S_DATA:
+            if not state or state == _S_SB:
+                # a run of data, or of an SB body, up to the next IAC
                 j = data.find(_IAC_B, i)
                 end = n if j < 0 else j
-                pend = self._pend
+                if state and len(buf) + end - i > self.max_sb:
+                    err = LimitError("subnegotiation longer than %d bytes" % self.max_sb)
+                    break
                 if end - i > 16:
-                    pend += data[i:end] if i or end < n else data
+                    buf += data[i:end]
                 else:
                     # a short run between commands: no slice object at all
                     while i < end:
-                        pend.append(data[i])
+                        buf.append(data[i])
                         i += 1
                 if j < 0:
                     break
-                state = _S_IAC
+                state += 1  # _S_IAC or _S_SB_IAC
                 i = j + 1
                 continue
             b = data[i]
             i += 1
+            self._st = state and state | arg << 3
             if state == _S_IAC:
-                state = _S_DATA
+                state = 0
                 if b == IAC:
-                    self._pend += _IAC_B
-                elif WILL <= b <= DONT:
-                    self._verb = b
+                    buf += _IAC_B
+                elif b >= WILL and b <= DONT:
+                    arg = b
                     state = _S_OPT
                 elif b == SB:
+                    self._event(None, None)
                     state = _S_SB_OPT
                 elif b == IP or b == BRK:
                     self._event("interrupt", None)
                 elif b == AYT:
-                    if not self._ayt_pending:
-                        self._ayt_pending = True
-                        self._out += _AYT_REPLY
+                    if not self._ayt:
+                        self._ayt = True
+                        self._out += b"\r\n[yes]\r\n"
                 elif b == EC:
-                    self._pend += b"\x08"
+                    buf += b"\x08"
                 elif b == EL:
-                    self._pend += b"\x15"
+                    buf += b"\x15"
                 # NOP, DM, GA, AO, SE outside SB, EOR and others: ignored
             elif state == _S_OPT:
-                state = _S_DATA
-                self._negotiations += 1
-                if self._negotiations > self.max_negotiations:
-                    self._state = state
-                    self._fail(LimitError("too many option negotiations"))
-                v = self._verb
-                if v <= WONT:  # WILL, WONT: the client's side
-                    self._recv(_HIM, b, v == WILL, self._accept_remote, DO, DONT)
-                else:  # DO, DONT: ours
-                    self._recv(_US, b, v == DO, self._accept_local, WILL, WONT)
+                state = 0
+                self._n += 1
+                # WILL/WONT: the client's side; DO/DONT: ours
+                sh = _HIM if arg <= WONT else 0
+                if self._n > self.max_negotiations:
+                    err = LimitError("too many option negotiations")
+                elif (arg - WILL) & 1:
+                    self._q(0, sh, b)  # WONT, DONT
+                else:
+                    self._q(2 if b in self._o[2 + (sh >> 2)] else 1, sh, b)
             elif state == _S_SB_OPT:
-                self._sb_opt = b
-                self._sb_len = 0
+                arg = b
                 state = _S_SB
-            elif state == _S_SB:
-                if b == IAC:
-                    state = _S_SB_IAC
+            elif b == IAC:  # _S_SB_IAC
+                if len(buf) >= self.max_sb:
+                    err = LimitError("subnegotiation longer than %d bytes" % self.max_sb)
                 else:
-                    # bulk copy up to the next IAC
-                    j = data.find(_IAC_B, i)
-                    end = n if j < 0 else j
-                    k = self._sb_len
-                    if k + 1 + end - i > self.max_sb:
-                        self._fail(LimitError("subnegotiation longer than %d bytes" % self.max_sb))
-                    self._sb[k] = b
-                    if end > i:
-                        self._sb[k + 1 : k + 1 + end - i] = data[i:end]
-                    self._sb_len = k + 1 + end - i
-                    i = end
-            else:  # _S_SB_IAC
-                if b == IAC:
-                    if self._sb_len >= self.max_sb:
-                        self._fail(LimitError("subnegotiation longer than %d bytes" % self.max_sb))
-                    self._sb[self._sb_len] = IAC
-                    self._sb_len += 1
+                    buf.append(IAC)
                     state = _S_SB
-                elif b == SE:
-                    state = _S_DATA
-                    opt = self._sb_opt
-                    k = self._sb_len
-                    sb = self._sb
-                    if opt == NAWS and k == 4:
-                        self.cols = (sb[0] << 8) | sb[1]
-                        self.rows = (sb[2] << 8) | sb[3]
-                        self._event("naws", (self.cols, self.rows))
-                    elif opt == TTYPE and k >= 1 and sb[0] == _TTYPE_IS:
-                        try:
-                            name = bytes(sb[1:k]).decode()
-                            self.term_type = name
-                            self._event("ttype", name)
-                        except UnicodeError:
-                            pass
-                    # other subnegotiations (malformed NAWS included) are ignored
-                else:
-                    self._fail(PeerError("malformed subnegotiation"))
-        self._state = state
+            elif b == SE:
+                state = 0
+                k = len(buf)
+                if arg == NAWS and k == 4:
+                    self.cols = (buf[0] << 8) | buf[1]
+                    self.rows = (buf[2] << 8) | buf[3]
+                    self._event("naws", (self.cols, self.rows))
+                elif arg == TTYPE and k and not buf[0]:  # IS
+                    try:
+                        self.term_type = bytes(buf[1:]).decode()
+                        self._event("ttype", self.term_type)
+                    except UnicodeError:
+                        pass
+                # other subnegotiations (malformed NAWS included) are ignored
+                buf[:] = b""
+            else:
+                err = PeerError("malformed subnegotiation")
+            if err is not None:
+                break
+        if err is not None:
+            self.fail(None, err.reason, err)
+            raise err
+        self._st = state and state | arg << 3

@@ -84,9 +84,10 @@ def run_core(data, points, max_sb=16, max_negotiations=40):
             else:
                 others.append(ev)
         sent += core.data_to_send()
-        # bounded memory: the SB buffer never grows, pending data is flushed
-        assert len(core._sb) == max_sb
-        assert not core._pend
+        # bounded memory: the buffer holds at most the body of an SB in
+        # progress (max_sb bytes); pending data is flushed at every call's end
+        assert len(core._buf) <= max_sb
+        assert not core._buf or core._st & 7 >= 3
         if err:
             break
         prev = c

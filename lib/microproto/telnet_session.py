@@ -1,0 +1,243 @@
+"""One Telnet session on the shared driver (``microproto.aio.Driven``),
+loaded by ``microproto.telnet`` with the first connection: a server that
+only listens does not hold it. Reads feed the NVT core
+(``microproto.telnet_nvt``) and the line discipline
+(``microproto.linedisc``); commands run one at a time in their own task so
+that Ctrl-C can reach them; the core's clock ends idle sessions and logins
+that take too long. The rules and limits are those of ``microproto.telnet``.
+"""
+
+import asyncio
+
+from microproto.aio import Driven, close_stream, write
+from microproto.errors import UsageError
+from microproto.linedisc import LineDiscipline
+from microproto.telnet import _WAIT
+from microproto.telnet_nvt import ECHO, TelnetCore
+from microproto_port import ticks_ms
+
+
+class _Connection(Driven):
+    """A session's connection; also what its shell session sees of it
+    (``term``): ``peer``, ``cols``, ``rows``, ``term_type``,
+    ``write(text)``, ``close()``."""
+
+    # until set: an instance stores only what differs
+    cols = rows = 0
+    term_type = None
+    session = None
+    busy = False
+    queue = None  # lines typed ahead of a running command
+
+    def __init__(self, server, reader, writer, peer):
+        core = TelnetCore(server.max_sb, server.max_negotiations,
+                          login_timeout_ms=int(server.login_timeout_s * 1000),
+                          idle_timeout_ms=int(server.idle_timeout_s * 1000))
+        Driven.__init__(self, reader, writer, core, None, server.read_size, server.write_timeout_ms)
+        self.server = server
+        self.ld = LineDiscipline(server.max_line)
+        if server.password is None:
+            core.logged_in = True
+        self.peer = peer
+
+    def write(self, text):
+        self.core.send_text(text)
+        if not self.busy:
+            asyncio.create_task(self.flush())
+
+    close = Driven._end
+
+    def _open_shell(self):
+        core = self.core
+        try:
+            s = self.session = self.server.shell.open(self)
+        except UsageError as e:
+            core.send_text("%s\n" % e.reason)
+            self._end()
+            return
+        b = s.banner()
+        if b:
+            core.send_text(b + "\n")
+        core.send_text(s.prompt())
+        if getattr(s, "raw", False):
+            asyncio.create_task(s.pump(self))
+
+    def on_events(self):
+        """Handle what the cores produced; the session ends on EOF, a
+        timeout, Ctrl-D or a failed login."""
+        core = self.core
+        ld = self.ld
+        while True:
+            ev = core.next_event()
+            if ev is None:
+                break
+            kind, v = ev
+            if kind == "data":
+                s = self.session
+                if s is not None and getattr(s, "raw", False):
+                    s.feed(v)
+                    continue
+                ld.echo = core.logged_in and core.local_enabled(ECHO)
+                ld.feed(v)
+                e = ld._echo  # handed on without a copy
+                if e:
+                    core.send_data(e)
+                    e[:] = b""
+                while not self.closed:
+                    ev = ld.next_event()
+                    if ev is None:
+                        break
+                    kind, v = ev
+                    if kind == "interrupt":
+                        self._interrupt()
+                    elif kind == "eof":
+                        if not self.busy:
+                            core.send_text("\nlogout\n")
+                            self._end()
+                    else:  # line, overlong
+                        self._line(v if kind == "line" else None)
+            elif kind == "interrupt":
+                ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
+                self._interrupt()
+            elif kind == "naws":
+                self.cols, self.rows = v
+            elif kind == "ttype":
+                self.term_type = v
+            else:  # eof, timeout
+                self._end()
+
+    def _interrupt(self):
+        self.queue = None
+        s = self.session
+        if s is None or s.interrupt():
+            return
+        if not self.busy:
+            self.core.send_text("\nKeyboardInterrupt\n" + s.prompt())
+
+    def _line(self, raw):
+        core = self.core
+        server = self.server
+        if not core.logged_in and raw is not None:
+            # one attempt per connection: a wrong password ends it, and the
+            # gate makes the address wait before it is admitted again
+            core.send_text("\n")
+            ok = server.gate.check(self.peer and self.peer[0], raw, server.password, ticks_ms())
+            if ok:
+                core.logged_in = True
+                self._open_shell()
+                return
+            core.send_text(_WAIT if ok is None else "Login incorrect\n")
+            self._end()
+            return
+        if self.busy:
+            q = self.queue
+            if q is None:
+                q = self.queue = []
+            if len(q) < server.max_queued_lines:
+                q.append(raw)
+            else:
+                core.send_data(b"\x07")
+            return
+        self.busy = core.busy = True
+        asyncio.create_task(self._commands(raw))
+
+    async def _commands(self, raw):
+        core = self.core
+        try:
+            while raw is not False and not self.closed:
+                s = self.session
+                if raw is None:
+                    core.send_text("line longer than %d bytes: ignored\n" % self.server.max_line)
+                    core.send_text(s.prompt() if s is not None else "Password: ")
+                elif getattr(s, "raw", False):
+                    s.feed(raw + b"\r")  # typed ahead of the login
+                else:
+                    try:
+                        text = raw.decode()
+                    except UnicodeError:
+                        text = None
+                        core.send_text("input is not valid UTF-8: ignored\n" + s.prompt())
+                    if text is not None:
+                        out = await s.line(text)
+                        if out:
+                            if not isinstance(out, str):
+                                out = str(out)
+                            core.send_text(out if out.endswith("\n") else out + "\n")
+                        if self.closed or getattr(s, "closed", False):
+                            self._end()
+                        else:
+                            core.send_text(s.prompt())
+                q = self.queue
+                raw = q.pop(0) if q else False
+                if raw is False:
+                    # idle again before the prompt goes out: input that
+                    # answers it (Ctrl-C) must not find us busy
+                    self.busy = False
+                await self.flush()
+        except Exception as e:
+            self.server.last_error = e  # the console's status view shows it
+            try:
+                core.send_text("\ninternal error: %r\n" % (e,))
+            except Exception:
+                pass
+            self._end()
+        finally:
+            self.busy = False
+            core.tick(ticks_ms())  # idle time counts from here
+            core.busy = False
+            self.rearm()
+            await self.flush()
+
+
+async def run(server, reader, writer, peer):
+    """Serve one accepted connection of ``server`` (a ``telnet.Server``)
+    until it ends."""
+    # MicroPython: a session needs a few KB; running the heap dry breaks
+    # more than this session (seen: a crash inside select.poll on the
+    # unix port), so refuse while less than min_free_heap is free, or an
+    # eighth of the heap: what fails first is a large contiguous block
+    # (poll's array grows with the sockets). An eighth, not a quarter:
+    # on a board's heap (about 112 KB) min_free_heap governs either way;
+    # a quarter made a 64-bit unix port need 4/3 of what its sessions
+    # hold, and the 1 MB exhaustion test passes with an eighth (144
+    # sessions held, refused politely, still serving)
+    import gc
+
+    if server.min_free_heap and hasattr(gc, "mem_free"):
+        need = max(server.min_free_heap, (gc.mem_free() + gc.mem_alloc()) >> 3)
+        if gc.mem_free() < need:
+            gc.collect()
+            if gc.mem_free() < need:
+                try:
+                    await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
+                except Exception:
+                    pass
+                await close_stream(writer)
+                return
+    conn = _Connection(server, reader, writer, peer)
+    server.connections.append(conn)
+    core = conn.core
+    try:
+        core.start(ticks_ms())
+        if core.logged_in:
+            conn._open_shell()
+        else:
+            core.send_text("Password: ")
+        await conn.start()
+        await conn.flush()
+        await conn.done.wait()
+        s = conn.session
+        if s is not None:
+            try:
+                s.interrupt()
+                s.close()
+            except Exception:
+                pass
+        # after a protocol error the client may still be sending: closing
+        # with unread input resets the connection, which can destroy the
+        # message in flight; read and drop for a while (one deadline in all)
+        await conn.finish(2000 if core.error is not None else 0)
+    except asyncio.CancelledError:
+        pass  # the loop is shutting down: this is the top of the task
+    finally:
+        server.connections.remove(conn)
