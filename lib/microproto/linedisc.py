@@ -22,8 +22,9 @@ Rules:
   erase, CR LF for a line end, ``^C`` for an interrupt.
 
 Events: ``("line", bytes)`` (without the line end), ``("overlong", n)``,
-``("interrupt", None)``, ``("eof", None)``. Memory: one
-``bytearray(max_line)`` allocated at creation.
+``("interrupt", None)``, ``("eof", None)``. Memory: the line buffer grows
+to the longest line typed, never past ``max_line`` bytes, and keeps that
+room: an idle session holds little, and typing allocates nothing.
 """
 
 from microproto_port import const
@@ -39,29 +40,33 @@ _NAK = const(21)  # Ctrl-U
 _ESC = const(27)
 _TAB = const(9)
 
-_E_NONE = const(0)
-_E_ESC = const(1)  # after ESC
-_E_CSI = const(2)  # after ESC [ : parameters until a final byte 0x40-0x7E
-_E_SS3 = const(3)  # after ESC O : one more byte
+# what the previous byte left pending
+_ST_CR = const(1)  # a CR: an LF or NUL right after it belongs to it
+_ST_ESC = const(2)  # after ESC
+_ST_CSI = const(3)  # after ESC [ : parameters until a final byte 0x40-0x7E
+_ST_SS3 = const(4)  # after ESC O : one more byte
 
 
 class LineDiscipline:
     """Bytes in, lines and control events out, echo to send back."""
 
+    max_line = 512
+    echo = True
+    _dropped = 0  # bytes of the line past max_line
+    _st = 0
+
     def __init__(self, max_line=512, echo=True):
-        self.max_line = max_line
-        self.echo = echo
-        self._line = bytearray(max_line)
-        self._len = 0
-        self._dropped = 0
-        self._after_cr = False
-        self._esc = _E_NONE
+        if max_line != 512:
+            self.max_line = max_line
+        if not echo:
+            self.echo = False
+        self._line = bytearray()
         self._events = []
         self._echo = bytearray()
 
     def __len__(self):
         """Bytes in the line being typed."""
-        return self._len
+        return len(self._line)
 
     def next_event(self):
         if self._events:
@@ -85,7 +90,7 @@ class LineDiscipline:
 
     def clear(self):
         """Discard the line being typed."""
-        self._len = 0
+        self._line[:] = b""
         self._dropped = 0
 
     def feed(self, data):
@@ -93,25 +98,25 @@ class LineDiscipline:
         n = len(data)
         i = 0
         line = self._line
+        out = self._echo
+        echo = self.echo
         mv = None
         while i < n:
             b = data[i]
-            if self._after_cr:
-                self._after_cr = False
-                if b == _LF or b == _NUL:
-                    i += 1
-                    continue
-            if self._esc != _E_NONE:
-                i += 1
-                e = self._esc
-                if e == _E_ESC:
-                    self._esc = _E_CSI if b == 0x5B else (_E_SS3 if b == 0x4F else _E_NONE)
-                elif e == _E_CSI:
-                    if 0x40 <= b <= 0x7E:
-                        self._esc = _E_NONE
+            st = self._st
+            if st:
+                self._st = 0
+                if st == _ST_CR:
+                    if b == _LF or b == _NUL:
+                        i += 1
+                        continue
                 else:
-                    self._esc = _E_NONE
-                continue
+                    i += 1
+                    if st == _ST_ESC:
+                        self._st = _ST_CSI if b == 0x5B else (_ST_SS3 if b == 0x4F else 0)
+                    elif st == _ST_CSI and not 0x40 <= b <= 0x7E:
+                        self._st = _ST_CSI
+                    continue
             if b >= 0x20 and b != _DEL or b == _TAB:
                 # a run of ordinary bytes, copied at once
                 j = i + 1
@@ -120,48 +125,45 @@ class LineDiscipline:
                     if c < 0x20 and c != _TAB or c == _DEL:
                         break
                     j += 1
-                room = self.max_line - self._len
+                room = self.max_line - len(line)
                 if self._dropped or room <= 0:
-                    if not self._dropped and self.echo:
-                        self._echo += b"\x07"
+                    if not self._dropped and echo:
+                        out.append(7)  # BEL
                     self._dropped += j - i
                 else:
                     take = j - i if j - i <= room else room
-                    k = self._len
                     if take > 8:
                         if mv is None:
                             mv = memoryview(data)  # long runs: copied without a slice
                         run = mv[i : i + take]
-                        line[k : k + take] = run
-                        if self.echo:
-                            self._echo += run
+                        line += run
+                        if echo:
+                            out += run
                     else:
                         # a short run (typing): byte by byte, nothing allocated
-                        for x in range(take):
-                            line[k + x] = data[i + x]
-                        if self.echo:
-                            for x in range(take):
-                                self._echo.append(data[i + x])
-                    self._len = k + take
+                        for x in range(i, i + take):
+                            line.append(data[x])
+                            if echo:
+                                out.append(data[x])
                     if take < j - i:
                         self._dropped = j - i - take
-                        if self.echo:
-                            self._echo += b"\x07"
+                        if echo:
+                            out.append(7)
                 i = j
                 continue
             i += 1
             if b == _CR or b == _LF:
-                self._after_cr = b == _CR
+                if b == _CR:
+                    self._st = _ST_CR
                 if self._dropped:
-                    self._events.append(("overlong", self._len + self._dropped))
+                    self._events.append(("overlong", len(line) + self._dropped))
                 else:
-                    self._events.append(("line", bytes(line[: self._len])))
-                self._len = 0
-                self._dropped = 0
-                if self.echo:
-                    self._echo += b"\r\n"
+                    self._events.append(("line", bytes(line)))
+                self.clear()
+                if echo:
+                    out += b"\r\n"
             elif b == _BS or b == _DEL:
-                k = self._len
+                k = len(line)
                 if self._dropped:
                     self._dropped -= 1
                 elif k:
@@ -169,23 +171,21 @@ class LineDiscipline:
                     # a UTF-8 sequence goes as one character
                     while k and line[k] & 0xC0 == 0x80:
                         k -= 1
-                    self._len = k
-                    if self.echo:
-                        self._echo += b"\x08 \x08"
+                    line[k:] = b""
+                    if echo:
+                        out += b"\x08 \x08"
             elif b == _ETX:
-                self._len = 0
-                self._dropped = 0
+                self.clear()
                 self._events.append(("interrupt", None))
-                if self.echo:
-                    self._echo += b"^C\r\n"
+                if echo:
+                    out += b"^C\r\n"
             elif b == _EOT:
-                if not self._len and not self._dropped:
+                if not line and not self._dropped:
                     self._events.append(("eof", None))
             elif b == _NAK:
-                if self.echo:
-                    self._echo += b"\x08 \x08" * self._len
-                self._len = 0
-                self._dropped = 0
+                if echo:
+                    out += b"\x08 \x08" * len(line)
+                self.clear()
             elif b == _ESC:
-                self._esc = _E_ESC
+                self._st = _ST_ESC
             # other control bytes (NUL included) are dropped

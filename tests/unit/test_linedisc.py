@@ -73,12 +73,13 @@ def test_escape_sequences_dropped():
 def test_overlong_line_is_bounded():
     ld = LineDiscipline(max_line=8)
     ld.feed(b"0123456789")
+    # memory: never more than max_line bytes kept
+    assert len(ld._line) == 8 and len(ld) == 8
     ld.feed(b"abcdef\r\n")
     ld.feed(b"ok\r\n")
     assert events(ld) == [("overlong", 16), ("line", b"ok")]
     assert ld.echo_to_send() == b"01234567\x07\r\nok\r\n"
-    # memory: the line buffer never grows
-    assert len(ld._line) == 8
+    assert len(ld) == 0
 
 
 def test_overlong_in_one_run_then_erase():
