@@ -71,32 +71,20 @@ from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
 from microproto_port import streams, ticks_diff, ticks_ms
 
 
+def __getattr__(name):
+    if name == "_basic_password":  # (microproto.status uses it)
+        from microproto.ws_http import _basic_password
+
+        return _basic_password
+    raise AttributeError(name)
+
+
 class ConnectionClosed(PeerError):
     """The WebSocket connection is closed: ``code`` and ``reason`` are the
     peer's Close (1006: it ended without one)."""
 
     def __init__(self, code, reason=""):
         super().__init__(reason or "connection closed", code)
-
-
-async def _maybe_await(x):
-    if hasattr(x, "send") and hasattr(x, "throw"):
-        return await x
-    return x
-
-
-def _basic_password(request):
-    v = request.headers.get("Authorization")
-    if not v or not v[:6].lower() == "basic ":
-        return None
-    import binascii
-
-    try:
-        raw = binascii.a2b_base64(v[6:].strip())
-    except ValueError:  # binascii.Error is a ValueError
-        return b""
-    c = raw.find(b":")
-    return raw[c + 1 :] if c >= 0 else b""
 
 
 class WebSocket(Driven):
@@ -315,12 +303,9 @@ def static_handler(root, index="index.html"):
 
 
 def _refusal(why):
-    """The HTTP answer to a connection refused at accept (the gate's ``why``)."""
-    if why == "busy":
-        e = hs.HandshakeError(503, "too many connections", [("Retry-After", "5")])
-    else:
-        e = hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
-    return hs.error_response(e)
+    from microproto.ws_http import refusal
+
+    return refusal(why)
 
 
 class Server:
@@ -351,24 +336,6 @@ class Server:
         for ws in list(self.connections):
             await ws.wait_closed()
 
-    async def _respond(self, writer, data, body=None):
-        t = self.options["write_timeout_ms"]
-        try:
-            await _write(writer, data, t)
-            if body is not None:
-                buf = bytearray(2048)
-                while True:
-                    n = body.readinto(buf)
-                    if not n:
-                        break
-                    await _write(writer, bytes(memoryview(buf)[:n]), t)
-        except (OSError, asyncio.TimeoutError):
-            pass
-        finally:
-            if body is not None:
-                body.close()
-        await close_stream(writer, t)
-
     async def _read_request(self, reader):
         o = self.options
         parser = hs.RequestParser(o["max_line"], o["max_headers"])
@@ -381,6 +348,7 @@ class Server:
 
     async def _session(self, reader, writer, peer):
         o = self.options
+        t = o["write_timeout_ms"]
         try:
             # one deadline for the whole head: bytes trickling in do not extend it
             request, leftover = await asyncio.wait_for(self._read_request(reader), o["handshake_timeout_ms"] / 1000)
@@ -389,27 +357,22 @@ class Server:
             await close_stream(writer)
             return
         except hs.HandshakeError as e:
-            await self._respond(writer, hs.error_response(e))
+            from microproto import ws_http
+
+            await ws_http.respond(writer, ws_http.error_response(e), t)
             return
         if result is not None:
-            status, headers, body = result
-            f = None
-            if isinstance(body, str):
-                body = body.encode()
-            elif body is not None and not isinstance(body, (bytes, bytearray)):
-                f = body
-                body = b""
-            headers = list(headers) + [("Connection", "close")]
-            data = hs.response(status, headers, body or b"")
-            if f is not None:
-                # Content-Length comes from the handler's own headers
-                data = data.replace(b"Content-Length: 0\r\n", b"", 1)
-            await self._respond(writer, data, f)
+            from microproto.ws_http import answer
+
+            await answer(writer, result, t)
             return
-        subprotocol = hs.select_subprotocol(request, o["subprotocols"])
-        deflate = ext = None
-        if o["compression"] == "deflate":
-            deflate, ext = self._negotiate(request)
+        subprotocol = deflate = ext = None
+        if o["subprotocols"]:
+            subprotocol = hs.select_subprotocol(request, o["subprotocols"])
+        if o["compression"] == "deflate" and "Sec-WebSocket-Extensions" in request.headers:
+            from microproto.ws_deflate import accept
+
+            deflate, ext = accept(request.headers.get_all("Sec-WebSocket-Extensions"), o)
         core = ServerProtocol(
             max_size=o["max_size"],
             max_frame=o["max_frame"],
@@ -452,62 +415,18 @@ class Server:
             if ws in self.connections:
                 self.connections.remove(ws)
 
-    def _negotiate(self, request):
-        from microproto import ws_deflate
-        from microproto_port import inflate
-
-        if not getattr(inflate, "AVAILABLE", True):
-            return None, None
-        offers = request.headers.get_all("Sec-WebSocket-Extensions")
-        if not offers:
-            return None, None
-        o = self.options
-        r = ws_deflate.negotiate(offers, inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER, o["max_window_bits"])
-        if r is None:
-            return None, None
-        params, header = r
-        return ws_deflate.PerMessageDeflate(params, inflate, o["deflate_level"], o["deflate_mem_level"]), header
-
     async def _check(self, request, peer):
         """None to upgrade (key kept on the request), else a response
         ``(status, headers, body)``; raises ``HandshakeError``."""
         o = self.options
-        origins = o["origins"]
-        if origins is None and o["password"] is not None:
-            origins = "same"
-        origin = request.headers.get("Origin")
-        if origins == "same":
-            # a page of this server (Origin's host is the Host), or no browser
-            if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != (
-                    request.headers.get("Host") or "").lower():
-                raise hs.HandshakeError(403, "origin not allowed")
-        elif origins is not None and origin not in origins:
-            raise hs.HandshakeError(403, "origin not allowed")
-        if o["password"] is not None:
-            got = _basic_password(request)
-            if got is None:
-                raise hs.HandshakeError(401, "password required", [("WWW-Authenticate", 'Basic realm="microproto"')])
-            ok = self.gate.check(peer and peer[0], got, o["password"], ticks_ms())
-            if ok is None:
-                raise hs.HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
-            if not ok:
-                raise hs.HandshakeError(403, "wrong password")
-        if not hs.is_upgrade(request) and o["http_handler"] is not None:
-            request.peer = peer  # (ip, port) or None: a route may throttle per address
-            r = await _maybe_await(o["http_handler"](request))
-            if r is None:
-                return 404, [("Content-Type", "text/plain")], b"not found\n"
-            return r
-        key = hs.check_upgrade(request, o["legacy_webrepl"])
+        if o["origins"] is not None or o["password"] is not None or o["http_handler"] is not None or o[
+                "auth"] is not None:
+            from microproto.ws_http import check
+
+            return await check(self, request, peer)
+        request._ws_key = hs.check_upgrade(request, o["legacy_webrepl"])
         if self._closing:
             raise hs.HandshakeError(503, "shutting down", [("Retry-After", "5")])
-        if o["auth"] is not None:
-            ok = await _maybe_await(o["auth"](request))
-            if ok is not True:
-                status = ok if isinstance(ok, int) and not isinstance(ok, bool) else 401
-                extra = [("WWW-Authenticate", 'Basic realm="microproto"')] if status == 401 else []
-                raise hs.HandshakeError(status, "not authorized", extra)
-        request._ws_key = key
         return None
 
 

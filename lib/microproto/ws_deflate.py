@@ -179,3 +179,18 @@ class PerMessageDeflate:
             if self.params.server_no_context_takeover:
                 self.deflater.reset()
         return out
+
+
+def accept(offers, o):
+    """The WebSocket server's side: ``(PerMessageDeflate, response value)``
+    for the client's Sec-WebSocket-Extensions ``offers`` under the server
+    options ``o`` (``max_window_bits``, ``deflate_level``,
+    ``deflate_mem_level``), or ``(None, None)``."""
+    from microproto_port import inflate
+
+    if not getattr(inflate, "AVAILABLE", True):
+        return None, None
+    r = negotiate(offers, inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER, o["max_window_bits"])
+    if r is None:
+        return None, None
+    return PerMessageDeflate(r[0], inflate, o["deflate_level"], o["deflate_mem_level"]), r[1]

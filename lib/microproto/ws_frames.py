@@ -4,8 +4,10 @@
 object's fields (no tuple, no slice), ``build_header(buf, off, ...)``
 writes one into a caller's buffer. Payloads are unmasked in place with
 ``microproto_port.fast.mask``. ``serialize``/``parse_frame`` are allocating
-helpers for tests and clients. Close payloads: ``parse_close`` and
-``build_close`` (RFC 6455 5.5.1, 7.4).
+helpers for tests and clients. Close payloads: ``parse_close``,
+``build_close`` and ``close_code_valid`` (RFC 6455 5.5.1, 7.4), which live
+in ``microproto.ws_protocol`` (the server core parses headers in place and
+does not load this module).
 
 Limits: control payloads are at most 125 bytes; a 64-bit length with the
 top bit set is refused (``parse`` returns -1).
@@ -43,19 +45,22 @@ CLOSE_EXTENSION = 1010
 CLOSE_INTERNAL_ERROR = 1011
 
 
+def __getattr__(name):
+    # the Close payload helpers live with the server core (which does not
+    # load this module): ``build_close``, ``parse_close``, ``close_code_valid``
+    if name in ("build_close", "parse_close", "close_code_valid"):
+        from microproto import ws_protocol
+
+        return getattr(ws_protocol, name)
+    raise AttributeError(name)
+
+
 def is_control(opcode):
     return opcode >= 8
 
 
 def is_known_opcode(opcode):
     return opcode <= 2 or 8 <= opcode <= 10
-
-
-def close_code_valid(code):
-    """True if ``code`` may appear in a Close frame on the wire."""
-    if 3000 <= code <= 4999:
-        return True
-    return 1000 <= code <= 1011 and code not in (1004, 1005, 1006)
 
 
 def header_size(b1):
@@ -180,39 +185,3 @@ def parse_frame(data):
     else:
         copy_into(body, 0, data, n, k)
     return (h.fin, h.rsv, h.opcode, bytes(body), n + k)
-
-
-def build_close(code=None, reason=""):
-    """A Close payload (RFC 6455 5.5.1): empty when ``code`` is None."""
-    if code is None:
-        return b""
-    r = reason.encode() if isinstance(reason, str) else bytes(reason)
-    if len(r) > MAX_CONTROL - 2:
-        r = r[: MAX_CONTROL - 2]
-        # never cut a character in two
-        while r and (r[-1] & 0xC0) == 0x80:
-            r = r[:-1]
-        if r and r[-1] >= 0xC0:
-            r = r[:-1]
-    return bytes(((code >> 8) & 0xFF, code & 0xFF)) + r
-
-
-def parse_close(payload):
-    """``(code, reason)`` of a Close payload; ``(1005, "")`` when empty.
-
-    Returns ``(1002, None)`` for a 1-byte payload or an invalid code and
-    ``(1007, None)`` for a reason that is not UTF-8: the close code to send.
-    """
-    from microproto_port.fast import utf8_check
-
-    n = len(payload)
-    if n == 0:
-        return CLOSE_NO_STATUS, ""
-    if n == 1:
-        return CLOSE_PROTOCOL_ERROR, None
-    code = (payload[0] << 8) | payload[1]
-    if not close_code_valid(code):
-        return CLOSE_PROTOCOL_ERROR, None
-    if utf8_check(memoryview(payload)[2:]) != 0:
-        return CLOSE_INVALID_DATA, None
-    return code, str(bytes(payload[2:]), "utf-8")

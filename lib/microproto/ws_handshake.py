@@ -2,8 +2,11 @@
 
 ``RequestParser`` reads an HTTP/1.1 request head from bytes with bounded
 lines and header count; ``check_upgrade`` validates it as a WebSocket
-upgrade; ``accept_key``, ``response`` build the reply. Failures are
+upgrade; ``accept_key``, ``accept_response`` build the reply. Failures are
 ``HandshakeError(status, reason, headers)``: the HTTP status to answer with.
+What a plain upgrade does not need lives in ``microproto.ws_http`` and is
+loaded when first used, still reachable from here: ``response``,
+``error_response``, ``status_text``, ``select_subprotocol``.
 
 Limits: ``max_line`` bytes per request or header line (request line over
 it: 400, header line: 431), ``max_headers`` header lines (431).
@@ -12,29 +15,21 @@ it: 400, header line: 431), ``max_headers`` header lines (431).
 import binascii
 import hashlib
 
-from microproto.buffer import Buffer
-from microproto.errors import LimitError, PeerError
+from microproto.errors import PeerError
 
 # RFC 6455 1.3
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 VERSION = "13"
 
-# reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
-_REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
-            b"401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n426 Upgrade Required\n"
-            b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
-            b"503 Service Unavailable\n")
-
-
-def status_text(status):
-    """The reason phrase of an HTTP status code ("Unknown" if not ours)."""
-    i = _REASONS.find(b"%d " % status)
-    if i < 0:
-        return "Unknown"
-    return str(_REASONS[i + 4 : _REASONS.find(b"\n", i)], "ascii")
-
-
 _TOKEN_CHARS = "!#$%&'*+-.^_`|~"
+
+
+def __getattr__(name):
+    if name in ("response", "error_response", "status_text", "select_subprotocol"):
+        from microproto import ws_http
+
+        return getattr(ws_http, name)
+    raise AttributeError(name)
 
 
 class HandshakeError(PeerError):
@@ -126,7 +121,7 @@ class RequestParser:
     def __init__(self, max_line=4096, max_headers=48):
         self.max_line = max_line
         self.max_headers = max_headers
-        self._buf = Buffer(max_line)
+        self._part = b""  # the start of a line not ended yet
         self._start = None
         self._headers = []
         self.leftover = b""
@@ -138,32 +133,28 @@ class RequestParser:
             return self.request
         if not data:
             raise HandshakeError(400, "connection closed during the request")
-        mv = memoryview(data)
+        data = bytes(data)
         i = 0
-        n = len(mv)
-        buf = self._buf
-        while True:
-            room = buf.capacity - len(buf)
-            k = min(room, n - i)
-            if k:
-                buf.feed(mv[i : i + k])
-                i += k
-            while True:
-                try:
-                    line = buf.readline(self.max_line)
-                except LimitError:
-                    if self._start is None:
-                        raise HandshakeError(400, "request line too long")
-                    raise HandshakeError(431, "header line too long")
-                if line is None:
-                    break
-                if self._line(line):
-                    rest = bytes(buf.view())
-                    buf.clear()
-                    self.leftover = rest + bytes(mv[i:])
-                    return self.request
-            if i >= n:
+        n = len(data)
+        while i < n:
+            j = data.find(b"\n", i)
+            end = n if j < 0 else j + 1
+            k = len(self._part) + end - i
+            if k > self.max_line or (j < 0 and k >= self.max_line):
+                # no line end within max_line bytes
+                if self._start is None:
+                    raise HandshakeError(400, "request line too long")
+                raise HandshakeError(431, "header line too long")
+            if j < 0:
+                self._part += data[i:]
                 return None
+            line = self._part + data[i:end] if self._part else data[i:end]
+            self._part = b""
+            i = end
+            if self._line(line):
+                self.leftover = data[i:]
+                return self.request
+        return None
 
     def _line(self, line):
         if line.endswith(b"\r\n"):
@@ -260,44 +251,14 @@ def check_upgrade(request, legacy=False):
     return key
 
 
-def select_subprotocol(request, supported):
-    """The first of ``supported`` (server order) that the client offered."""
-    if not supported:
-        return None
-    offered = []
-    for v in request.headers.get_all("Sec-WebSocket-Protocol"):
-        for t in v.split(","):
-            offered.append(t.strip())
-    for p in supported:
-        if p in offered:
-            return p
-    return None
-
-
-def response(status, headers=(), body=b"", reason=None):
-    """An HTTP/1.1 response head (and body) as bytes."""
-    parts = ["HTTP/1.1 %d %s\r\n" % (status, reason or status_text(status))]
-    for k, v in headers:
-        parts.append("%s: %s\r\n" % (k, v))
-    if status != 101:
-        parts.append("Content-Length: %d\r\n" % len(body))
-    parts.append("\r\n")
-    return "".join(parts).encode() + body
-
-
 def accept_response(key, subprotocol=None, extensions=None, extra=()):
     """The 101 response completing the handshake."""
-    hs = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept_key(key))]
+    out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n" % (
+        accept_key(key),)
     if subprotocol:
-        hs.append(("Sec-WebSocket-Protocol", subprotocol))
+        out += "Sec-WebSocket-Protocol: %s\r\n" % subprotocol
     if extensions:
-        hs.append(("Sec-WebSocket-Extensions", extensions))
-    hs.extend(extra)
-    return response(101, hs)
-
-
-def error_response(err):
-    """The response to a ``HandshakeError`` (closes the connection)."""
-    body = (err.reason + "\n").encode()
-    hs = list(err.headers) + [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
-    return response(err.status, hs, body)
+        out += "Sec-WebSocket-Extensions: %s\r\n" % extensions
+    for k, v in extra:
+        out += "%s: %s\r\n" % (k, v)
+    return (out + "\r\n").encode()

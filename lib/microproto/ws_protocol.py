@@ -32,29 +32,17 @@ inflation; None: no limit); a frame at most ``max_frame`` (default
 a compressed message at most ``max_size`` bytes inflated and ``2 *
 max_size + 1024`` compressed, in ``stream`` mode too (bombs);
 the receive path uses one ``scratch_size`` buffer, a 125-byte control
-buffer and a message buffer that grows up to ``max_size`` and shrinks back
-after large messages. Steady state (uncompressed frames) allocates nothing
-in the frame codec.
+buffer and a message buffer that grows up to ``max_size`` and is dropped
+after messages over 4 KiB. Steady state (uncompressed frames) allocates
+nothing in the frame codec.
+
+The frame header is parsed here, in place (``microproto.ws_frames`` is the
+codec for clients and tests, and is not loaded by a server). Close
+payloads: ``parse_close``, ``build_close``, ``close_code_valid`` (RFC 6455
+5.5.1, 7.4; also reachable from ``ws_frames``).
 """
 
 from microproto.errors import UsageError
-from microproto.ws_frames import (
-    MAX_CONTROL,
-    MAX_HEADER,
-    OP_BINARY,
-    OP_CLOSE,
-    OP_CONT,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    RSV1,
-    FrameHeader,
-    build_close,
-    build_header,
-    header_size,
-    is_known_opcode,
-    parse_close,
-)
 from microproto_port import const, ticks_add, ticks_diff
 from microproto_port.fast import copy_into, mask_into, utf8_check
 
@@ -62,10 +50,73 @@ OPEN = 1
 CLOSING = 2
 CLOSED = 3
 
-_KEEP = const(65536)  # message buffer kept between messages
+_CONT = const(0)
+_TEXT = const(1)
+_BINARY = const(2)
+_CLOSE = const(8)
+_PING = const(9)
+_PONG = const(10)
+_RSV1 = const(0x40)
+_MAX_CONTROL = const(125)
+_KEEP = const(4096)  # a message buffer up to this size is kept between messages
 _INITIAL = const(256)
-_INFLATE_CHUNK = const(8192)
-_JOIN = const(1024)  # with ``parts``: larger output goes out as its parts  # inflated bytes per read: small pieces, less fragmentation
+_INFLATE_CHUNK = const(8192)  # inflated bytes per read: small pieces, less fragmentation
+_JOIN = const(1024)  # with ``parts``: larger output goes out as its parts
+
+
+def close_code_valid(code):
+    """True if ``code`` may appear in a Close frame on the wire."""
+    return 3000 <= code <= 4999 or (1000 <= code <= 1011 and code not in (1004, 1005, 1006))
+
+
+def build_close(code=None, reason=""):
+    """A Close payload (RFC 6455 5.5.1): empty when ``code`` is None."""
+    if code is None:
+        return b""
+    r = reason.encode() if isinstance(reason, str) else bytes(reason)
+    if len(r) > _MAX_CONTROL - 2:
+        r = r[: _MAX_CONTROL - 2]
+        # never cut a character in two
+        while r and (r[-1] & 0xC0) == 0x80:
+            r = r[:-1]
+        if r and r[-1] >= 0xC0:
+            r = r[:-1]
+    return bytes(((code >> 8) & 0xFF, code & 0xFF)) + r
+
+
+def parse_close(payload):
+    """``(code, reason)`` of a Close payload; ``(1005, "")`` when empty.
+
+    Returns ``(1002, None)`` for a 1-byte payload or an invalid code and
+    ``(1007, None)`` for a reason that is not UTF-8: the close code to send.
+    """
+    n = len(payload)
+    if n == 0:
+        return 1005, ""
+    code = (payload[0] << 8) | payload[1] if n > 1 else 0
+    if not close_code_valid(code):
+        return 1002, None
+    if utf8_check(payload, 0, 2, n) != 0:
+        return 1007, None
+    return code, str(bytes(payload[2:]), "utf-8")
+
+
+def _header(buf, op, fin, n, rsv):
+    # a server frame's header into ``buf``; its size
+    buf[0] = (0x80 if fin else 0) | rsv | op
+    if n < 126:
+        buf[1] = n
+        return 2
+    if n < 0x10000:
+        buf[1] = 126
+        buf[2] = n >> 8
+        buf[3] = n & 0xFF
+        return 4
+    buf[1] = 127
+    for j in range(9, 1, -1):
+        buf[j] = n & 0xFF
+        n >>= 8
+    return 10
 
 
 class ServerProtocol:
@@ -107,57 +158,59 @@ class ServerProtocol:
         self._now = now_ms
         self._close_deadline = None
         self._ping_due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
-        self._ping_payload = None
-        self._pong_deadline = None
+        self._pong_deadline = None  # a keepalive ping (payload: _pings) waits for its pong
         self._pings = 0
-        # receive side
-        self._h = FrameHeader()
-        self._hb = bytearray(MAX_HEADER)
+        # receive side: the header (then its mask key at 0-3), the frame,
+        # the message, the control frame
+        self._hb = bytearray(14)
         self._hn = 0
         self._left = -1
         self._op = 0
         self._fin = True
+        self._masked = False
         self._phase = 0
-        self._ctl = bytearray(MAX_CONTROL)
+        self._ctl = bytearray(_MAX_CONTROL)
         self._cn = 0
         self._mop = 0
         self._mz = False
         self._zn = 0
-        self._msg = bytearray(_INITIAL)
+        self._msg = None  # made with the first data frame
         self._mn = 0
         self._utf = 0
         self._piece = None
         self._scratch = bytearray(scratch_size)
         self._events = []
         # send side
-        self._ohdr = bytearray(MAX_HEADER)
+        self._ohdr = bytearray(10)
         self._out = []
-        self._out_mop = 0
-        self._out_z = False
+        self._out_mop = 0  # opcode of the fragmented message being sent, | _RSV1 if compressed
 
     # -- time --------------------------------------------------------------
 
     def tick(self, now_ms):
         """Advance the clock: keepalive pings, pong and close timeouts."""
         self._now = now_ms
-        if self.state == CLOSING:
+        st = self.state
+        if st == CLOSING:
             if self._close_deadline is not None and ticks_diff(now_ms, self._close_deadline) >= 0:
                 self._set_closed(1006, "")
             return
-        if self.failed and self.state == OPEN and ticks_diff(now_ms, self._close_deadline) >= 0:
+        if self.failed and st == OPEN and ticks_diff(now_ms, self._close_deadline) >= 0:
             self.send_fail_close()  # deferred for too long: the Close goes now
             return
-        if self.state != OPEN or not self.ping_interval_ms or self.failed:
+        if st != OPEN or not self.ping_interval_ms or self.failed:
             return
         if self._pong_deadline is not None:
             if ticks_diff(now_ms, self._pong_deadline) >= 0:
                 self.fail(1011, "keepalive ping timeout", True)
         elif ticks_diff(now_ms, self._ping_due) >= 0:
-            self._pings += 1
-            p = self._pings
-            self._ping_payload = bytes(((p >> 24) & 0xFF, (p >> 16) & 0xFF, (p >> 8) & 0xFF, p & 0xFF))
-            self._frame(OP_PING, self._ping_payload, True, 0)
+            self._pings = (self._pings + 1) & 0xFFFFFF
+            self._frame(_PING, self._ping_bytes(), True, 0)
             self._pong_deadline = ticks_add(now_ms, self.ping_timeout_ms)
+
+    def _ping_bytes(self):
+        p = self._pings
+        return bytes((0, (p >> 16) & 0xFF, (p >> 8) & 0xFF, p & 0xFF))
 
     def next_deadline_ms(self):
         """The tick count at which ``tick`` has work to do, or None."""
@@ -181,134 +234,147 @@ class ServerProtocol:
         i = 0
         hb = self._hb
         while i < n and self.state != CLOSED:
-            if self._left < 0:
-                hn = self._hn
-                need = 2 if hn < 2 else header_size(hb[1])
-                while hn < need and i < n:
-                    hb[hn] = data[i]
-                    hn += 1
-                    i += 1
-                    if hn == 2:
-                        need = header_size(hb[1])
-                self._hn = hn
-                if hn < need:
-                    return
-                self._hn = 0
-                if self._h.parse(hb, 0, need) < 0:
-                    self._start_discard()
-                    # nothing after this can be framed: close right away
-                    self.fail(1002, "invalid frame length", True)
-                    self._set_closed(1006, "")
-                    return
-                self._frame_start()
-                if self._left == 0:
-                    self._frame_end()
-            else:
+            if self._left >= 0:
                 k = self._left
                 if k > n - i:
                     k = n - i
-                last = k == self._left
-                self._payload(data, i, k, last)
+                self._payload(data, i, k)
                 i += k
-                if self._left > 0:
-                    self._left -= k
+                self._left -= k
                 if self._left == 0:
                     self._frame_end()
+                continue
+            # the header: 2 bytes, then the extended length and the mask key
+            hn = self._hn
+            while True:
+                b1 = hb[1] if hn >= 2 else 0
+                need = 2 if hn < 2 else (2 + (b1 & 0x80) // 32 + (2 if (b1 & 0x7F) == 126 else 8 if (b1 & 0x7F) == 127 else 0))
+                if hn >= need or i >= n:
+                    break
+                hb[hn] = data[i]
+                hn += 1
+                i += 1
+            self._hn = hn
+            if hn < need:
+                return
+            self._hn = 0
+            length = b1 & 0x7F
+            j = 2
+            if length == 126:
+                length = (hb[2] << 8) | hb[3]
+                j = 4
+            elif length == 127:
+                if hb[2] & 0x80:
+                    self._op = -1
+                    self._left = 0  # (nothing after this can be framed)
+                    self.fail(1002, "invalid frame length", True)
+                    self._set_closed(1006, "")
+                    return
+                length = 0
+                for j in range(2, 10):
+                    length = (length << 8) | hb[j]
+                j = 10
+            self._masked = b1 >= 0x80
+            b0 = hb[0]
+            if self._masked:
+                # the key moves to the front of the header buffer, where the
+                # mask functions read it (one by one: a tuple would allocate)
+                hb[0] = hb[j]
+                hb[1] = hb[j + 1]
+                hb[2] = hb[j + 2]
+                hb[3] = hb[j + 3]
+            self._frame_start(b0, length)
+            if self._left == 0:
+                self._frame_end()
 
-    def _start_discard(self):
-        h = self._h
-        self._op = h.opcode
-        self._left = h.length
-        self._cn = 0
+    def _frame_start(self, b0, length):
+        op = b0 & 0x0F
+        rsv = b0 & 0x70
+        fin = b0 >= 0x80
         self._phase = 0
-
-    def _frame_start(self):
-        h = self._h
-        op = h.opcode
+        self._cn = 0
+        self._left = length
         if self.failed:
-            if op == OP_CLOSE and h.length > MAX_CONTROL:
+            if op == _CLOSE and length > _MAX_CONTROL:
                 self._set_closed(1006, "")
-            self._start_discard()
+            self._op = op
             return
         err = None
         code = 1002
-        if h.rsv & ~RSV1:
+        mop = self._mop
+        if rsv & ~_RSV1:
             err = "reserved bits set"
-        elif h.rsv and (self.deflate is None or (op != OP_TEXT and op != OP_BINARY)):
+        elif rsv and (self.deflate is None or (op != _TEXT and op != _BINARY)):
             err = "RSV1 set without an extension for it"
-        elif not is_known_opcode(op):
+        elif not (op <= 2 or 8 <= op <= 10):
             err = "unknown opcode"
-        elif not h.masked and not self.allow_unmasked:
+        elif not self._masked and not self.allow_unmasked:
             err = "client frame not masked"
         elif op >= 8:
-            if not h.fin:
+            if not fin:
                 err = "fragmented control frame"
-            elif h.length > MAX_CONTROL:
+            elif length > _MAX_CONTROL:
                 err = "control frame over 125 bytes"
-        elif op == OP_CONT:
-            if not self._mop:
+        elif op == _CONT:
+            if not mop:
                 err = "continuation without a message"
-        elif self._mop:
+        elif mop:
             err = "new message inside a fragmented one"
         if err is None and op < 8:
             code = 1009
             big = self.max_size
-            if not self.stream and self.max_frame is not None and h.length > self.max_frame:
+            if not self.stream and self.max_frame is not None and length > self.max_frame:
                 err = "frame too big"
             elif big is None:
                 pass
-            elif h.rsv or (op == OP_CONT and self._mz):
+            elif rsv or (op == _CONT and self._mz):
                 # compressed: bounded in stream mode too (a bomb, or on
                 # MicroPython the compressed message held until its end)
-                if self._zn + h.length > 2 * big + 1024:
+                if self._zn + length > 2 * big + 1024:
                     err = "compressed message too big"
-            elif not self.stream and self._mn + h.length > big:
+            elif not self.stream and self._mn + length > big:
                 err = "message too big"
         if err is not None:
-            self._start_discard()
             self._op = -1  # the faulty frame itself counts for nothing
             self.fail(code, err)
             return
-        if op != OP_CONT and op < 8:
+        self._op = op
+        if op >= 8:
+            return
+        if op != _CONT:
             self._mop = op
-            self._mz = bool(h.rsv)
+            self._mz = bool(rsv)
             self._mn = 0
             self._zn = 0
             self._utf = 0
             self._piece = None
-        if op < 8:
-            self._fin = h.fin
-            if self._mz:
-                self._zn += h.length
-            elif not self.stream:
-                self._reserve(self._mn + h.length)  # one allocation, not doublings
-        self._op = op
-        self._left = h.length
-        self._phase = 0
-        self._cn = 0
+        self._fin = fin
+        if self._mz:
+            self._zn += length
+        elif not self.stream:
+            self._reserve(self._mn + length)  # one allocation, not doublings
 
-    def _payload(self, data, i, k, last):
-        h = self._h
+    def _payload(self, data, i, k):
         op = self._op
-        failed = self.failed
-        if failed or op >= 8:
+        hb = self._hb
+        if self.failed or op >= 8 or op < 0:
             # a control frame (after a failure: only a Close) into its buffer
-            if op == OP_CLOSE or (op >= 8 and not failed):
+            if op == _CLOSE or (op >= 8 and not self.failed):
                 cn = self._cn
-                if h.masked:
-                    mask_into(self._ctl, cn, data, i, k, h.key, self._phase)
+                if self._masked:
+                    mask_into(self._ctl, cn, data, i, k, hb, self._phase)
                 else:
                     copy_into(self._ctl, cn, data, i, k)
                 self._cn = cn + k
                 self._phase = (self._phase + k) & 3
             return
-        text = self._mop == OP_TEXT
+        text = self._mop == _TEXT
         if not self._mz and not self.stream:
             mn = self._mn
             self._reserve(mn + k)
             msg = self._msg
-            if h.masked:
-                mask_into(msg, mn, data, i, k, h.key, self._phase)  # one pass
+            if self._masked:
+                mask_into(msg, mn, data, i, k, hb, self._phase)  # one pass
             else:
                 copy_into(msg, mn, data, i, k)
             self._phase = (self._phase + k) & 3
@@ -323,8 +389,8 @@ class ServerProtocol:
         size = len(sc)
         while k > 0 and not self.failed:
             c = size if k > size else k
-            if h.masked:
-                mask_into(sc, 0, data, i, c, h.key, self._phase)
+            if self._masked:
+                mask_into(sc, 0, data, i, c, hb, self._phase)
             else:
                 copy_into(sc, 0, data, i, c)
             self._phase = (self._phase + c) & 3
@@ -343,23 +409,18 @@ class ServerProtocol:
 
     def _emit_piece(self, piece):
         if self._piece is not None:
-            self._events.append(("fragment", self._mop == OP_TEXT, self._piece, False))
+            self._events.append(("fragment", self._mop == _TEXT, self._piece, False))
         self._piece = piece
 
     def _inflate(self):
         inf = self.deflate.inflater
-        text = self._mop == OP_TEXT
+        text = self._mop == _TEXT
         chunk = len(self._scratch)
         if chunk > _INFLATE_CHUNK:
             chunk = _INFLATE_CHUNK
         while not self.failed:
             # the inflated size is bounded by max_size in stream mode too
-            if self.max_size is None:
-                budget = chunk
-                limited = False
-            else:
-                budget = self.max_size - self._mn
-                limited = True
+            budget = chunk if self.max_size is None else self.max_size - self._mn
             try:
                 out = inf.read(budget + 1 if budget < chunk else chunk)
             except ValueError:
@@ -368,7 +429,7 @@ class ServerProtocol:
             if not out:
                 return
             n = len(out)
-            if limited and n > budget:
+            if n > budget:
                 self.fail(1009, "message too big")
                 return
             if text:
@@ -386,10 +447,10 @@ class ServerProtocol:
                 self._mn = mn + n
 
     def _reserve(self, need):
-        cap = len(self._msg)
-        if need <= cap:
+        msg = self._msg
+        cap = _INITIAL if msg is None else len(msg)
+        if need == 0 or (msg is not None and need <= cap):
             return
-        cap *= 2
         while cap < need:
             cap *= 2
         if self.max_size is not None and cap > self.max_size:
@@ -397,14 +458,15 @@ class ServerProtocol:
         if cap < need:
             cap = need
         new = bytearray(cap)
-        copy_into(new, 0, self._msg, 0, self._mn)
+        if self._mn:
+            copy_into(new, 0, msg, 0, self._mn)
         self._msg = new
 
     def _frame_end(self):
         op = self._op
         self._left = -1
-        if self.failed:
-            if op == OP_CLOSE:
+        if self.failed or op < 0:
+            if op == _CLOSE:
                 code, reason = parse_close(memoryview(self._ctl)[: self._cn])
                 if reason is None:
                     code, reason = 1006, ""
@@ -412,22 +474,29 @@ class ServerProtocol:
             return
         if op >= 8:
             payload = bytes(memoryview(self._ctl)[: self._cn])
-            if op == OP_PING:
+            if op == _PING:
                 if self.state == OPEN:
-                    self._frame(OP_PONG, payload, True, 0)
+                    self._frame(_PONG, payload, True, 0)
                 self._events.append(("ping", payload))
-            elif op == OP_PONG:
-                if self._ping_payload is not None and payload == self._ping_payload:
-                    self._ping_payload = None
+            elif op == _PONG:
+                if self._pong_deadline is not None and payload == self._ping_bytes():
                     self._pong_deadline = None
                     self._ping_due = ticks_add(self._now, self.ping_interval_ms)
                 self._events.append(("pong", payload))
             else:
-                self._on_close(payload)
+                code, reason = parse_close(payload)
+                if reason is None:
+                    self.fail(code, "invalid close frame")
+                    return
+                if self.state == OPEN:
+                    # RFC 6455 5.5.1: answer with a Close echoing the status code
+                    self.sent_close_code = None if code == 1005 else code
+                    self._frame(_CLOSE, build_close(self.sent_close_code), True, 0)
+                self._set_closed(code, reason)
             return
         if not self._fin:
             return
-        text = self._mop == OP_TEXT
+        text = self._mop == _TEXT
         if self._mz:
             inf = self.deflate.inflater
             inf.end()
@@ -443,28 +512,14 @@ class ServerProtocol:
             self._events.append(("fragment", text, b"" if piece is None else piece, True))
             self._piece = None
         else:
-            mv = memoryview(self._msg)[: self._mn]
-            if text:
-                self._events.append(("text", str(mv, "utf-8")))
-            else:
-                self._events.append(("binary", bytes(mv)))
-            if len(self._msg) > _KEEP:
-                self._msg = bytearray(_INITIAL)
+            mv = memoryview(self._msg or b"")[: self._mn]
+            self._events.append(("text", str(mv, "utf-8")) if text else ("binary", bytes(mv)))
+            if self._msg is not None and len(self._msg) > _KEEP:
+                self._msg = None
         self._mop = 0
         self._mn = 0
         self._zn = 0
         self._mz = False
-
-    def _on_close(self, payload):
-        code, reason = parse_close(payload)
-        if reason is None:
-            self.fail(code, "invalid close frame")
-            return
-        if self.state == OPEN:
-            # RFC 6455 5.5.1: answer with a Close echoing the status code
-            self.sent_close_code = None if code == 1005 else code
-            self._frame(OP_CLOSE, build_close(self.sent_close_code), True, 0)
-        self._set_closed(code, reason)
 
     def _set_closed(self, code, reason):
         if self.state == CLOSED:
@@ -520,7 +575,7 @@ class ServerProtocol:
     # -- sending -----------------------------------------------------------
 
     def _frame(self, op, payload, fin, rsv):
-        n = build_header(self._ohdr, 0, op, fin, len(payload), rsv)
+        n = _header(self._ohdr, op, fin, len(payload), rsv)
         self._out.append(bytes(memoryview(self._ohdr)[:n]))
         if payload:
             self._out.append(payload)
@@ -529,65 +584,49 @@ class ServerProtocol:
         if self.state != OPEN:
             raise UsageError("connection is not open")
 
-    def _compressor(self):
-        d = self.deflate
-        if d is not None and d.deflater is not None:
-            return d
-        return None
-
     def send_text(self, data):
         """Queue a text message (``str``, or UTF-8 ``bytes``)."""
-        if isinstance(data, str):
-            data = data.encode()
-        self._send_message(OP_TEXT, data)
+        self.send_fragment(data, True, True, True)
 
     def send_binary(self, data):
         """Queue a binary message."""
-        self._send_message(OP_BINARY, bytes(data) if not isinstance(data, bytes) else data)
+        self.send_fragment(bytes(data) if not isinstance(data, bytes) else data, False, True, True)
 
-    def _send_message(self, op, data):
-        self._check_open()
-        if self._out_mop:
-            raise UsageError("a fragmented message is being sent")
-        d = self._compressor()
-        if d is not None:
-            self._frame(op, d.compress(data, True), True, RSV1)
-        else:
-            self._frame(op, data, True, 0)
-
-    def send_fragment(self, data, text=False, fin=False):
+    def send_fragment(self, data, text=False, fin=False, _whole=False):
         """Queue one fragment of a message (``fin`` on the last); ``text``
         is used by the first fragment only."""
         self._check_open()
         if isinstance(data, str):
             data = data.encode()
+        mop = self._out_mop
+        if _whole and mop:
+            raise UsageError("a fragmented message is being sent")
+        d = self.deflate
         rsv = 0
-        if not self._out_mop:
-            op = OP_TEXT if text else OP_BINARY
-            self._out_mop = op
-            self._out_z = self._compressor() is not None
-            if self._out_z:
-                rsv = RSV1
+        if not mop:
+            op = _TEXT if text else _BINARY
+            mop = op
+            if d is not None and d.deflater is not None:
+                mop |= _RSV1
+                rsv = _RSV1
         else:
-            op = OP_CONT
-        if self._out_z:
-            data = self.deflate.compress(data, fin)
+            op = _CONT
+        if mop & _RSV1:
+            data = d.compress(data, fin)
         self._frame(op, data, fin, rsv)
-        if fin:
-            self._out_mop = 0
-            self._out_z = False
+        self._out_mop = 0 if fin else mop
 
     def send_ping(self, payload=b""):
-        self._check_open()
-        if len(payload) > MAX_CONTROL:
-            raise UsageError("ping payload over 125 bytes")
-        self._frame(OP_PING, bytes(payload), True, 0)
+        self._control(_PING, payload)
 
     def send_pong(self, payload=b""):
+        self._control(_PONG, payload)
+
+    def _control(self, op, payload):
         self._check_open()
-        if len(payload) > MAX_CONTROL:
-            raise UsageError("pong payload over 125 bytes")
-        self._frame(OP_PONG, bytes(payload), True, 0)
+        if len(payload) > _MAX_CONTROL:
+            raise UsageError("%s payload over 125 bytes" % ("ping" if op == _PING else "pong"))
+        self._frame(op, bytes(payload), True, 0)
 
     def send_close(self, code=1000, reason=""):
         """Start the closing handshake (no-op unless open)."""
@@ -596,7 +635,7 @@ class ServerProtocol:
 
     def _send_close(self, code, reason):
         self.sent_close_code = code
-        self._frame(OP_CLOSE, build_close(code, reason), True, 0)
+        self._frame(_CLOSE, build_close(code, reason), True, 0)
         self.state = CLOSING
         self._close_deadline = ticks_add(self._now, self.close_timeout_ms)
 
@@ -611,9 +650,7 @@ class ServerProtocol:
         if len(out) == 1:
             b = out[0]
             return b if isinstance(b, (bytes, bytearray)) else bytes(b)
-        n = 0
-        for b in out:
-            n += len(b)
+        n = self.pending(out)
         if self.parts and n > _JOIN:
             return out  # header and payload as they are: no copy
         buf = bytearray(n)
@@ -624,9 +661,9 @@ class ServerProtocol:
             o += k
         return buf
 
-    def pending(self):
+    def pending(self, out=None):
         """Number of bytes queued and not yet taken by ``data_to_send``."""
         n = 0
-        for b in self._out:
+        for b in self._out if out is None else out:
             n += len(b)
         return n

@@ -12,11 +12,20 @@ pass. ``utf8_check(buf, state=0, start=0, end=-1)``: 0 (complete), 1-7 (inside a
 character) or -1 (invalid, found at the first byte that cannot continue a
 valid text). ``copy_into(dst, doff, src, soff, n)``. Offsets instead of
 memoryview slices: a slice is a heap allocation here. MicroPython's own ``str()``
-decoding accepts surrogates and overlong forms, so it is not used.
+decoding accepts surrogates and overlong forms, so it is not used. The
+pure-Python versions (``py_mask``, ``py_mask_into``, ``py_utf8_check``,
+``py_copy_into``, ``utf8_step``) come from ``microproto.fastpy`` when first
+asked for (where the native emitter works, nothing else needs them).
 """
 
 
-from microproto.fastpy import py_copy_into, py_mask, py_mask_into, py_utf8_check, utf8_step  # noqa: F401
+
+def __getattr__(name):
+    # the pure-Python versions (``py_*``, ``utf8_step``), loaded when asked for
+    import microproto.fastpy as f
+
+    return getattr(f, name)
+
 
 try:
     from microproto_port._fast_viper import copy_viper, mask_into_viper, mask_viper, utf8_viper
@@ -37,7 +46,7 @@ try:
     mask_into = mask_into_viper
 
 except (ImportError, SyntaxError, ValueError):
-    mask = py_mask
-    utf8_check = py_utf8_check
-    copy_into = py_copy_into
-    mask_into = py_mask_into
+    from microproto.fastpy import py_copy_into as copy_into
+    from microproto.fastpy import py_mask as mask
+    from microproto.fastpy import py_mask_into as mask_into
+    from microproto.fastpy import py_utf8_check as utf8_check

@@ -1,0 +1,174 @@
+"""What the WebSocket server needs beyond a plain upgrade, loaded when first
+used (a server without these options, serving well-formed upgrades, never
+loads it): HTTP responses (``response``, ``error_response``,
+``status_text``), subprotocol selection, the checks of the ``origins``,
+``password``, ``auth`` and ``http_handler`` options, answers from an
+``http_handler`` (bytes, str or a file streamed in 2 KiB pieces), and the
+refusals at accept. ``response``, ``error_response``, ``status_text`` and
+``select_subprotocol`` are also reachable from ``microproto.ws_handshake``;
+``_basic_password`` from ``microproto.websocket``.
+"""
+
+import asyncio
+
+from microproto.aio import close_stream
+from microproto.aio import write as _write
+from microproto.ws_handshake import HandshakeError, check_upgrade, is_upgrade
+from microproto_port import ticks_ms
+
+# reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
+_REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
+            b"401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n426 Upgrade Required\n"
+            b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
+            b"503 Service Unavailable\n")
+_AUTH = [("WWW-Authenticate", 'Basic realm="microproto"')]
+
+
+def status_text(status):
+    """The reason phrase of an HTTP status code ("Unknown" if not ours)."""
+    i = _REASONS.find(b"%d " % status)
+    if i < 0:
+        return "Unknown"
+    return str(_REASONS[i + 4 : _REASONS.find(b"\n", i)], "ascii")
+
+
+def select_subprotocol(request, supported):
+    """The first of ``supported`` (server order) that the client offered."""
+    if not supported:
+        return None
+    offered = []
+    for v in request.headers.get_all("Sec-WebSocket-Protocol"):
+        for t in v.split(","):
+            offered.append(t.strip())
+    for p in supported:
+        if p in offered:
+            return p
+    return None
+
+
+def response(status, headers=(), body=b"", reason=None):
+    """An HTTP/1.1 response head (and body) as bytes."""
+    parts = ["HTTP/1.1 %d %s\r\n" % (status, reason or status_text(status))]
+    for k, v in headers:
+        parts.append("%s: %s\r\n" % (k, v))
+    if status != 101:
+        parts.append("Content-Length: %d\r\n" % len(body))
+    parts.append("\r\n")
+    return "".join(parts).encode() + body
+
+
+def error_response(err):
+    """The response to a ``HandshakeError`` (closes the connection)."""
+    body = (err.reason + "\n").encode()
+    hs = list(err.headers) + [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
+    return response(err.status, hs, body)
+
+
+def refusal(why):
+    """The HTTP answer to a connection refused at accept (the gate's ``why``)."""
+    if why == "busy":
+        e = HandshakeError(503, "too many connections", [("Retry-After", "5")])
+    else:
+        e = HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
+    return error_response(e)
+
+
+def _basic_password(request):
+    v = request.headers.get("Authorization")
+    if not v or not v[:6].lower() == "basic ":
+        return None
+    import binascii
+
+    try:
+        raw = binascii.a2b_base64(v[6:].strip())
+    except ValueError:  # binascii.Error is a ValueError
+        return b""
+    c = raw.find(b":")
+    return raw[c + 1 :] if c >= 0 else b""
+
+
+async def _maybe_await(x):
+    if hasattr(x, "send") and hasattr(x, "throw"):
+        return await x
+    return x
+
+
+async def check(server, request, peer):
+    """``Server._check`` with the ``origins``, ``password``,
+    ``http_handler`` or ``auth`` options: None to upgrade (key kept on the
+    request), else a response ``(status, headers, body)``; raises
+    ``HandshakeError``."""
+    o = server.options
+    origins = o["origins"]
+    if origins is None and o["password"] is not None:
+        origins = "same"
+    origin = request.headers.get("Origin")
+    if origins == "same":
+        # a page of this server (Origin's host is the Host), or no browser
+        if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != (
+                request.headers.get("Host") or "").lower():
+            raise HandshakeError(403, "origin not allowed")
+    elif origins is not None and origin not in origins:
+        raise HandshakeError(403, "origin not allowed")
+    if o["password"] is not None:
+        got = _basic_password(request)
+        if got is None:
+            raise HandshakeError(401, "password required", _AUTH)
+        ok = server.gate.check(peer and peer[0], got, o["password"], ticks_ms())
+        if ok is None:
+            raise HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
+        if not ok:
+            raise HandshakeError(403, "wrong password")
+    if not is_upgrade(request) and o["http_handler"] is not None:
+        request.peer = peer  # (ip, port) or None: a route may throttle per address
+        r = await _maybe_await(o["http_handler"](request))
+        if r is None:
+            return 404, [("Content-Type", "text/plain")], b"not found\n"
+        return r
+    key = check_upgrade(request, o["legacy_webrepl"])
+    if server._closing:
+        raise HandshakeError(503, "shutting down", [("Retry-After", "5")])
+    if o["auth"] is not None:
+        ok = await _maybe_await(o["auth"](request))
+        if ok is not True:
+            status = ok if isinstance(ok, int) and not isinstance(ok, bool) else 401
+            raise HandshakeError(status, "not authorized", _AUTH if status == 401 else ())
+    request._ws_key = key
+    return None
+
+
+async def respond(writer, data, timeout_ms, body=None):
+    """Write ``data`` (and ``body``, a binary file, in 2 KiB pieces), then
+    close the connection."""
+    try:
+        await _write(writer, data, timeout_ms)
+        if body is not None:
+            buf = bytearray(2048)
+            while True:
+                n = body.readinto(buf)
+                if not n:
+                    break
+                await _write(writer, bytes(memoryview(buf)[:n]), timeout_ms)
+    except (OSError, asyncio.TimeoutError):
+        pass
+    finally:
+        if body is not None:
+            body.close()
+    await close_stream(writer, timeout_ms)
+
+
+async def answer(writer, result, timeout_ms):
+    """Send an ``http_handler``'s ``(status, headers, body)`` and close."""
+    status, headers, body = result
+    f = None
+    if isinstance(body, str):
+        body = body.encode()
+    elif body is not None and not isinstance(body, (bytes, bytearray)):
+        f = body
+        body = b""
+    headers = list(headers) + [("Connection", "close")]
+    data = response(status, headers, body or b"")
+    if f is not None:
+        # Content-Length comes from the handler's own headers
+        data = data.replace(b"Content-Length: 0\r\n", b"", 1)
+    await respond(writer, data, timeout_ms, f)
