@@ -9,7 +9,8 @@
 
     asyncio.run(main())
 
-``serve(shell, host="127.0.0.1", port=23, password=<required>, ...)``
+``serve(shell, host="127.0.0.1", port=23, password=..., ...)`` (a password,
+or None on purpose: leaving it out is an error)
 starts listening (asyncio, both runtimes), prints ``telnet server
 listening on HOST:PORT`` and returns a ``Server`` (``close()``,
 ``await wait_closed()``, ``sessions``: how many are open).
@@ -17,8 +18,8 @@ listening on HOST:PORT`` and returns a ``Server`` (``close()``,
 ``shell`` is ``"repl"`` (a Python REPL per session: our own loop, see
 ``microproto_port.repl``), ``"native"`` (the runtime's own REPL through
 ``os.dupterm``, boards only, one session at a time; these two are
-``microproto.telnet_shells.ReplShell``/``NativeReplShell``, loaded when
-used), ``"echo"`` (a demo
+``microproto.telnet_shells.ReplShell`` and
+``microproto.telnet_native.NativeReplShell``, loaded when used), ``"echo"`` (a demo
 shell), a ``microproto.shell.Shell`` (commands by name), any object
 with ``open(term)`` returning a session object like
 ``shell.ShellSession``, or a plain function ``fn(session, line)``.
@@ -71,16 +72,7 @@ from microproto.aio import serve as listen
 from microproto.auth import Gate, password_equal
 from microproto.errors import UsageError
 
-_REQUIRED = "<required>"
 _WAIT = "Sorry, too many failed logins: try again later.\r\n"
-
-
-def _say(msg):
-    print(msg)
-    try:
-        sys.stdout.flush()
-    except (AttributeError, OSError):
-        pass
 
 
 # Constant-time equality of two passwords (str or bytes, any lengths): SHA-256
@@ -97,10 +89,14 @@ class Server:
     _server = None
 
     def __init__(self, shell, host, port, password, **limits):
-        if shell == "repl" or shell == "native":
-            from microproto import telnet_shells
+        if shell == "repl":
+            from microproto.telnet_shells import ReplShell
 
-            shell = telnet_shells.ReplShell() if shell == "repl" else telnet_shells.NativeReplShell()
+            shell = ReplShell()
+        elif shell == "native":
+            from microproto.telnet_native import NativeReplShell
+
+            shell = NativeReplShell()
         elif shell == "echo":
             from microproto.shell import demo_shell
 
@@ -158,7 +154,7 @@ async def serve(
     shell="repl",
     host="127.0.0.1",
     port=23,
-    password=_REQUIRED,
+    password=...,
     max_sessions=4,
     idle_timeout_s=600,
     ssl=None,
@@ -179,7 +175,7 @@ async def serve(
     verbose=True,
 ):
     """Start a Telnet server; returns a ``Server`` (see the module docstring)."""
-    if password is _REQUIRED:
+    if password is ...:
         raise UsageError("a password is required (pass password=None on purpose to run without one)")
     server = Server(
         shell,
@@ -205,18 +201,20 @@ async def serve(
         from microproto_port import tls
 
         ssl = tls.server_context(certfile, keyfile or certfile)
-    def refuse(why):
-        return (_WAIT if why == "wait" else
+    def refuse(reason):
+        return (_WAIT if reason == "wait" else
                 "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % max_sessions).encode()
 
     server._server = await listen(server._session, host, port, server.gate, ssl, 5, refuse)
     if password is None:
-        _say(
-            "WARNING: telnet server without a password: anyone who can reach %s:%d gets a %s"
-            % (host, port, "Python REPL" if shell == "repl" else "shell")
-        )
+        print("WARNING: telnet server without a password: anyone who can reach %s:%d gets a %s"
+              % (host, port, "Python REPL" if shell == "repl" else "shell"))
     if verbose:
-        _say("telnet%s server listening on %s:%d" % ("s" if ssl else "", host, port))
+        print("telnet%s server listening on %s:%d" % ("s" if ssl else "", host, port))
+    try:
+        sys.stdout.flush()
+    except (AttributeError, OSError):
+        pass
     return server
 
 

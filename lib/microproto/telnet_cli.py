@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from microproto import cli
-from microproto.telnet import _say, serve
+from microproto.telnet import serve
 
 USAGE = "python -m microproto.telnet [options]"
 SPEC = (
@@ -75,7 +75,7 @@ def main(argv=None):
     )
     password = check(opts)
     if isinstance(password, tuple):
-        _say("error: %s\nusage: %s" % (password[0], USAGE))
+        print("error: %s\nusage: %s" % (password[0], USAGE))
         sys.exit(2)
     try:
         asyncio.run(_amain(opts, password))

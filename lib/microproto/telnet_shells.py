@@ -1,39 +1,43 @@
-"""The Python REPL shells of the Telnet server (``shell="repl"`` and
-``shell="native"`` of ``microproto.telnet.serve``), loaded when one is used:
-a server with a command shell of its own does not carry them."""
+"""The Python REPL shell of the Telnet server (``shell="repl"`` of
+``microproto.telnet.serve``), loaded when used: a server with a command
+shell of its own does not carry it. ``NativeReplShell`` (``shell="native"``)
+lives in ``microproto.telnet_native`` and is loaded from here on first use."""
 
 import sys
 
-from microproto.errors import UsageError
 from microproto_port import RUNTIME
+from microproto_port.repl import Session
 
 
-class _ReplSession:
-    def __init__(self, term, banner):
-        from microproto_port.repl import Session
+def __getattr__(name):
+    if name == "NativeReplShell":
+        from microproto.telnet_native import NativeReplShell
 
-        self.term = term
-        self.repl = Session("<telnet>")
-        self._banner = banner
+        return NativeReplShell
+    raise AttributeError(name)
+
+
+class _ReplSession(Session):
+    """A REPL (``microproto_port.repl.Session``) as a shell session."""
+
+    def __init__(self, shell):
+        Session.__init__(self, "<telnet>")
+        self.shell = shell
 
     def banner(self):
-        return self._banner
+        return self.shell.banner
 
     def prompt(self):
-        return self.repl.prompt
+        return "... " if self._lines else ">>> "
 
     async def line(self, text):
-        out, _ = await self.repl.apush(text)
-        return out
+        return (await self.apush(text))[0]
 
     def interrupt(self):
-        if self.repl.running:
-            return self.repl.interrupt()
-        self.repl.reset()
+        if self.running:
+            return Session.interrupt(self)
+        self.reset()
         return False
-
-    def close(self):
-        self.repl.close()
 
 
 class ReplShell:
@@ -47,76 +51,4 @@ class ReplShell:
         self.banner = banner
 
     def open(self, term):
-        return _ReplSession(term, self.banner)
-
-
-class _NativeSession:
-    raw = True
-
-    def __init__(self, term, stream, banner, poll_ms):
-        self.term = term
-        self.stream = stream
-        self._banner = banner
-        self.poll_ms = poll_ms
-
-    def banner(self):
-        return self._banner
-
-    def prompt(self):
-        return ""  # the runtime's REPL prints its own
-
-    def feed(self, data):
-        self.stream.feed(data)
-
-    def take(self):
-        return self.stream.take()
-
-    def interrupt(self):
-        self.stream.feed(b"\x03")  # the REPL's own interrupt character
-        return True
-
-    async def pump(self, conn):
-        # the runtime's REPL writes when it likes: poll it for the connection
-        import asyncio
-
-        poll_s = self.poll_ms / 1000
-        try:
-            while not conn.closed:
-                out = self.stream.take()
-                if out:
-                    conn.core.send_data(out)
-                    await conn.flush()
-                await asyncio.sleep(poll_s)
-        except Exception:
-            conn._end()
-
-    def close(self):
-        from microproto_port import dupterm as repl
-
-        repl.detach(self.stream)
-
-
-class NativeReplShell:
-    """The runtime's own REPL through ``os.dupterm`` (boards that have it).
-
-    One session at a time holds the single dupterm slot (shared safely with
-    the WebSocket console through ``microproto_port.dupterm.attach``); another
-    session is told the REPL is busy. The REPL only answers while it runs,
-    i.e. when the server runs in a thread or beside the REPL, not from a
-    ``main.py`` that blocks in ``asyncio.run``. Input goes to the REPL as
-    typed (its own line editor, Ctrl-C), output is polled every
-    ``poll_ms``.
-    """
-
-    def __init__(self, banner="board REPL over telnet (os.dupterm)", poll_ms=20):
-        self.banner = banner
-        self.poll_ms = poll_ms
-
-    def open(self, term):
-        from microproto_port import dupterm as repl
-
-        if not repl.HAS_DUPTERM:
-            raise UsageError("this runtime has no os.dupterm: use the 'repl' shell")
-        stream = repl.DuptermStream()
-        repl.attach(stream)  # UsageError if another session holds the slot
-        return _NativeSession(term, stream, self.banner, self.poll_ms)
+        return _ReplSession(self)
