@@ -53,7 +53,8 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   ``deflate_mem_level`` (5: zlib's speed/memory trade-off, not on the wire), ``max_window_bits`` (15: the largest client
   window inflated; lower it on a board to save RAM).
 - ``max_line`` (4096), ``max_headers`` (48): request head limits (400/431).
-- ``read_size`` (4096): bytes per socket read.
+- ``read_size`` (4096; 1024 on MicroPython): bytes per socket read, the
+  size of the buffer each connection reads into.
 - ``legacy_webrepl`` (False): for the device console only, accept what old
   WebREPL tools send against RFC 6455: unmasked client frames, no
   Sec-WebSocket-Version, a key that is not 16 bytes of base64.
@@ -68,7 +69,7 @@ from microproto.aio import write as _write
 from microproto.auth import Gate
 from microproto.errors import PeerError, UsageError
 from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
-from microproto_port import streams, ticks_diff, ticks_ms
+from microproto_port import RUNTIME, streams, ticks_diff, ticks_ms
 
 
 def __getattr__(name):
@@ -105,7 +106,7 @@ class WebSocket(Driven):
         self._max_queue = o["max_queue"]
         self._queue = []
         self._msg_ev = asyncio.Event()
-        self._pong_ev = asyncio.Event()
+        self._pong_ev = None  # made by the first ping()
         self._pong_want = None
         self._eof_sent = False
         if streams.READINTO:
@@ -211,6 +212,8 @@ class WebSocket(Driven):
             data = data.encode()
         data = bytes(data)
         self._pong_want = data
+        if self._pong_ev is None:
+            self._pong_ev = asyncio.Event()
         self._pong_ev.clear()
         t0 = ticks_ms()
         self.core.send_ping(data)
@@ -263,7 +266,7 @@ class WebSocket(Driven):
                     core.send_fail_close()
         if len(q) >= self._max_queue:
             self.go.clear()
-        if core.state == CLOSED or self.closed:
+        if (core.state == CLOSED or self.closed) and self._pong_ev is not None:
             self._pong_ev.set()
         self._msg_ev.set()
 
@@ -459,7 +462,7 @@ _DEFAULTS = {
     "max_window_bits": 15,
     "max_line": 4096,
     "max_headers": 48,
-    "read_size": 4096,
+    "read_size": 1024 if RUNTIME == "micropython" else 4096,  # held by every session
     "backlog": 5,
     "legacy_webrepl": False,
 }

@@ -60,8 +60,20 @@ _RSV1 = const(0x40)
 _MAX_CONTROL = const(125)
 _KEEP = const(4096)  # a message buffer up to this size is kept between messages
 _INITIAL = const(256)
-_INFLATE_CHUNK = const(8192)  # inflated bytes per read: small pieces, less fragmentation
 _JOIN = const(1024)  # with ``parts``: larger output goes out as its parts
+
+
+_stream = []
+
+
+def _more():
+    # compressed messages and stream mode (microproto.ws_stream), loaded
+    # with the first one
+    if not _stream:
+        from microproto import ws_stream
+
+        _stream.append(ws_stream)
+    return _stream[0]
 
 
 def close_code_valid(code):
@@ -385,66 +397,7 @@ class ServerProtocol:
                     return
             self._mn = mn + k
             return
-        sc = self._scratch
-        size = len(sc)
-        while k > 0 and not self.failed:
-            c = size if k > size else k
-            if self._masked:
-                mask_into(sc, 0, data, i, c, hb, self._phase)
-            else:
-                copy_into(sc, 0, data, i, c)
-            self._phase = (self._phase + c) & 3
-            if self._mz:
-                self.deflate.inflater.feed(memoryview(sc)[:c])
-                self._inflate()
-            else:
-                if text:
-                    self._utf = utf8_check(sc, self._utf, 0, c)
-                    if self._utf < 0:
-                        self.fail(1007, "invalid UTF-8")
-                        return
-                self._emit_piece(bytes(memoryview(sc)[:c]))
-            i += c
-            k -= c
-
-    def _emit_piece(self, piece):
-        if self._piece is not None:
-            self._events.append(("fragment", self._mop == _TEXT, self._piece, False))
-        self._piece = piece
-
-    def _inflate(self):
-        inf = self.deflate.inflater
-        text = self._mop == _TEXT
-        chunk = len(self._scratch)
-        if chunk > _INFLATE_CHUNK:
-            chunk = _INFLATE_CHUNK
-        while not self.failed:
-            # the inflated size is bounded by max_size in stream mode too
-            budget = chunk if self.max_size is None else self.max_size - self._mn
-            try:
-                out = inf.read(budget + 1 if budget < chunk else chunk)
-            except ValueError:
-                self.fail(1007, "invalid compressed data")
-                return
-            if not out:
-                return
-            n = len(out)
-            if n > budget:
-                self.fail(1009, "message too big")
-                return
-            if text:
-                self._utf = utf8_check(out, self._utf)
-                if self._utf < 0:
-                    self.fail(1007, "invalid UTF-8")
-                    return
-            if self.stream:
-                self._emit_piece(out)
-                self._mn += n
-            else:
-                mn = self._mn
-                self._reserve(mn + n)
-                copy_into(self._msg, mn, out, 0, n)
-                self._mn = mn + n
+        _more().payload(self, data, i, k)
 
     def _reserve(self, need):
         msg = self._msg
@@ -497,13 +450,8 @@ class ServerProtocol:
         if not self._fin:
             return
         text = self._mop == _TEXT
-        if self._mz:
-            inf = self.deflate.inflater
-            inf.end()
-            self._inflate()
-            if self.failed:
-                return
-            inf.reset_if_needed()
+        if self._mz and not _more().end(self):
+            return
         if text and self._utf != 0:
             self.fail(1007, "invalid UTF-8 (truncated character)")
             return
