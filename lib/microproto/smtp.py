@@ -185,11 +185,9 @@ class SMTP:
         """AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the server offers
         (or ``mechanism``; "XOAUTH2" takes an access token as password).
         Refused without TLS unless ``allow_plaintext_auth``."""
-        if not self.secure and not self.allow_plaintext_auth:
-            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
-        from microproto.smtp_ext import auth
+        from microproto.smtp_ext import login
 
-        return self._run("AUTH", auth(self.session, user, password, mechanism))
+        return self._run("AUTH", login(self, user, password, mechanism))
 
     def _guarded(self, conv):
         try:
@@ -228,8 +226,10 @@ class SMTP:
 
     def sendmail(self, from_addr, to_addrs, message):
         """smtplib-style: returns the dict of refused recipients."""
-        r = self.send(from_addr, to_addrs, message)
-        return dict((a, (x.code, x.text)) for a, x in r.refused.items())
+        d = {}
+        for a, x in self.send(from_addr, to_addrs, message).refused.items():
+            d[a] = (x.code, x.text)
+        return d
 
     def noop(self):
         return self._run("NOOP", self.session.simple("NOOP"))

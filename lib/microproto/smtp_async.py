@@ -8,7 +8,7 @@ handshake runs in non-blocking mode inside reads bounded by ``timeout_ms``
 import asyncio
 
 from microproto.aio import StreamConnection
-from microproto.errors import PeerError, UsageError
+from microproto.errors import PeerError
 from microproto.smtp import SMTP, _prepare
 
 
@@ -66,11 +66,9 @@ class AsyncSMTP(SMTP):
         return self
 
     async def login(self, user, password, mechanism=None):
-        if not self.secure and not self.allow_plaintext_auth:
-            raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
-        from microproto.smtp_ext import auth
+        from microproto.smtp_ext import login
 
-        return await self._run("AUTH", auth(self.session, user, password, mechanism))
+        return await self._run("AUTH", login(self, user, password, mechanism))
 
     async def _guarded(self, conv):
         try:

@@ -115,6 +115,14 @@ def auth(session, user, secret, mechanism=None):
     return r
 
 
+def login(client, user, password, mechanism=None):
+    """The AUTH conversation of ``SMTP.login`` and ``AsyncSMTP.login``:
+    refused without TLS unless the client has ``allow_plaintext_auth``."""
+    if not client.secure and not client.allow_plaintext_auth:
+        raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
+    return auth(client.session, user, password, mechanism)
+
+
 # -- DSN --------------------------------------------------------------------
 
 
