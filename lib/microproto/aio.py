@@ -6,9 +6,10 @@ as ``microproto.blocking``.
 
 Client half: ``StreamConnection`` (in ``microproto.aio_client``, loaded
 on first use, so that a server does not carry it). Server half: ``serve``
-(admission at accept) and ``Driven`` (one connection: a reader task
-feeding the core, a timer task driven by the core's
-``next_deadline_ms()``/``tick(now_ms)``). ``write``: one write drained
+(admission at accept) and ``Driven`` (one connection: reads feed the
+core, a timer task drives the core's ``next_deadline_ms()``/``tick(now_ms)``;
+on MicroPython a reader task reads, on CPython the port feeds the core
+from the transport's callback, ``streams.accepted``). ``write``: one write drained
 under a deadline, for both.
 
 Limits: reads are at most ``read_size`` bytes; ``timeout_ms`` (when given to
@@ -47,8 +48,9 @@ class Driven:
     """Server half: one accepted connection driving a sans-I/O ``core``.
 
     ``start(leftover)`` feeds what arrived behind a handshake (and sends the
-    answers at once), then runs a reader task (reads feed the core, answers
-    are sent) and a timer task (``core.tick`` at ``core.next_deadline_ms()``).
+    answers at once), then reads feed the core and its answers are sent (a
+    reader task, or the transport's callback where the port offers one:
+    ``streams.accepted``), and a timer task (``core.tick`` at ``core.next_deadline_ms()``).
     ``on_events()`` is called after every feed and tick to take the core's
     events. Every write drains within ``write_timeout_ms``, else the peer is
     cut. ``go`` (an Event) cleared stops reading (backpressure); ``rearm()``
@@ -78,13 +80,14 @@ class Driven:
         self._tasks = ()
 
     async def start(self, leftover=b""):
-        streams.nodelay(self.writer)
+        fed = streams.accepted(self)  # True: the port feeds the core itself
         if leftover:
             await self.feed(leftover)
             if self.core.close_expected():
                 self._end()
         if not self.closed:
-            self._tasks = (asyncio.create_task(self._reader()), asyncio.create_task(self._timer()))
+            t = asyncio.create_task(self._timer())
+            self._tasks = (t,) if fed else (asyncio.create_task(self._reader()), t)
 
     def on_events(self):
         """Take the core's events (given to the constructor, or overridden)."""

@@ -2,6 +2,7 @@
 needs beyond the stream API both runtimes share. Same names as
 ports/micropython/microproto_port/streams.py."""
 
+import asyncio
 import socket
 import struct
 
@@ -24,8 +25,219 @@ def abort(writer):
         t.abort()
 
 
-def nodelay(writer):
-    """No-op: asyncio sets TCP_NODELAY on every TCP transport."""
+def accepted(d):
+    """Set up an accepted connection for the shared driver (``d``: a
+    ``microproto.aio.Driven``; asyncio sets TCP_NODELAY by itself). The
+    core is fed straight from the transport: asyncio's stream protocol hands
+    every read to ``reader.feed_data`` in ``data_received``, and we take
+    those calls (``_Fed``), so that no task is woken per read and nothing is
+    buffered twice. Returns True when done; False (a reader that is not
+    asyncio's) leaves the reading to the driver's reader task."""
+    r = d.reader
+    if not isinstance(r, asyncio.StreamReader):
+        return False
+    t = getattr(r, "_transport", None)
+    buf = getattr(r, "_buffer", None)
+    if t is None or buf is None or not hasattr(t, "pause_reading"):
+        return False
+    _Fed(d, r, t, buf)
+    return True
+
+
+_FLUSH = None  # the code of Driven.flush: a flush that may be done without its coroutine
+
+
+class _Fed:
+    """What a ``Driven`` connection's reader receives goes to its core at
+    once, as the driver's reader task would give it (``Driven.feed``, then
+    its flush), without a task. When the core has to wait (``go`` cleared:
+    backpressure; a flush that must wait for a drain, or a subclass's own
+    flush) reading stops (``pause_reading``) and a task waits; what still
+    arrives meanwhile is held and fed in order afterwards. Once the
+    connection is closed, the reader gets its calls back (what ``finish``
+    reads while lingering)."""
+
+    def __init__(self, d, r, t, buf):
+        global _FLUSH
+        if _FLUSH is None:
+            from microproto.aio import Driven
+
+            _FLUSH = Driven.flush.__code__
+        self.d = d
+        self.r = r
+        self.t = t
+        # the driver starts feeding once ``start`` has fed what came with
+        # the handshake: until then (the next turn of the loop) all is held
+        self.busy = True
+        self.paused = False
+        self.held = []
+        if buf:
+            self.held.append(bytes(buf))
+            buf.clear()
+        if getattr(r, "_eof", False) or getattr(r, "_exception", None) is not None:
+            self.held.append(None)
+        if getattr(r, "_paused", False):
+            r._paused = False  # its transport is paused: resumed by us
+            self.paused = True
+        r.feed_data = self.data
+        r.feed_eof = self.eof
+        r.set_exception = self.exc
+        # a plain TCP transport (asyncio's, no TLS): a frame's header and
+        # payload go out in one sendmsg, neither joined nor sent apart
+        self.sock = None
+        if type(t).__name__ == "_SelectorSocketTransport" and t.get_extra_info("sslcontext") is None:
+            sock = getattr(t, "_sock", None)
+            if isinstance(sock, socket.socket) and hasattr(sock, "sendmsg"):
+                self.sock = sock
+                d._put = self.put
+        asyncio.get_running_loop().call_soon(self.resume)
+
+    def data(self, data):
+        if self.busy:
+            self.held.append(bytes(data))
+        elif data:
+            self.take(data)
+
+    def eof(self):
+        if self.busy:
+            self.held.append(None)
+        else:
+            self.take(None)
+
+    def exc(self, e):
+        self.eof()  # as the reader task: a failed read is the end of the stream
+
+    def take(self, data):
+        d = self.d
+        if d.closed:
+            self.held.append(data)
+            self.handover()
+            return
+        if data is None:
+            if d.eof:
+                return
+            d.eof = True
+            data = b""
+        c = d.feed(data)  # the core took it; c: the flush to run
+        drain = False
+        if not d._flushing and c.cr_code is _FLUSH:
+            # Driven.flush without its coroutine, up to the drain
+            c.close()
+            c = None
+            try:
+                if d.closed or not d._put() or not blocked(d.writer):
+                    drain = None
+                else:
+                    drain = True  # the transport is full: wait as the flush would
+            except (OSError, RuntimeError):
+                d.cut()
+                drain = None
+            if drain is None:
+                if not data or d.core.close_expected():
+                    d._end()
+                elif not d.go.is_set():
+                    self.wait(None, False)
+                return
+        self.wait(c, drain)
+
+    def wait(self, c, drain):
+        self.busy = True
+        if not self.paused:
+            self.paused = True
+            self.t.pause_reading()
+        asyncio.create_task(self._wait(c, drain))
+
+    async def _wait(self, c, drain):
+        d = self.d
+        try:
+            if c is not None:
+                await c
+            elif drain:
+                await _drain(d)
+            if d.eof or d.core.close_expected():
+                d._end()
+            while not d.go.is_set() and not d.closed:
+                await d.go.wait()
+        except Exception:
+            d._end()
+        finally:
+            self.resume()
+
+    def resume(self):
+        self.busy = False
+        held = self.held
+        while held and not self.busy:
+            self.take(held.pop(0))
+        if not self.busy:
+            if self.d.closed:
+                self.handover()
+            elif self.paused:
+                self.paused = False
+                self.t.resume_reading()
+
+    def put(self):
+        """``Driven._put``: hand what the core queued to the transport; a
+        list of parts is written with one ``sendmsg`` when nothing is
+        buffered before it (what is not taken goes to the transport)."""
+        d = self.d
+        data = d.core.data_to_send()
+        if not data:
+            return False
+        w = d.writer
+        if type(data) is not list:
+            w.write(data)
+            return True
+        n = 0
+        t = self.t
+        if not t.get_write_buffer_size() and not t.is_closing():
+            try:
+                n = self.sock.sendmsg(data)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                pass  # the transport's own write meets it again and reports it
+        for b in data:
+            k = len(b)
+            if n >= k:
+                n -= k
+                continue
+            w.write(memoryview(b)[n:] if n else b)
+            n = 0
+        return True
+
+    def handover(self):
+        """The connection is closed: give the reader back its calls and
+        what was held (``finish`` may read and drop it)."""
+        r = self.r
+        for k in ("feed_data", "feed_eof", "set_exception"):
+            r.__dict__.pop(k, None)
+        held = self.held
+        self.held = []
+        self.busy = True  # nothing comes here any more
+        for x in held:
+            if x is None:
+                r.feed_eof()
+            else:
+                r.feed_data(x)
+        if self.paused:
+            self.paused = False
+            self.t.resume_reading()
+
+
+async def _drain(d):
+    """The drain of ``Driven.flush`` (its output already written): under the
+    lock, within ``write_timeout_ms``; a peer that does not take it is cut."""
+    from microproto.aio import write
+
+    d._flushing += 1
+    try:
+        async with d._lock:
+            if not d.closed and blocked(d.writer):
+                await write(d.writer, b"", d.write_timeout_ms)
+    except (OSError, RuntimeError, asyncio.TimeoutError):
+        d.cut()
+    finally:
+        d._flushing -= 1
 
 
 def write_eof(writer):

@@ -32,12 +32,14 @@ def abort(writer):
         pass
 
 
-def nodelay(writer):
-    """Send small writes at once (no Nagle wait behind unacknowledged
-    data: a frame's header and payload go out as two writes), as asyncio
-    does on CPython."""
+def accepted(d):
+    """Set up an accepted connection for the shared driver (``d``: a
+    ``microproto.aio.Driven``): small writes go out at once (TCP_NODELAY:
+    no Nagle wait behind unacknowledged data; a frame's header and payload
+    go out as two writes), as asyncio does on CPython. Returns None: the
+    driver's reader task reads (CPython feeds the core from the transport)."""
     try:
-        writer.s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
+        d.writer.s.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
     except (AttributeError, OSError, TypeError):
         pass  # a TLS socket, or a stack without the option
 
