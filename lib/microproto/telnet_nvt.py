@@ -57,31 +57,37 @@ size of the data given.
 from microproto.errors import LimitError, PeerError
 from microproto_port import RUNTIME, const, ticks_add, ticks_diff
 
-# RFC 854 commands
-IAC = const(255)
-DONT = const(254)
-DO = const(253)
-WONT = const(252)
-WILL = const(251)
-SB = const(250)
-GA = const(249)
-EL = const(248)
-EC = const(247)
-AYT = const(246)
-AO = const(245)
-IP = const(244)
-BRK = const(243)
-DM = const(242)
-NOP = const(241)
-SE = const(240)
+# RFC 854 commands and the options we know (RFC 856 BINARY, 857 ECHO, 858
+# SGA, 1091 TERMINAL-TYPE, 1073 NAWS, 1184 LINEMODE): public by name (IAC,
+# DONT, DO, WONT, WILL, SB, GA, EL, EC, AYT, AO, IP, BRK, DM, NOP, SE:
+# 255 down to 240; BINARY, ECHO, SGA, TTYPE, NAWS, LINEMODE) through the
+# module's __getattr__, private consts here
+_NAMES = "IAC DONT DO WONT WILL SB GA EL EC AYT AO IP BRK DM NOP SE BINARY ECHO SGA TTYPE NAWS LINEMODE"
+_IAC = const(255)
+_DONT = const(254)
+_WONT = const(252)
+_WILL = const(251)
+_SB = const(250)
+_EL = const(248)
+_EC = const(247)
+_AYT = const(246)
+_IP = const(244)
+_BRK = const(243)
+_SE = const(240)
+_BINARY = const(0)
+_ECHO = const(1)
+_SGA = const(3)
+_TTYPE = const(24)
+_NAWS = const(31)
 
-# Options: RFC 856 BINARY, 857 ECHO, 858 SGA, 1091 TERMINAL-TYPE, 1073 NAWS, 1184 LINEMODE
-BINARY = const(0)
-ECHO = const(1)
-SGA = const(3)
-TTYPE = const(24)
-NAWS = const(31)
-LINEMODE = const(34)
+
+def __getattr__(name):
+    n = _NAMES.split()
+    if name in n:
+        i = n.index(name)
+        return 255 - i if i < 16 else b"\x00\x01\x03\x18\x1f\x22"[i - 16]
+    raise AttributeError(name)
+
 
 # RFC 1143 states: NO 0, YES 1, WANTNO 2, WANTYES 3, | 4 the queue bit
 # (OPPOSITE); our side's state in bits 0-2 of an option's byte, the
@@ -94,7 +100,7 @@ _HIM = const(4)
 # WILL/DO, 2: WONT/DONT)
 _Q = b"\x00\x10\x00\x00\x04\x10\x0b\x00\x10\x01\x00\x01\x14\x05\x01\x12\t\x01\x00\x01\t\x05\x01\x12\x00\x12\x02\x07\x04\x12\x02\x07\x0b\x01\x06\x03\x0b\x05\x06\x03"
 # offer_local, offer_remote, accept_local, accept_remote
-_OPTIONS = ((ECHO, SGA), (SGA, NAWS, TTYPE), (ECHO, SGA, BINARY), (SGA, NAWS, TTYPE, BINARY))
+_OPTIONS = ((_ECHO, _SGA), (_SGA, _NAWS, _TTYPE), (_ECHO, _SGA, _BINARY), (_SGA, _NAWS, _TTYPE, _BINARY))
 
 # parser states (low 3 bits of _st; the verb or the SB option above them)
 _S_IAC = const(1)
@@ -116,7 +122,10 @@ class TelnetCore:
     ``IAC SB opt`` and ``IAC SE``, after unescaping). ``max_negotiations``:
     option commands accepted from the client over the whole session.
     ``offer_local`` / ``offer_remote``: options we enable ourselves /
-    ask the client to enable at ``start()``.
+    ask the client to enable at ``start()``. ``on_data`` (attribute): when
+    set, plain data (no IAC in it, nothing pending in the parser, no event
+    waiting) goes to ``on_data(data)`` at once instead of becoming a
+    ``("data", data)`` event: a keystroke then allocates nothing here.
     """
 
     # defaults live in the class: an instance stores only what differs
@@ -135,7 +144,7 @@ class TelnetCore:
     _o = _OPTIONS
     _n = 0  # option commands received
     _st = 0  # parser state
-    _ayt = False  # an AYT answer is queued
+    on_data = None
     _last_rx = 0
     _login_end = 0
     _now = 0
@@ -144,10 +153,10 @@ class TelnetCore:
         self,
         max_sb=64,
         max_negotiations=256,
-        offer_local=(ECHO, SGA),
-        offer_remote=(SGA, NAWS, TTYPE),
-        accept_local=(ECHO, SGA, BINARY),
-        accept_remote=(SGA, NAWS, TTYPE, BINARY),
+        offer_local=(_ECHO, _SGA),
+        offer_remote=(_SGA, _NAWS, _TTYPE),
+        accept_local=(_ECHO, _SGA, _BINARY),
+        accept_remote=(_SGA, _NAWS, _TTYPE, _BINARY),
         login_timeout_ms=60000,
         idle_timeout_ms=600000,
     ):
@@ -211,7 +220,6 @@ class TelnetCore:
     def data_to_send(self):
         """Everything queued for the client, and forget it (bytes; on
         MicroPython a buffer valid until the next call, reused after)."""
-        self._ayt = False
         out = self._out
         if not out:
             return b""
@@ -239,7 +247,7 @@ class TelnetCore:
             text = text.encode()
         if b"\r" in text:
             text = text.replace(b"\r\n", b"\n")
-            if not self.local_enabled(BINARY):
+            if not self.local_enabled(_BINARY):
                 text = text.replace(b"\r", b"\r\0")
         self.send_data(text.replace(b"\n", b"\r\n"))
 
@@ -274,8 +282,8 @@ class TelnetCore:
                 t.extend(bytes(opt + 1 - len(t)))
             t[opt] = t[opt] & (0x70 >> sh) | (x & 7) << sh
         if x > 7:
-            self._out += bytes((IAC, 250 + (x >> 3) + (sh >> 1), opt))
-        if x & 7 == _YES and s & 3 != _YES and sh and opt == TTYPE:
+            self._out += bytes((_IAC, 250 + (x >> 3) + (sh >> 1), opt))
+        if x & 7 == _YES and s & 3 != _YES and sh and opt == _TTYPE:
             self._out += b"\xff\xfa\x18\x01\xff\xf0"  # IAC SB TTYPE SEND IAC SE
 
     # -- input ---------------------------------------------------------
@@ -327,7 +335,10 @@ class TelnetCore:
         st = self._st
         if not st and data.find(_IAC_B) < 0:
             # the common case: plain data, handed on as it came (no copy)
-            self._events.append(("data", data))
+            if self.on_data is not None and not self._events:
+                self.on_data(data)
+            else:
+                self._events.append(("data", data))
             return
         try:
             self._parse(data, st & 7, st >> 3)
@@ -365,53 +376,53 @@ class TelnetCore:
             self._st = state and state | arg << 3
             if state == _S_IAC:
                 state = 0
-                if b == IAC:
+                if b == _IAC:
                     buf += _IAC_B
-                elif b >= WILL and b <= DONT:
+                elif b >= _WILL and b <= _DONT:
                     arg = b
                     state = _S_OPT
-                elif b == SB:
+                elif b == _SB:
                     self._event(None, None)
                     state = _S_SB_OPT
-                elif b == IP or b == BRK:
+                elif b == _IP or b == _BRK:
                     self._event("interrupt", None)
-                elif b == AYT:
-                    if not self._ayt:
-                        self._ayt = True
-                        self._out += b"\r\n[yes]\r\n"
-                elif b == EC:
+                elif b == _AYT:
+                    y = b"\r\n[yes]\r\n"
+                    if y not in self._out:  # once per burst
+                        self._out += y
+                elif b == _EC:
                     buf += b"\x08"
-                elif b == EL:
+                elif b == _EL:
                     buf += b"\x15"
                 # NOP, DM, GA, AO, SE outside SB, EOR and others: ignored
             elif state == _S_OPT:
                 state = 0
                 self._n += 1
                 # WILL/WONT: the client's side; DO/DONT: ours
-                sh = _HIM if arg <= WONT else 0
+                sh = _HIM if arg <= _WONT else 0
                 if self._n > self.max_negotiations:
                     err = LimitError("too many option negotiations")
-                elif (arg - WILL) & 1:
+                elif (arg - _WILL) & 1:
                     self._q(0, sh, b)  # WONT, DONT
                 else:
                     self._q(2 if b in self._o[2 + (sh >> 2)] else 1, sh, b)
             elif state == _S_SB_OPT:
                 arg = b
                 state = _S_SB
-            elif b == IAC:  # _S_SB_IAC
+            elif b == _IAC:  # _S_SB_IAC
                 if len(buf) >= self.max_sb:
                     err = LimitError("subnegotiation longer than %d bytes" % self.max_sb)
                 else:
-                    buf.append(IAC)
+                    buf.append(_IAC)
                     state = _S_SB
-            elif b == SE:
+            elif b == _SE:
                 state = 0
                 k = len(buf)
-                if arg == NAWS and k == 4:
+                if arg == _NAWS and k == 4:
                     self.cols = (buf[0] << 8) | buf[1]
                     self.rows = (buf[2] << 8) | buf[3]
                     self._event("naws", (self.cols, self.rows))
-                elif arg == TTYPE and k and not buf[0]:  # IS
+                elif arg == _TTYPE and k and not buf[0]:  # IS
                     try:
                         self.term_type = bytes(buf[1:]).decode()
                         self._event("ttype", self.term_type)

@@ -13,7 +13,7 @@ from microproto.aio import Driven, close_stream, write
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet import _WAIT
-from microproto.telnet_nvt import ECHO, TelnetCore
+from microproto.telnet_nvt import TelnetCore
 from microproto_port import ticks_ms
 
 
@@ -39,6 +39,7 @@ class _Connection(Driven):
         if server.password is None:
             core.logged_in = True
         self.peer = peer
+        core.on_data = self._data  # typed data: no event tuple per read
 
     def write(self, text):
         self.core.send_text(text)
@@ -73,29 +74,7 @@ class _Connection(Driven):
                 break
             kind, v = ev
             if kind == "data":
-                s = self.session
-                if s is not None and getattr(s, "raw", False):
-                    s.feed(v)
-                    continue
-                ld.echo = core.logged_in and core.local_enabled(ECHO)
-                ld.feed(v)
-                e = ld._echo  # handed on without a copy
-                if e:
-                    core.send_data(e)
-                    e[:] = b""
-                while not self.closed:
-                    ev = ld.next_event()
-                    if ev is None:
-                        break
-                    kind, v = ev
-                    if kind == "interrupt":
-                        self._interrupt()
-                    elif kind == "eof":
-                        if not self.busy:
-                            core.send_text("\nlogout\n")
-                            self._end()
-                    else:  # line, overlong
-                        self._line(v if kind == "line" else None)
+                self._data(v)
             elif kind == "interrupt":
                 ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
@@ -105,6 +84,35 @@ class _Connection(Driven):
                 self.term_type = v
             else:  # eof, timeout
                 self._end()
+
+    def _data(self, v):
+        # data from the client, after the NVT: to the raw session, or
+        # through the line discipline (echo, lines, control keys)
+        core = self.core
+        ld = self.ld
+        s = self.session
+        if s is not None and getattr(s, "raw", False):
+            s.feed(v)
+            return
+        ld.echo = core.logged_in and core.local_enabled(1)  # ECHO
+        ld.feed(v)
+        e = ld._echo  # handed on without a copy
+        if e:
+            core.send_data(e)
+            e[:] = b""
+        while not self.closed:
+            ev = ld.next_event()
+            if ev is None:
+                break
+            kind, v = ev
+            if kind == "interrupt":
+                self._interrupt()
+            elif kind == "eof":
+                if not self.busy:
+                    core.send_text("\nlogout\n")
+                    self._end()
+            else:  # line, overlong
+                self._line(v if kind == "line" else None)
 
     def _interrupt(self):
         self.queue = None
