@@ -424,3 +424,50 @@ def test_clock_idle_counts_from_input_and_not_while_busy():
     assert c.next_deadline_ms() == 25000 and not c.close_expected()
     c.tick(25000)
     assert c.timed_out == "idle"
+
+
+def test_keystrokes_through_on_data_allocate_nothing():
+    # the server's path for typed text: core -> on_data -> line discipline
+    # -> echo -> output; MicroPython measures it (steady state: nothing)
+    import gc
+
+    if not hasattr(gc, "mem_alloc"):
+        return
+    from microproto.linedisc import LineDiscipline
+
+    core = started()
+    core.receive_data(cmd(DO, ECHO))
+    ld = LineDiscipline()
+
+    def on_data(data):
+        ld.feed(data)
+        e = ld._echo
+        if e:
+            core.send_data(e)
+            e[:] = b""
+
+    core.on_data = on_data
+    core.receive_data(b"a")
+    assert core.data_to_send() == b"a"
+    core.receive_data(b"\x7f")
+    assert core.data_to_send() == b"\x08 \x08"
+    assert core.next_event() is None  # no event: handed on at once
+
+    def run(n):
+        for _ in range(n):
+            core.receive_data(b"a")
+            core.data_to_send()
+            core.receive_data(b"\x7f")
+            core.data_to_send()
+
+    run(5)
+    gc.collect()
+    gc.disable()
+    try:
+        a0 = gc.mem_alloc()
+        run(100)
+        a1 = gc.mem_alloc()
+    finally:
+        gc.enable()
+    assert (a1 - a0) // 200 == 0, a1 - a0
+    assert core.next_event() is None and len(ld) == 0
