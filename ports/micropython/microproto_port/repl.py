@@ -124,16 +124,23 @@ def _no_input(prompt=""):
 class Session:
     """One REPL with its own globals (see the module docstring)."""
 
+    # defaults in the class: a session stores only what differs
+    name = "<telnet>"
+    max_output = 16384
+    max_source = 16384
+    _size = 0
+    _cap = None
+    _running = False
+
     def __init__(self, name="<telnet>", namespace=None, max_output=16384, max_source=16384):
-        self.name = name
-        self.namespace = namespace if namespace is not None else {"__name__": "__main__"}
-        self.max_output = max_output
-        self.max_source = max_source
+        if name != "<telnet>":
+            self.name = name
+        if max_output != 16384:
+            self.max_output = max_output
+        if max_source != 16384:
+            self.max_source = max_source
+        self.namespace = ns = namespace if namespace is not None else {"__name__": "__main__"}
         self._lines = []
-        self._size = 0
-        self._cap = None
-        self._running = False
-        ns = self.namespace
         ns.setdefault("input", _no_input)  # the console's stdin is not the client's
         ns["print"] = self._print
         ns["__repl_print__"] = self._repl_print
