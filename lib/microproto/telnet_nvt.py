@@ -62,7 +62,7 @@ from microproto_port import RUNTIME, const, ticks_add, ticks_diff
 # DONT, DO, WONT, WILL, SB, GA, EL, EC, AYT, AO, IP, BRK, DM, NOP, SE:
 # 255 down to 240; BINARY, ECHO, SGA, TTYPE, NAWS, LINEMODE) through the
 # module's __getattr__, private consts here
-_NAMES = "IAC DONT DO WONT WILL SB GA EL EC AYT AO IP BRK DM NOP SE BINARY ECHO SGA TTYPE NAWS LINEMODE"
+_NAMES = const("IAC DONT DO WONT WILL SB GA EL EC AYT AO IP BRK DM NOP SE BINARY ECHO SGA TTYPE NAWS LINEMODE")
 _IAC = const(255)
 _DONT = const(254)
 _WONT = const(252)
@@ -98,9 +98,9 @@ _HIM = const(4)
 # option we refuse, 2 "yes" for one we accept, 3 we ask to disable, 4 we
 # ask to enable) * 8 + the side's state -> new state | reply << 3 (reply 1:
 # WILL/DO, 2: WONT/DONT)
-_Q = b"\x00\x10\x00\x00\x04\x10\x0b\x00\x10\x01\x00\x01\x14\x05\x01\x12\t\x01\x00\x01\t\x05\x01\x12\x00\x12\x02\x07\x04\x12\x02\x07\x0b\x01\x06\x03\x0b\x05\x06\x03"
+_Q = const(b"\x00\x10\x00\x00\x04\x10\x0b\x00\x10\x01\x00\x01\x14\x05\x01\x12\t\x01\x00\x01\t\x05\x01\x12\x00\x12\x02\x07\x04\x12\x02\x07\x0b\x01\x06\x03\x0b\x05\x06\x03")
 # offer_local, offer_remote, accept_local, accept_remote
-_OPTIONS = ((_ECHO, _SGA), (_SGA, _NAWS, _TTYPE), (_ECHO, _SGA, _BINARY), (_SGA, _NAWS, _TTYPE, _BINARY))
+_OPTIONS = const(((_ECHO, _SGA), (_SGA, _NAWS, _TTYPE), (_ECHO, _SGA, _BINARY), (_SGA, _NAWS, _TTYPE, _BINARY)))
 
 # parser states (low 3 bits of _st; the verb or the SB option above them)
 _S_IAC = const(1)
@@ -109,7 +109,7 @@ _S_SB_OPT = const(3)
 _S_SB = const(4)
 _S_SB_IAC = const(5)
 
-_IAC_B = b"\xff"
+_IAC_B = const(b"\xff")
 # MicroPython's streams copy what they keep of a write: the output buffer
 # can be handed out and reused (CPython's transports may keep a view of it)
 _REUSE = RUNTIME == "micropython"
@@ -340,13 +340,9 @@ class TelnetCore:
             else:
                 self._events.append(("data", data))
             return
-        try:
-            self._parse(data, st & 7, st >> 3)
-        finally:
-            self._event(None, None)
-
-    def _parse(self, data, state, arg):
-        # state: parser state; arg: the verb (_S_OPT) or the SB option
+        # the parser: state, and the verb (_S_OPT) or the SB option
+        state = st & 7
+        arg = st >> 3
         n = len(data)
         i = 0
         buf = self._buf
@@ -434,7 +430,10 @@ class TelnetCore:
                 err = PeerError("malformed subnegotiation")
             if err is not None:
                 break
+        if err is None:
+            self._st = state and state | arg << 3
+        else:
+            self.fail(None, err.reason, err)  # an SB body is dropped
+        self._event(None, None)  # the data gathered, as one event
         if err is not None:
-            self.fail(None, err.reason, err)
             raise err
-        self._st = state and state | arg << 3
