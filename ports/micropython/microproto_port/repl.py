@@ -93,30 +93,6 @@ def needs_more(source):
     return False
 
 
-class _Capture:
-    def __init__(self, limit):
-        self.buf = io.StringIO()
-        self.size = 0
-        self.limit = limit
-        self.cut = False
-
-    def write(self, s):
-        if self.size < self.limit:
-            if len(s) > self.limit - self.size:
-                s = s[: self.limit - self.size]
-            self.buf.write(s)
-            self.size += len(s)
-        else:
-            self.cut = True
-        return len(s)
-
-    def text(self):
-        t = self.buf.getvalue()
-        if self.cut:
-            t += "\n[output cut at %d characters]\n" % self.limit
-        return t
-
-
 def _no_input(prompt=""):
     raise EOFError("input() does not read from a network REPL session")
 
@@ -129,8 +105,9 @@ class Session:
     max_output = 16384
     max_source = 16384
     _size = 0
-    _cap = None
-    _running = False
+    _cap = None  # while a statement runs: its output (io.StringIO)
+    _n = 0  # characters in it
+    _cut = False  # output past max_output was dropped
 
     def __init__(self, name="<telnet>", namespace=None, max_output=16384, max_source=16384):
         if name != "<telnet>":
@@ -145,20 +122,30 @@ class Session:
         ns["print"] = self._print
         ns["__repl_print__"] = self._repl_print
 
+    def _write(self, s):
+        # the running statement's output, at most max_output characters
+        room = self.max_output - self._n
+        if room <= 0:
+            self._cut = True
+            return
+        if len(s) > room:
+            s = s[:room]
+        self._cap.write(s)
+        self._n += len(s)
+
     def _print(self, *args, sep=" ", end="\n", file=None):
-        cap = self._cap
-        if file is not None or cap is None:
+        if file is not None or self._cap is None:
             print(*args, sep=sep, end=end, file=file or sys.stdout)
             return
-        cap.write(sep.join([str(a) for a in args]))
-        cap.write(end)
+        self._write(sep.join([str(a) for a in args]))
+        self._write(end)
 
     def _repl_print(self, value):
         if value is not None:
             self.namespace["_"] = value
-            cap = self._cap if self._cap is not None else sys.stdout
-            cap.write(repr(value))
-            cap.write("\n")
+            w = self._write if self._cap is not None else sys.stdout.write
+            w(repr(value))
+            w("\n")
 
     @property
     def prompt(self):
@@ -166,7 +153,7 @@ class Session:
 
     @property
     def running(self):
-        return self._running
+        return self._cap is not None
 
     def reset(self):
         self._lines = []
@@ -186,25 +173,28 @@ class Session:
         self.reset()
         if not source.strip():
             return "", False
-        cap = _Capture(self.max_output)
-        self._cap = cap
-        self._running = True
+        cap = self._cap = io.StringIO()
+        self._n = 0
+        self._cut = False
+        w = self._write
         try:
             exec(compile(source + "\n", self.name, "single"), self.namespace)
         except SystemExit:
-            cap.write("SystemExit ignored (use Ctrl-D to end the session)\n")
+            w("SystemExit ignored (use Ctrl-D to end the session)\n")
         except BaseException as e:
             tb = io.StringIO()
             sys.print_exception(e, tb)
             own = '  File "%s"' % __file__
             for t in tb.getvalue().split("\n")[:-1]:
                 if not t.startswith(own):
-                    cap.write(t)
-                    cap.write("\n")
+                    w(t)
+                    w("\n")
         finally:
             self._cap = None
-            self._running = False
-        return cap.text(), False
+        t = cap.getvalue()
+        if self._cut:
+            t += "\n[output cut at %d characters]\n" % self.max_output
+        return t, False
 
     async def apush(self, line):
         return self.push(line)
