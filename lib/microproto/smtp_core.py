@@ -90,16 +90,6 @@ class Reply:
         return s.rstrip()
 
 
-def _enhanced(text, code):
-    """RFC 3463 ``class.subject.detail`` at the start of ``text`` when its
-    class matches the reply's first digit: ``(status, rest)``."""
-    head = text.split(" ", 1)[0]
-    p = head.split(".")
-    if len(p) == 3 and p[0] == str(code // 100) in "245" and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit():
-        return head, text[len(head) + 1 :]
-    return None, text
-
-
 class ReplyParser:
     """The receiving core: bytes in, ``Reply`` events out.
 
@@ -172,14 +162,18 @@ class ReplyParser:
                     from microproto.smtp_errors import text_of
 
                     text = text_of(line[4:])
+                # RFC 3463 ``class.subject.detail`` first, when its class is
+                # the code's first digit: kept in ``enhanced`` (from the first
+                # line; later lines repeat it), out of the text
+                st = text.split(" ", 1)[0]
+                p = st.split(".")
+                if not (len(p) == 3 and p[0] == str(code // 100) in "245" and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit()):
+                    st = None
                 if not lines:
                     self._code = code
-                    self._enh, text = _enhanced(text, code)
-                elif self._enh:
-                    # later lines repeat the status; keep the text only
-                    st, rest = _enhanced(text, code)
-                    if st == self._enh:
-                        text = rest
+                    self._enh = st
+                if st and st == self._enh:
+                    text = text[len(st) + 1 :]
                 lines.append(text)
                 if sep == 32:
                     if len(self._queue) >= self.max_queue:
@@ -237,17 +231,6 @@ def address(addr, what="address"):
         if c in (a if c in "<> " else addr):
             raise UsageError("bad %s: %r" % (what, addr))
     return "<" + a + ">"
-
-
-def _is_7bit(data, n):
-    """True when the first ``n`` bytes of ``data`` are all below 128."""
-    f = getattr(data, "isascii", None)  # CPython: fast
-    if f is not None:
-        return (data if n == len(data) else data[:n]).isascii()
-    for i in range(n):
-        if data[i] > 127:
-            return False
-    return True
 
 
 # -- dot-stuffing -----------------------------------------------------------
@@ -400,25 +383,6 @@ def _expect(reply, command, ok=(250,)):
     return reply
 
 
-def caps_of(lines):
-    """EHLO reply lines -> dict: upper-case keyword -> list of parameters
-    (str); the old ``AUTH=X Y`` form is merged into ``AUTH``."""
-    caps = {}
-    for line in lines[1:]:
-        words = line.split()
-        if words:
-            kw = words[0].upper()
-            params = words[1:]
-            if kw.startswith("AUTH="):
-                params.insert(0, kw[5:])
-                kw = "AUTH"
-            old = caps.setdefault(kw, [])
-            for p in params:
-                if p not in old:
-                    old.append(p)
-    return caps
-
-
 class Session:
     """Client state across conversations: capabilities and the parser.
 
@@ -445,7 +409,21 @@ class Session:
         """EHLO, falling back to HELO when EHLO is not understood."""
         r = yield self._ehlo
         self.esmtp = r.code == 250
-        self.caps = caps_of(r.lines) if self.esmtp else {}
+        # the keywords (upper case) and their parameters; the old
+        # ``AUTH=X Y`` form is merged into AUTH
+        self.caps = caps = {}
+        for line in r.lines[1:] if self.esmtp else ():
+            words = line.split()
+            if words:
+                kw = words[0].upper()
+                params = words[1:]
+                if kw.startswith("AUTH="):
+                    params.insert(0, kw[5:])
+                    kw = "AUTH"
+                old = caps.setdefault(kw, [])
+                for p in params:
+                    if p not in old:
+                        old.append(p)
         if not self.esmtp:
             if r.code not in (500, 502, 504, 550):
                 raise _fail(r, "EHLO")
@@ -506,9 +484,11 @@ class Session:
         return result
 
     def envelope(self, from_addr, to_addrs, body, size, eight_bit, smtputf8, notify, ret, envid):
-        """The MAIL and RCPT commands of a mail (a list of bytes), whether
-        to look for 8-bit bytes in the body while sending, and the body (a
-        str made bytes). Raises what can be known before sending."""
+        """The MAIL and RCPT commands of a mail (a list of bytes), the
+        check of the body's bytes while sending (a function, or False) and
+        the body (a str made bytes). Raises what can be known before
+        sending. A server without 8BITMIME, SMTPUTF8 and DSN are handled by
+        ``microproto.smtp_ext.envelope``, loaded when one is in play."""
         caps = self.caps
         if isinstance(to_addrs, str):
             to_addrs = [to_addrs]
@@ -518,39 +498,24 @@ class Session:
         fwd = [address(a, "recipient") for a in to_addrs]
         if isinstance(body, str):
             body = body.encode()
-        if eight_bit and "8BITMIME" not in caps and hasattr(body, "seven_bit"):
-            # a message.Message: its 8-bit text parts go as base64
-            body.seven_bit()
-            eight_bit = body.eight_bit
-            size = body.size()
+        a = rev + "".join(fwd)
+        more = ""
+        rparams = check8 = False
+        if eight_bit is not False and "8BITMIME" not in caps or smtputf8 or smtputf8 is None and len(a.encode()) != len(a) or notify or ret or envid:
+            from microproto.smtp_ext import envelope
+
+            more, rparams, check8, body, size = envelope(caps, fwd, a, body, size, eight_bit, smtputf8, notify, ret, envid)
         params = ""
         if size is not None and "SIZE" in caps:
             p = caps["SIZE"]
             if p and p[0].isdigit() and len(p[0]) < 16 and 0 < int(p[0]) < size:
                 raise _fail(3, (size, int(p[0])))
             params = " SIZE=%d" % size
-        check8 = False  # look for 8-bit bytes while sending the body
-        if eight_bit is not False:
-            if "8BITMIME" in caps:
-                params += " BODY=8BITMIME"
-            elif eight_bit or isinstance(body, (bytes, bytearray)) and not _is_7bit(body, len(body)):
-                # RFC 6152 3: no 8-bit data to a server that did not offer 8BITMIME
-                raise _fail(0)
-            else:
-                check8 = eight_bit is None
-        a = rev + "".join(fwd)
-        if smtputf8 or smtputf8 is None and len(a.encode()) != len(a):
-            if "SMTPUTF8" not in caps:
-                raise _fail(1)
-            params += " SMTPUTF8"
-        rparams = [""] * len(fwd)
-        if notify or ret or envid:
-            from microproto.smtp_ext import dsn
-
-            params, rparams = dsn(caps, params, fwd, notify, ret, envid)
-        cmds = [command("MAIL", "FROM:" + rev + params)]
+        if eight_bit is not False and "8BITMIME" in caps:
+            params += " BODY=8BITMIME"
+        cmds = [command("MAIL", "FROM:" + rev + params + more)]
         for k in range(len(fwd)):
-            cmds.append(command("RCPT", "TO:" + fwd[k] + rparams[k]))
+            cmds.append(command("RCPT", "TO:" + fwd[k] + (rparams[k] if rparams else "")))
         return cmds, check8, body
 
     def _envelope(self, cmds, to_addrs, result, pipe, data):
@@ -611,10 +576,9 @@ class Session:
         held = 0  # encoded bytes not yet sent (in the stuffer's buffer)
         out = None
         for n in body_chunks(body, buf):
-            if check8 and not _is_7bit(buf, n):
-                # stop before the end-of-data mark: no mail is delivered
-                self.broken = True
-                raise _fail(0)
+            if check8:
+                # 8-bit bytes stop the body before its end mark: no mail
+                check8(self, buf, n)
             if held:
                 self.parser.pass_through()
                 r = yield out

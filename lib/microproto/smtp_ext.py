@@ -12,7 +12,7 @@ shared drivers, nothing asserts on peer data, nothing reads a clock.
 import binascii
 
 from microproto.errors import PeerError, UsageError
-from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, _fail, _is_7bit, body_chunks, caps_of
+from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, Session, _fail, body_chunks
 from microproto.smtp_errors import SMTPRecipientsRefused, SMTPReplyError  # noqa: F401 (reachable here)
 from microproto_port import const
 
@@ -23,7 +23,14 @@ _BDAT_WINDOW = const(8)
 def parse_capabilities(reply):
     """EHLO reply -> dict: upper-case keyword -> list of parameters (str).
     ``AUTH=X Y`` (old form) is merged into ``AUTH``."""
-    return caps_of(reply.lines)
+    s = Session()
+    conv = s.hello()
+    next(conv)
+    try:
+        conv.send(Reply(250, reply.lines))
+    except StopIteration:
+        pass
+    return s.caps
 
 
 def max_size(caps):
@@ -123,6 +130,59 @@ def login(client, user, password, mechanism=None):
     return auth(client.session, user, password, mechanism)
 
 
+# -- the envelope's rarer parts ---------------------------------------------
+
+
+def _is_7bit(data, n):
+    """True when the first ``n`` bytes of ``data`` are all below 128."""
+    f = getattr(data, "isascii", None)  # CPython: fast
+    if f is not None:
+        return (data if n == len(data) else data[:n]).isascii()
+    for i in range(n):
+        if data[i] > 127:
+            return False
+    return True
+
+
+def check_7bit(session, buf, n):
+    """The body check of a mail whose 8-bit-ness is unknown, to a server
+    without 8BITMIME: 8-bit data stops the body (the session is then out
+    of step: ``broken``)."""
+    if not _is_7bit(buf, n):
+        session.broken = True
+        raise _fail(0)
+
+
+def envelope(caps, fwd, addrs, body, size, eight_bit, smtputf8, notify, ret, envid):
+    """For ``Session.envelope``: a server without 8BITMIME (RFC 6152), a
+    non-ASCII address (SMTPUTF8, RFC 6531), delivery status notifications
+    (RFC 3461); ``addrs``: every address of the mail in one str. Returns
+    the MAIL parameters after SIZE and BODY, one RCPT
+    parameter string per recipient (or None), the body check (or False),
+    the body and its size."""
+    check8 = False
+    if eight_bit is not False and "8BITMIME" not in caps:
+        if eight_bit and hasattr(body, "seven_bit"):
+            # a message.Message: its 8-bit text parts go as base64
+            body.seven_bit()
+            eight_bit = body.eight_bit
+            size = body.size()
+        if eight_bit or isinstance(body, (bytes, bytearray)) and not _is_7bit(body, len(body)):
+            # RFC 6152 3: no 8-bit data to a server that did not offer 8BITMIME
+            raise _fail(0)
+        if eight_bit is None:
+            check8 = check_7bit
+    params = ""
+    if smtputf8 or smtputf8 is None and len(addrs.encode()) != len(addrs):
+        if "SMTPUTF8" not in caps:
+            raise _fail(1)
+        params = " SMTPUTF8"
+    rparams = None
+    if notify or ret or envid:
+        params, rparams = dsn(caps, params, fwd, notify, ret, envid)
+    return params, rparams, check8, body, size
+
+
 # -- DSN --------------------------------------------------------------------
 
 
@@ -183,9 +243,8 @@ def send_bdat(session, body, pipelined, check8=False):
     failed = None
     held = 0
     for n in body_chunks(body, buf):
-        if check8 and not _is_7bit(buf, n):
-            session.broken = True
-            raise _fail(0)
+        if check8:
+            check8(session, buf, n)
         if held:
             waiting += 1
             if waiting < window:
