@@ -108,6 +108,202 @@ def test_asyncio_driver_client_and_server():
     assert seen == [("line", b"one\n"), ("line", b"two\n"), ("eof", None)], seen
 
 
+class _ServerCore(LineCore):
+    """LineCore with what the server driver (``aio.Driven``) also calls;
+    ``big``: each line is answered with that many bytes."""
+
+    def __init__(self, big=0):
+        LineCore.__init__(self)
+        self.big = big
+
+    def receive_data(self, data):
+        LineCore.receive_data(self, data)
+        if self.big and data:
+            self.out += b"x" * self.big
+
+    def events_taken(self):
+        ev = self.events
+        self.events = []
+        return ev
+
+    def tick(self, now_ms):
+        pass
+
+    def next_deadline_ms(self):
+        return None
+
+    def close_expected(self):
+        return False
+
+
+async def _read_until(reader, n, timeout_s=5):
+    data = b""
+    while len(data) < n:
+        chunk = await asyncio.wait_for(reader.read(4096), timeout_s)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _serve_driven(port, make, sessions):
+    """An asyncio server whose connections run on ``aio.Driven`` (made by
+    ``make(reader, writer)``, appended to ``sessions``)."""
+    from microproto.aio import close_stream
+
+    async def handle(reader, writer):
+        d = make(reader, writer)
+        sessions.append(d)
+        # what the peer sent before start() waits in the stream's buffer
+        await asyncio.sleep(0.05)
+        await d.start(b"zero\n")
+        await d.done.wait()
+        await d.finish()
+        await close_stream(writer)
+
+    return asyncio.start_server(handle, "127.0.0.1", port)
+
+
+def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
+    # leftover first, then what waited in the stream, then each later read;
+    # answers as they come; EOF ends the connection (CPython: fed from the
+    # transport's callback, no reader task; MicroPython: the reader task)
+    import sys
+
+    from microproto.aio import Driven
+
+    lsock, port = listen_any()
+    lsock.close()
+    sessions = []
+    seen = []
+
+    def make(reader, writer):
+        core = _ServerCore()
+        return Driven(reader, writer, core, lambda: seen.extend(core.events_taken()), read_size=16)
+
+    async def main():
+        server = await _serve_driven(port, make, sessions)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"one\ntw")
+        await writer.drain()
+        first = await _read_until(reader, 9)
+        writer.write(b"o\nthree\n" + b"f" * 40 + b"\n")
+        await writer.drain()
+        rest = await _read_until(reader, 10 + 41)
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(200):
+            if sessions and sessions[0].done.is_set():
+                break
+            await asyncio.sleep(0.01)
+        d = sessions[0]
+        tasks = len(d._tasks)
+        server.close()
+        await server.wait_closed()
+        return first + rest, d, tasks
+
+    data, d, tasks = asyncio.run(main())
+    assert data == b"ZERO\nONE\nTWO\nTHREE\n" + b"F" * 40 + b"\n", data
+    assert seen == [("line", b"zero\n"), ("line", b"one\n"), ("line", b"two\n"), ("line", b"three\n"),
+                    ("line", b"f" * 40 + b"\n"), ("eof", None)], seen
+    assert d.eof and d.done.is_set()
+    # the timer task always; the reader task only where the port does not feed the core
+    assert tasks == (1 if sys.implementation.name == "cpython" else 2), tasks
+
+
+def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
+    from microproto.aio import Driven
+
+    lsock, port = listen_any()
+    lsock.close()
+    sessions = []
+    seen = []
+
+    def make(reader, writer):
+        core = _ServerCore()
+
+        def on_events():
+            ev = core.events_taken()
+            seen.extend(ev)
+            if ev and ev[-1][0] == "line":
+                d.go.clear()  # one line at a time: the test lets the next one in
+
+        d = Driven(reader, writer, core, on_events, read_size=16)
+        return d
+
+    async def main():
+        server = await _serve_driven(port, make, sessions)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await _read_until(reader, 5)  # ZERO: the leftover was fed, go is cleared
+        writer.write(b"a\n")
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        held = list(seen)
+        writer.write(b"b\n")
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        still = list(seen)
+        d = sessions[0]
+        d.go.set()
+        got = await _read_until(reader, 2)
+        d.go.set()  # (a reader task may have taken both lines in one read)
+        got += await _read_until(reader, 4 - len(got))
+        d.go.set()
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(200):
+            if d.done.is_set():
+                break
+            await asyncio.sleep(0.01)
+        server.close()
+        await server.wait_closed()
+        return held, still, got, seen
+
+    held, still, got, seen = asyncio.run(main())
+    assert held == [("line", b"zero\n")] and still == held, (held, still)
+    assert got == b"A\nB\n", got
+    assert seen == [("line", b"zero\n"), ("line", b"a\n"), ("line", b"b\n"), ("eof", None)], seen
+
+
+def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
+    # the answers to its input fill the transport: the drain has
+    # write_timeout_ms, then the connection is cut (done), reading stopped
+    from microproto.aio import Driven
+
+    lsock, port = listen_any()
+    lsock.close()
+    sessions = []
+
+    def make(reader, writer):
+        return Driven(reader, writer, _ServerCore(big=65536), None, read_size=64, write_timeout_ms=300)
+
+    async def main():
+        server = await _serve_driven(port, make, sessions)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        ended = False
+        for i in range(400):
+            try:
+                writer.write(b"more\n")
+                await asyncio.wait_for(writer.drain(), 0.05)
+            except Exception:
+                break  # our own buffers filled, or the server reset us
+            await asyncio.sleep(0.01)
+            if sessions and sessions[0].done.is_set():
+                ended = True
+                break
+        for _ in range(300):
+            if ended or (sessions and sessions[0].done.is_set()):
+                ended = True
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return ended
+
+    assert asyncio.run(main()), "a peer that stopped reading was not cut"
+
+
 def test_gate_counts_sessions_and_throttles_guessing():
     # microproto.auth.Gate, with time passed in (ms)
     from microproto.auth import Gate

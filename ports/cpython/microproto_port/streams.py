@@ -93,16 +93,21 @@ class _Fed:
         asyncio.get_running_loop().call_soon(self.resume)
 
     def data(self, data):
-        if self.busy:
-            self.held.append(bytes(data))
+        if self.busy or not self.d.go.is_set():
+            self.hold(bytes(data))
         elif data:
             self.take(data)
 
     def eof(self):
-        if self.busy:
-            self.held.append(None)
+        if self.busy or not self.d.go.is_set():
+            self.hold(None)
         else:
             self.take(None)
+
+    def hold(self, data):
+        self.held.append(data)
+        if not self.busy:
+            self.wait(None, False)  # go was cleared meanwhile: wait for it
 
     def exc(self, e):
         self.eof()  # as the reader task: a failed read is the end of the stream
@@ -145,7 +150,13 @@ class _Fed:
         if not self.paused:
             self.paused = True
             self.t.pause_reading()
-        asyncio.create_task(self._wait(c, drain))
+        w = self._wait(c, drain)
+        try:
+            asyncio.get_running_loop().create_task(w)
+        except RuntimeError:  # no loop running any more (its end): nothing to wait for
+            w.close()
+            if c is not None:
+                c.close()
 
     async def _wait(self, c, drain):
         d = self.d
@@ -165,8 +176,12 @@ class _Fed:
 
     def resume(self):
         self.busy = False
+        d = self.d
         held = self.held
         while held and not self.busy:
+            if not d.go.is_set() and not d.closed:
+                self.wait(None, False)
+                return
             self.take(held.pop(0))
         if not self.busy:
             if self.d.closed:
