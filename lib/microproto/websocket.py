@@ -69,7 +69,44 @@ from microproto.aio import write as _write
 from microproto.auth import Gate
 from microproto.errors import PeerError, UsageError
 from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
-from microproto_port import RUNTIME, streams, ticks_diff, ticks_ms
+from microproto_port import RUNTIME, streams, ticks_ms
+
+
+# every option and its default (keywords: their names are interned once, and
+# the option names in the code below are the same interned strings)
+_DEFAULTS = dict(
+    ssl=None,
+    certfile=None,
+    keyfile=None,
+    subprotocols=None,
+    origins=None,
+    auth=None,
+    password=None,
+    fail_delay_ms=1000,
+    max_failures=5,
+    max_failures_total=20,
+    failure_window_ms=60000,
+    http_handler=None,
+    max_size=1 << 20,
+    max_frame=None,
+    stream=False,
+    max_queue=16,
+    max_connections=8,
+    handshake_timeout_ms=10000,
+    close_timeout_ms=5000,
+    write_timeout_ms=10000,
+    ping_interval_ms=20000,
+    ping_timeout_ms=20000,
+    compression="deflate",
+    deflate_level=6,
+    deflate_mem_level=5,
+    max_window_bits=15,
+    max_line=4096,
+    max_headers=48,
+    read_size=1024 if RUNTIME == "micropython" else 4096,  # held by every session
+    backlog=5,
+    legacy_webrepl=False,
+)
 
 
 def __getattr__(name):
@@ -96,6 +133,10 @@ class WebSocket(Driven):
     ``close_code``/``close_reason`` (after the close).
     """
 
+    _pong_ev = None  # made by the first ping()
+    _pong_want = None
+    _eof_sent = False
+
     def __init__(self, o, reader, writer, request, core, subprotocol, remote_address):
         Driven.__init__(self, reader, writer, core, None, o["read_size"], o["write_timeout_ms"])
         self.request = request
@@ -106,9 +147,6 @@ class WebSocket(Driven):
         self._max_queue = o["max_queue"]
         self._queue = []
         self._msg_ev = asyncio.Event()
-        self._pong_ev = None  # made by the first ping()
-        self._pong_want = None
-        self._eof_sent = False
         if streams.READINTO:
             # reads land in the core's scratch buffer: the core copies out
             # what it keeps (frames are unmasked while copied)
@@ -134,19 +172,9 @@ class WebSocket(Driven):
         received message was read."""
         if not self.core.stream:
             return (await self._next())[0]
-        parts = []
-        size = 0
-        limit = self.core.max_size
-        while True:
-            data, text, fin = await self._next()
-            size += len(data)
-            if limit is not None and size > limit:
-                await self.close(1009, "message too big")
-                raise ConnectionClosed(1009, "message too big")
-            parts.append(data)
-            if fin:
-                b = b"".join(parts)
-                return str(b, "utf-8") if text else b
+        from microproto.ws_conn import recv_joined
+
+        return await recv_joined(self)
 
     async def recv_fragment(self):
         """The next piece of a message: ``(data, is_text, fin)``. With the
@@ -205,26 +233,12 @@ class WebSocket(Driven):
         self.core.send_fragment(data, text, fin)
         await self.flush()
 
-    async def ping(self, data=b"", timeout_ms=None):
-        """Send a ping and wait for its pong; returns the round trip in ms."""
-        self._check()
-        if isinstance(data, str):
-            data = data.encode()
-        data = bytes(data)
-        self._pong_want = data
-        if self._pong_ev is None:
-            self._pong_ev = asyncio.Event()
-        self._pong_ev.clear()
-        t0 = ticks_ms()
-        self.core.send_ping(data)
-        await self.flush()
-        if timeout_ms is None:
-            await self._pong_ev.wait()
-        else:
-            await asyncio.wait_for(self._pong_ev.wait(), timeout_ms / 1000)
-        if self._pong_want is not None:
-            raise ConnectionClosed(self.core.close_code or 1006, self.core.close_reason)
-        return ticks_diff(ticks_ms(), t0)
+    def ping(self, data=b"", timeout_ms=None):
+        """Send a ping and wait for its pong (a coroutine); returns the
+        round trip in ms."""
+        from microproto.ws_conn import ping
+
+        return ping(self, data, timeout_ms)
 
     async def close(self, code=1000, reason=""):
         """Close handshake: send a Close, wait for the peer's (at most
@@ -274,18 +288,9 @@ class WebSocket(Driven):
         # the common case is the driver's own flush: no coroutine around it
         if not self.core.failed:
             return Driven.flush(self)
-        return self._flush_failed()
+        from microproto.ws_conn import flush_failed
 
-    async def _flush_failed(self):
-        await Driven.flush(self)
-        core = self.core
-        if core.failed and core.state != OPEN and not self._eof_sent and not self.closed and not core.pending():
-            # After failing, tell the peer we are done writing so that it closes.
-            self._eof_sent = True
-            try:
-                streams.write_eof(self.writer)
-            except OSError:
-                pass
+        return flush_failed(self)
 
     def _end(self):
         Driven._end(self)
@@ -345,30 +350,71 @@ class Server:
         while True:
             data = await reader.read(o["read_size"])
             if not data:
-                raise hs.HandshakeError(400, "connection closed during the request")
+                raise hs.HandshakeError(400, 1)  # connection closed during the request
             if parser.receive_data(data) is not None:
                 return parser.request, parser.leftover
 
     async def _session(self, reader, writer, peer):
+        # the handshake's frame is gone before the handler runs: an open
+        # connection holds only this one
+        ws = await self._handshake(reader, writer, peer)
+        if ws is None:
+            return
+        ws, leftover = ws
+        self.connections.append(ws)
+        try:
+            # frames pipelined behind the handshake are fed and answered now
+            await ws.start(leftover)
+            leftover = None
+            try:
+                await self.handler(ws)
+            except ConnectionClosed:
+                pass
+            except Exception as e:
+                print("websocket: handler error: %r" % (e,))
+                if ws.open:
+                    ws.core.fail(1011, "internal error", True)
+                    await ws.flush()
+                    ws.rearm()
+            if ws.open:
+                await ws.close(1000)
+            await ws.done.wait()
+        finally:
+            await ws.finish()
+            if ws in self.connections:
+                self.connections.remove(ws)
+
+    async def _handshake(self, reader, writer, peer):
+        # (WebSocket, bytes after the head) once the 101 is sent, or None
+        # (answered and closed)
         o = self.options
         t = o["write_timeout_ms"]
         try:
             # one deadline for the whole head: bytes trickling in do not extend it
             request, leftover = await asyncio.wait_for(self._read_request(reader), o["handshake_timeout_ms"] / 1000)
-            result = await self._check(request, peer)
+            if o["origins"] is not None or o["password"] is not None or o["http_handler"] is not None or o[
+                    "auth"] is not None:
+                from microproto.ws_http import check
+
+                result = await check(self, request, peer)
+            else:
+                request._ws_key = hs.check_upgrade(request, o["legacy_webrepl"])
+                if self._closing:
+                    raise hs.HandshakeError(503, "shutting down", [("Retry-After", "5")])
+                result = None
         except asyncio.TimeoutError:
             await close_stream(writer)
-            return
+            return None
         except hs.HandshakeError as e:
             from microproto import ws_http
 
             await ws_http.respond(writer, ws_http.error_response(e), t)
-            return
+            return None
         if result is not None:
             from microproto.ws_http import answer
 
             await answer(writer, result, t)
-            return
+            return None
         subprotocol = deflate = ext = None
         if o["subprotocols"]:
             subprotocol = hs.select_subprotocol(request, o["subprotocols"])
@@ -392,80 +438,11 @@ class Server:
         )
         ws = WebSocket(o, reader, writer, request, core, subprotocol, peer)
         try:
-            await _write(writer, hs.accept_response(request._ws_key, subprotocol, ext), o["write_timeout_ms"])
+            await _write(writer, hs.accept_response(request._ws_key, subprotocol, ext), t)
         except (OSError, asyncio.TimeoutError):
             await close_stream(writer)
-            return
-        self.connections.append(ws)
-        try:
-            # frames pipelined behind the handshake are fed and answered now
-            await ws.start(leftover)
-            try:
-                await self.handler(ws)
-            except ConnectionClosed:
-                pass
-            except Exception as e:
-                print("websocket: handler error: %r" % (e,))
-                if ws.open:
-                    core.fail(1011, "internal error", True)
-                    await ws.flush()
-                    ws.rearm()
-            if ws.open:
-                await ws.close(1000)
-            await ws.done.wait()
-        finally:
-            await ws.finish()
-            if ws in self.connections:
-                self.connections.remove(ws)
-
-    async def _check(self, request, peer):
-        """None to upgrade (key kept on the request), else a response
-        ``(status, headers, body)``; raises ``HandshakeError``."""
-        o = self.options
-        if o["origins"] is not None or o["password"] is not None or o["http_handler"] is not None or o[
-                "auth"] is not None:
-            from microproto.ws_http import check
-
-            return await check(self, request, peer)
-        request._ws_key = hs.check_upgrade(request, o["legacy_webrepl"])
-        if self._closing:
-            raise hs.HandshakeError(503, "shutting down", [("Retry-After", "5")])
-        return None
-
-
-_DEFAULTS = {
-    "ssl": None,
-    "certfile": None,
-    "keyfile": None,
-    "subprotocols": None,
-    "origins": None,
-    "auth": None,
-    "password": None,
-    "fail_delay_ms": 1000,
-    "max_failures": 5,
-    "max_failures_total": 20,
-    "failure_window_ms": 60000,
-    "http_handler": None,
-    "max_size": 1 << 20,
-    "max_frame": None,
-    "stream": False,
-    "max_queue": 16,
-    "max_connections": 8,
-    "handshake_timeout_ms": 10000,
-    "close_timeout_ms": 5000,
-    "write_timeout_ms": 10000,
-    "ping_interval_ms": 20000,
-    "ping_timeout_ms": 20000,
-    "compression": "deflate",
-    "deflate_level": 6,
-    "deflate_mem_level": 5,
-    "max_window_bits": 15,
-    "max_line": 4096,
-    "max_headers": 48,
-    "read_size": 1024 if RUNTIME == "micropython" else 4096,  # held by every session
-    "backlog": 5,
-    "legacy_webrepl": False,
-}
+            return None
+        return ws, leftover
 
 
 async def serve(handler, host="127.0.0.1", port=80, **options):

@@ -24,6 +24,17 @@ VERSION = "13"
 _TOKEN_CHARS = "!#$%&'*+-.^_`|~"
 
 
+# why a request is refused, one reason a line: ``HandshakeError`` takes a
+# line's number (one string object instead of one per reason)
+_WHY = ("request head is not UTF-8\nconnection closed during the request\nrequest line too long\n"
+        "header line too long\nmalformed request line\nunsupported HTTP version\n"
+        "obsolete header line folding\ntoo many header lines\nmalformed header line\n"
+        "method must be GET\nHTTP/1.1 required\nnot a WebSocket upgrade\n"
+        "Connection header must contain Upgrade\nexactly one Host header required\n"
+        "unsupported WebSocket version\nexactly one Sec-WebSocket-Key required\n"
+        "Sec-WebSocket-Key must be 16 bytes in base64")
+
+
 def __getattr__(name):
     if name in ("response", "error_response", "status_text", "select_subprotocol"):
         from microproto import ws_http
@@ -33,30 +44,49 @@ def __getattr__(name):
 
 
 class HandshakeError(PeerError):
-    """The request cannot be upgraded: answer with ``status``."""
+    """The request cannot be upgraded: answer with ``status``
+    (``reason``: text, or the number of a line of ``_WHY``)."""
 
     def __init__(self, status, reason, headers=()):
+        if type(reason) is int:
+            reason = _WHY.split("\n")[reason]
         super().__init__(reason, status)
         self.status = status
         self.headers = list(headers)
 
 
 class Headers:
-    """Request headers: case-insensitive lookup, order and repeats kept."""
+    """Request headers: case-insensitive lookup, order and repeats kept.
 
-    def __init__(self, items=()):
-        self._items = list(items)
+    ``Headers(items)`` from ``(name, value)`` pairs; the parser keeps the
+    header lines as they came instead (``lines``: one string, ``"Name:
+    value"`` a line), and the pairs are made when asked for: a connection
+    holds one string, not two per header."""
+
+    def __init__(self, items=(), lines=None):
+        self._items = list(items) if lines is None else lines
+
+    def items(self):
+        """The ``(name, value)`` pairs, in order."""
+        t = self._items
+        if type(t) is list:
+            return list(t)
+        out = []
+        for line in t.split("\n"):
+            c = line.find(":")
+            out.append((line[:c], line[c + 1 :].strip()))
+        return out
 
     def get(self, name, default=None):
         name = name.lower()
-        for k, v in self._items:
+        for k, v in self.items():
             if k.lower() == name:
                 return v
         return default
 
     def get_all(self, name):
         name = name.lower()
-        return [v for k, v in self._items if k.lower() == name]
+        return [v for k, v in self.items() if k.lower() == name]
 
     def __getitem__(self, name):
         v = self.get(name)
@@ -68,16 +98,13 @@ class Headers:
         return self.get(name) is not None
 
     def __iter__(self):
-        return iter(self._items)
-
-    def items(self):
-        return list(self._items)
+        return iter(self.items())
 
     def __len__(self):
-        return len(self._items)
+        return len(self.items())
 
     def __repr__(self):
-        return "Headers(%r)" % (self._items,)
+        return "Headers(%r)" % (self.items(),)
 
 
 class Request:
@@ -107,7 +134,7 @@ def _text(line):
     try:
         return str(line, "utf-8")
     except UnicodeError:
-        raise HandshakeError(400, "request head is not UTF-8")
+        raise HandshakeError(400, 0)  # request head is not UTF-8
 
 
 class RequestParser:
@@ -132,7 +159,7 @@ class RequestParser:
             self.leftover += bytes(data)
             return self.request
         if not data:
-            raise HandshakeError(400, "connection closed during the request")
+            raise HandshakeError(400, 1)  # connection closed during the request
         data = bytes(data)
         i = 0
         n = len(data)
@@ -143,8 +170,8 @@ class RequestParser:
             if k > self.max_line or (j < 0 and k >= self.max_line):
                 # no line end within max_line bytes
                 if self._start is None:
-                    raise HandshakeError(400, "request line too long")
-                raise HandshakeError(431, "header line too long")
+                    raise HandshakeError(400, 2)  # request line too long
+                raise HandshakeError(431, 3)  # header line too long
             if j < 0:
                 self._part += data[i:]
                 return None
@@ -166,24 +193,25 @@ class RequestParser:
                 return False  # RFC 9112 2.2: ignore empty lines before the request
             parts = _text(line).split(" ")
             if len(parts) != 3 or not parts[1] or not _is_token(parts[0]):
-                raise HandshakeError(400, "malformed request line")
+                raise HandshakeError(400, 4)  # malformed request line
             if not parts[2].startswith("HTTP/1."):
-                raise HandshakeError(400, "unsupported HTTP version")
+                raise HandshakeError(400, 5)  # unsupported HTTP version
             self._start = parts
             return False
         if not line:
             m, t, v = self._start
-            self.request = Request(m, t, v, Headers(self._headers))
+            self.request = Request(m, t, v, Headers(lines="\n".join(self._headers)) if self._headers else Headers())
+            self._headers = None
             return True
         if line[0] in (0x20, 0x09):
-            raise HandshakeError(400, "obsolete header line folding")
+            raise HandshakeError(400, 6)  # obsolete header line folding
         if len(self._headers) >= self.max_headers:
-            raise HandshakeError(431, "too many header lines")
+            raise HandshakeError(431, 7)  # too many header lines
         s = _text(line)
         c = s.find(":")
         if c <= 0 or not _is_token(s[:c]):
-            raise HandshakeError(400, "malformed header line")
-        self._headers.append((s[:c], s[c + 1 :].strip()))
+            raise HandshakeError(400, 8)  # malformed header line
+        self._headers.append(s)
         return False
 
 
@@ -217,28 +245,24 @@ def check_upgrade(request, legacy=False):
     a missing Sec-WebSocket-Version is taken as 13 and any one non-empty
     Sec-WebSocket-Key of at most 64 bytes is accepted."""
     if request.method != "GET":
-        raise HandshakeError(405, "method must be GET", [("Allow", "GET")])
+        raise HandshakeError(405, 9, [("Allow", "GET")])  # method must be GET
     if request.version != "HTTP/1.1":
-        raise HandshakeError(400, "HTTP/1.1 required")
+        raise HandshakeError(400, 10)  # HTTP/1.1 required
     h = request.headers
     if not is_upgrade(request):
-        raise HandshakeError(
-            426, "not a WebSocket upgrade", [("Upgrade", "websocket"), ("Connection", "Upgrade")]
-        )
+        raise HandshakeError(426, 11, [("Upgrade", "websocket"), ("Connection", "Upgrade")])  # not a WebSocket upgrade
     if "upgrade" not in tokens(h.get_all("Connection")):
-        raise HandshakeError(400, "Connection header must contain Upgrade")
+        raise HandshakeError(400, 12)  # Connection header must contain Upgrade
     if len(h.get_all("Host")) != 1:
-        raise HandshakeError(400, "exactly one Host header required")
+        raise HandshakeError(400, 13)  # exactly one Host header required
     versions = h.get_all("Sec-WebSocket-Version")
     if legacy and not versions:
         versions = [VERSION]
     if versions != [VERSION]:
-        raise HandshakeError(
-            426, "unsupported WebSocket version", [("Sec-WebSocket-Version", VERSION)]
-        )
+        raise HandshakeError(426, 14, [("Sec-WebSocket-Version", VERSION)])  # unsupported WebSocket version
     keys = h.get_all("Sec-WebSocket-Key")
     if len(keys) != 1:
-        raise HandshakeError(400, "exactly one Sec-WebSocket-Key required")
+        raise HandshakeError(400, 15)  # exactly one Sec-WebSocket-Key required
     key = keys[0]
     if legacy and 0 < len(key) <= 64:
         return key
@@ -247,7 +271,7 @@ def check_upgrade(request, legacy=False):
     except Exception:  # binascii.Error (ValueError); micropython-lib's pure binascii raises Exception
         raw = b""
     if len(key) != 24 or len(raw) != 16:
-        raise HandshakeError(400, "Sec-WebSocket-Key must be 16 bytes in base64")
+        raise HandshakeError(400, 16)  # Sec-WebSocket-Key must be 16 bytes in base64
     return key
 
 

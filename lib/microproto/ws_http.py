@@ -94,7 +94,7 @@ async def _maybe_await(x):
 
 
 async def check(server, request, peer):
-    """``Server._check`` with the ``origins``, ``password``,
+    """The check of a request head with the ``origins``, ``password``,
     ``http_handler`` or ``auth`` options: None to upgrade (key kept on the
     request), else a response ``(status, headers, body)``; raises
     ``HandshakeError``."""

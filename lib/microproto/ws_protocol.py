@@ -63,6 +63,16 @@ _INITIAL = const(256)
 _JOIN = const(1024)  # with ``parts``: larger output goes out as its parts
 
 
+# why a connection failed, one reason a line: ``fail`` takes a line's number
+# (one string object instead of one per reason)
+_WHY = ("keepalive ping timeout\ninvalid frame length\nreserved bits set\n"
+        "RSV1 set without an extension for it\nunknown opcode\nclient frame not masked\n"
+        "fragmented control frame\ncontrol frame over 125 bytes\ncontinuation without a message\n"
+        "new message inside a fragmented one\nframe too big\ncompressed message too big\n"
+        "message too big\ninvalid UTF-8\ninvalid close frame\ninvalid UTF-8 (truncated character)\n"
+        "invalid compressed data")
+
+
 _stream = []
 
 
@@ -134,6 +144,36 @@ def _header(buf, op, fin, n, rsv):
 class ServerProtocol:
     """One server-side WebSocket connection after the opening handshake."""
 
+    # defaults read from the class until a connection first changes them (an
+    # idle connection's own attributes stay few: a smaller instance)
+    failed = False
+    fail_code = None
+    fail_reason = ""
+    # what the peer sent in its Close (1006: none), and what we sent
+    close_code = None
+    close_reason = ""
+    sent_close_code = None
+    _close_deadline = None
+    _pong_deadline = None  # a keepalive ping (payload: _pings) waits for its pong
+    _pings = 0
+    # receive side: the header (then its mask key at 0-3), the frame, the
+    # message (made with the first data frame), the control frame
+    _hn = 0
+    _op = 0
+    _fin = True
+    _masked = False
+    _phase = 0
+    _cn = 0
+    _mop = 0
+    _mz = False
+    _zn = 0
+    _msg = None
+    _mn = 0
+    _utf = 0
+    _piece = None
+    # send side: opcode of the fragmented message being sent, | _RSV1 if compressed
+    _out_mop = 0
+
     def __init__(
         self,
         max_size=1 << 20,
@@ -160,42 +200,15 @@ class ServerProtocol:
         self.ping_timeout_ms = ping_timeout_ms
         self.close_timeout_ms = close_timeout_ms
         self.state = OPEN
-        self.failed = False
-        self.fail_code = None
-        self.fail_reason = ""
-        # what the peer sent in its Close (1006: none), and what we sent
-        self.close_code = None
-        self.close_reason = ""
-        self.sent_close_code = None
         self._now = now_ms
-        self._close_deadline = None
         self._ping_due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
-        self._pong_deadline = None  # a keepalive ping (payload: _pings) waits for its pong
-        self._pings = 0
-        # receive side: the header (then its mask key at 0-3), the frame,
-        # the message, the control frame
         self._hb = bytearray(14)
-        self._hn = 0
         self._left = -1
-        self._op = 0
-        self._fin = True
-        self._masked = False
-        self._phase = 0
         self._ctl = bytearray(_MAX_CONTROL)
-        self._cn = 0
-        self._mop = 0
-        self._mz = False
-        self._zn = 0
-        self._msg = None  # made with the first data frame
-        self._mn = 0
-        self._utf = 0
-        self._piece = None
         self._scratch = bytearray(scratch_size)
         self._events = []
-        # send side
         self._ohdr = bytearray(10)
         self._out = []
-        self._out_mop = 0  # opcode of the fragmented message being sent, | _RSV1 if compressed
 
     # -- time --------------------------------------------------------------
 
@@ -214,7 +227,7 @@ class ServerProtocol:
             return
         if self._pong_deadline is not None:
             if ticks_diff(now_ms, self._pong_deadline) >= 0:
-                self.fail(1011, "keepalive ping timeout", True)
+                self.fail(1011, 0, True)  # keepalive ping timeout
         elif ticks_diff(now_ms, self._ping_due) >= 0:
             self._pings = (self._pings + 1) & 0xFFFFFF
             self._frame(_PING, self._ping_bytes(), True, 0)
@@ -279,7 +292,7 @@ class ServerProtocol:
                 if hb[2] & 0x80:
                     self._op = -1
                     self._left = 0  # (nothing after this can be framed)
-                    self.fail(1002, "invalid frame length", True)
+                    self.fail(1002, 1, True)  # invalid frame length
                     self._set_closed(1006, "")
                     return
                 length = 0
@@ -315,37 +328,37 @@ class ServerProtocol:
         code = 1002
         mop = self._mop
         if rsv & ~_RSV1:
-            err = "reserved bits set"
+            err = 2  # reserved bits set
         elif rsv and (self.deflate is None or (op != _TEXT and op != _BINARY)):
-            err = "RSV1 set without an extension for it"
+            err = 3  # RSV1 set without an extension for it
         elif not (op <= 2 or 8 <= op <= 10):
-            err = "unknown opcode"
+            err = 4  # unknown opcode
         elif not self._masked and not self.allow_unmasked:
-            err = "client frame not masked"
+            err = 5  # client frame not masked
         elif op >= 8:
             if not fin:
-                err = "fragmented control frame"
+                err = 6  # fragmented control frame
             elif length > _MAX_CONTROL:
-                err = "control frame over 125 bytes"
+                err = 7  # control frame over 125 bytes
         elif op == _CONT:
             if not mop:
-                err = "continuation without a message"
+                err = 8  # continuation without a message
         elif mop:
-            err = "new message inside a fragmented one"
+            err = 9  # new message inside a fragmented one
         if err is None and op < 8:
             code = 1009
             big = self.max_size
             if not self.stream and self.max_frame is not None and length > self.max_frame:
-                err = "frame too big"
+                err = 10  # frame too big
             elif big is None:
                 pass
             elif rsv or (op == _CONT and self._mz):
                 # compressed: bounded in stream mode too (a bomb, or on
                 # MicroPython the compressed message held until its end)
                 if self._zn + length > 2 * big + 1024:
-                    err = "compressed message too big"
+                    err = 11  # compressed message too big
             elif not self.stream and self._mn + length > big:
-                err = "message too big"
+                err = 12  # message too big
         if err is not None:
             self._op = -1  # the faulty frame itself counts for nothing
             self.fail(code, err)
@@ -393,7 +406,7 @@ class ServerProtocol:
             if text:
                 self._utf = utf8_check(msg, self._utf, mn, mn + k)
                 if self._utf < 0:
-                    self.fail(1007, "invalid UTF-8")
+                    self.fail(1007, 13)  # invalid UTF-8
                     return
             self._mn = mn + k
             return
@@ -439,7 +452,7 @@ class ServerProtocol:
             else:
                 code, reason = parse_close(payload)
                 if reason is None:
-                    self.fail(code, "invalid close frame")
+                    self.fail(code, 14)  # invalid close frame
                     return
                 if self.state == OPEN:
                     # RFC 6455 5.5.1: answer with a Close echoing the status code
@@ -453,7 +466,7 @@ class ServerProtocol:
         if self._mz and not _more().end(self):
             return
         if text and self._utf != 0:
-            self.fail(1007, "invalid UTF-8 (truncated character)")
+            self.fail(1007, 15)  # invalid UTF-8 (truncated character)
             return
         if self.stream:
             piece = self._piece
@@ -482,13 +495,16 @@ class ServerProtocol:
         """Fail the connection (RFC 6455 7.1.7): send a Close with ``code``
         and stop processing what the peer sends, except its Close.
 
-        With ``defer_close`` (and not ``now``) the Close is not queued yet:
+        (``reason``: text, or the number of a line of ``_WHY``.) With
+        ``defer_close`` (and not ``now``) the Close is not queued yet:
         a ``("failed", code, reason)`` event follows the messages received
         before the fault, and the caller sends the Close with
         ``send_fail_close()`` once those were handled (so that replies to
         them go out first, as the peer expects)."""
         if self.failed:
             return
+        if type(reason) is int:
+            reason = _WHY.split("\n")[reason]
         self.failed = True
         self.fail_code = code
         self.fail_reason = reason

@@ -1,8 +1,9 @@
 """The receive paths of ``microproto.ws_protocol`` that a plain message
 does not take, loaded with the first compressed message or the first frame
-in ``stream`` mode: payloads unmasked through the connection's scratch
-buffer, inflated (``max_size`` bounds what comes out, in ``stream`` mode
-too), or handed out as pieces (``("fragment", ...)`` events).
+in ``stream`` mode (close reasons by their number in ``ws_protocol._WHY``):
+payloads unmasked through the connection's scratch buffer, inflated
+(``max_size`` bounds what comes out, in ``stream`` mode too), or handed out
+as pieces (``("fragment", ...)`` events).
 """
 
 from microproto_port import const
@@ -30,7 +31,7 @@ def payload(p, data, i, k):
             if text:
                 p._utf = utf8_check(sc, p._utf, 0, c)
                 if p._utf < 0:
-                    p.fail(1007, "invalid UTF-8")
+                    p.fail(1007, 13)  # invalid UTF-8
                     return
             _piece(p, bytes(memoryview(sc)[:c]))
         i += c
@@ -68,18 +69,18 @@ def inflate(p):
         try:
             out = inf.read(budget + 1 if budget < chunk else chunk)
         except ValueError:
-            p.fail(1007, "invalid compressed data")
+            p.fail(1007, 16)  # invalid compressed data
             return
         if not out:
             return
         n = len(out)
         if n > budget:
-            p.fail(1009, "message too big")
+            p.fail(1009, 12)  # message too big
             return
         if text:
             p._utf = utf8_check(out, p._utf)
             if p._utf < 0:
-                p.fail(1007, "invalid UTF-8")
+                p.fail(1007, 13)  # invalid UTF-8
                 return
         if p.stream:
             _piece(p, out)
