@@ -29,7 +29,10 @@ This script runs the topics one after the other, checks each JSON against
 the contract, prints one table of medians and ratios, and rewrites the part
 of docs/performance.md between its two markers (machine, versions, date,
 load, how to reproduce, tables, plots under docs/img/); the hand-written
-parts around them (profiles, Autobahn) stay. --tiny runs every topic on its
+parts around them (profiles, Autobahn) stay. A run of some topics only
+(``--only``) replaces those topics' sections and keeps the others as an
+earlier run wrote them, each saying when, by which command and on which
+commit it was measured (a comment line before its heading records it). --tiny runs every topic on its
 smallest setting and writes to bench-out/tiny/ instead of docs/ unless
 --doc is given: that is what the test suite runs.
 """
@@ -39,6 +42,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -351,6 +355,8 @@ def page(results, info, argv, doc, imgdir):
     out.append("")
     for topic, data in results.items():
         err = info["errors"].get(topic)
+        out.append(SECTION % (topic, info["date"], info["code"], "python3 tools/bench.py%s" % (
+            (" " + " ".join(argv)) if argv else "")))
         out.append("### %s" % TITLES.get(topic, topic))
         out.append("")
         if data is None:
@@ -395,12 +401,105 @@ after it are written by hand.
 """
 
 
-def write_doc(doc, generated):
+SECTION = "<!-- bench.py: topic %s | measured %s | code %s | command %s -->"
+_SECTION_RE = re.compile(r"<!-- bench\.py: topic (\S+) \| measured (.*?) \| code (.*?) \| command (.*?) -->")
+_KEPT = "_Kept from an earlier run"
+# the hand-written note of the runs before per-topic markers (one-off)
+_LEGACY_NOTE = re.compile(r"^_(.+?) were not re-run with .*?their sections below are those of the "
+                          r"(\d\d:\d\d UTC) run \(`([^`]+)`, commit ([^)]+)\)")
+
+
+def sections(block):
+    """The topic sections of a generated block: {topic: (meta, lines)}, meta
+    = (measured, code, command); lines without the marker and without an
+    earlier "kept" note. Understands blocks written before the markers (the
+    run's own date, or the one a hand-written note gives)."""
+    lines = block.split("\n")
+    by_title = {v: k for k, v in TITLES.items()}
+    taken = re.search(r"Taken (\d{4}-\d\d-\d\d \d\d:\d\d UTC) by `([^`]+)`", block)
+    code = re.search(r"Code measured: commit (.+?)\.\n", block)
+    run_meta = (taken.group(1) if taken else "date not recorded", code.group(1) if code else "?",
+                taken.group(2) if taken else "?")
+    legacy = {}
+    for ln in lines:
+        m = _LEGACY_NOTE.match(ln)
+        if m:
+            day = run_meta[0][:10]
+            for title, topic in by_title.items():
+                if title.split()[0] in m.group(1):
+                    legacy[topic] = ("%s %s" % (day, m.group(2)), m.group(4), m.group(3))
+    out = {}
+    cur = None
+    meta = None
+    for ln in lines:
+        m = _SECTION_RE.match(ln)
+        if m:
+            cur = None
+            meta = (m.group(2), m.group(3), m.group(4))
+            want = m.group(1)
+            continue
+        if ln.startswith("### "):
+            topic = by_title.get(ln[4:].strip(), ln[4:].strip())
+            if meta is None or want != topic:
+                meta = legacy.get(topic, run_meta)
+            cur = topic
+            out[cur] = (meta, [ln])
+            meta = None
+            continue
+        if ln.strip() == END or ln.strip() == BEGIN:
+            cur = None
+            continue
+        if cur is None or ln.startswith(_KEPT) or _LEGACY_NOTE.match(ln):
+            continue
+        out[cur][1].append(ln)
+    for topic, (meta, ls) in out.items():
+        while ls and not ls[-1].strip():
+            ls.pop()
+    return out
+
+
+def merge(old_block, generated, fresh, date):
+    """``generated`` (this run's page) with the sections of ``old_block``
+    that this run did not measure put back, in the page's order."""
+    old = sections(old_block) if old_block else {}
+    new = sections(generated)
+    order = list(TOPICS) + ["autobahn"] + [t for t in old if t not in TOPICS and t != "autobahn"]
+    head = generated[:generated.index("\n### ")] if "\n### " in generated else generated[:generated.index(END)]
+    # the header's own marker line of the first section belongs to it
+    head = "\n".join(ln for ln in head.split("\n") if not _SECTION_RE.match(ln)).rstrip("\n")
+    kept = [t for t in order if t in old and t not in fresh]
+    out = [head, ""]
+    if kept:
+        out.append("Sections of topics this run did not measure (%s) are kept from earlier runs; each says "
+                   "when it was measured." % ", ".join(TITLES.get(t, t) for t in kept))
+        out.append("")
+    for t in order:
+        if t in fresh and t in new:
+            meta, ls = new[t]
+            out.append(SECTION % ((t,) + meta))
+            out.extend(ls)
+            out.append("")
+        elif t in old:
+            meta, ls = old[t]
+            out.append(SECTION % ((t,) + meta))
+            out.append(ls[0])
+            out.append("")
+            out.append("%s (not re-run %s): measured %s by `%s`, code at commit %s; the machine's load and the "
+                       "versions may have differed from the run above._" % (_KEPT, date, meta[0], meta[2], meta[1]))
+            out.extend(ls[1:])
+            out.append("")
+    out.append(END)
+    return "\n".join(out)
+
+
+def write_doc(doc, generated, fresh=None, date=""):
     old = ""
     if os.path.exists(doc):
         with open(doc) as f:
             old = f.read()
     if BEGIN in old and END in old:
+        if fresh is not None:
+            generated = merge(old[old.index(BEGIN):old.index(END) + len(END)], generated, fresh, date)
         new = old[:old.index(BEGIN)] + generated + old[old.index(END) + len(END):]
     else:
         new = HEAD + generated + "\n"
@@ -490,7 +589,7 @@ def main(argv=None):
             if data:
                 info["plots"].update(draw(data.get("plots", []), imgdir))
         shown = [x for x in argv if x not in ("--no-doc",)]
-        write_doc(doc, page(results, info, shown, doc, imgdir))
+        write_doc(doc, page(results, info, shown, doc, imgdir), set(results), info["date"])
         print("\nwrote %s" % os.path.relpath(doc, ROOT))
     # exit 1 only when nothing at all ran, or a topic that exists broke down
     broken = [t for t, e in info["errors"].items() if os.path.exists(script(t)) or t == "autobahn"]
