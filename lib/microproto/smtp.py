@@ -14,8 +14,10 @@ have no store); ``tls="starttls"`` fails when the server does not offer it
 unless ``allow_plaintext_auth=True``.
 
 The protocol itself is in ``microproto.smtp_core`` (sans-I/O); what a plain
-send does not need is loaded on first use: AUTH, DSN, BDAT, batches and
-``send_mail`` (``microproto.smtp_ext``), ``AsyncSMTP``
+send does not need is loaded on first use: AUTH, DSN, BDAT, batches,
+a server without 8BITMIME, SMTPUTF8 and ``send_mail``
+(``microproto.smtp_ext``), the errors ``SMTPReplyError`` and
+``SMTPRecipientsRefused`` (``microproto.smtp_errors``), ``AsyncSMTP``
 (``microproto.smtp_async``), the TLS set-up (``microproto_port.tls``) and
 the command line (``microproto.smtp_cli``). Messages are built with
 ``microproto.message``. Limits (reply line and line count, chunk sizes,
@@ -101,7 +103,8 @@ class SMTP:
     each socket operation (``OSError``). ``chunk`` is the body chunk size
     (default 2048 on MicroPython, 16384 on CPython; the session holds 3x it).
     With ``connect=False``, call ``connect()`` yourself. Use as a context
-    manager: QUIT and close on exit.
+    manager: QUIT and close on exit. ``capabilities``: the EHLO keywords
+    (dict: keyword -> list of parameters), ``secure``: TLS is up.
     """
 
     _copy = False  # the asyncio client copies chunks: a stream may keep what it was given to write
@@ -128,6 +131,9 @@ class SMTP:
             chunk = 2048 if RUNTIME == "micropython" else 16384
         # the asyncio client copies chunks: a stream may keep what it was given to write
         self.session = Session(local_hostname, chunk, self._copy, max_line=max_line, max_lines=max_lines)
+        # the EHLO keywords (dict: keyword -> list of parameters), kept
+        # up to date by the session
+        self.capabilities = self.session.caps
         self.secure = False
         self.phase = "connect"
         self.conn = None
@@ -139,11 +145,6 @@ class SMTP:
             self._ctx = _tls.client_context(cafile, cadata, verify)
         if connect:
             self.connect()
-
-    @property
-    def capabilities(self):
-        """The EHLO keywords (dict: keyword -> list of parameters)."""
-        return self.session.caps
 
     def _run(self, phase, conv):
         self.phase = phase

@@ -411,7 +411,8 @@ class Session:
         self.esmtp = r.code == 250
         # the keywords (upper case) and their parameters; the old
         # ``AUTH=X Y`` form is merged into AUTH
-        self.caps = caps = {}
+        caps = self.caps  # refilled in place: the facades hand it out
+        caps.clear()
         for line in r.lines[1:] if self.esmtp else ():
             words = line.split()
             if words:
