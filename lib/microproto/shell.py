@@ -153,3 +153,15 @@ def demo_shell():
 
     sh.add("count", count, "count: a counter private to this session")
     return sh
+
+
+def shell_for(shell):
+    """The shell ``telnet.serve`` runs for ``"echo"`` (``demo_shell()``) or
+    a plain function ``fn(session, line)`` (``Shell(default=fn)``)."""
+    if shell == "echo":
+        return demo_shell()
+    if not callable(shell):
+        from microproto.errors import UsageError
+
+        raise UsageError("shell must be 'repl', 'echo', a Shell or a function")
+    return Shell(default=shell)

@@ -71,8 +71,9 @@ import sys
 from microproto.aio import serve as listen
 from microproto.auth import Gate, password_equal
 from microproto.errors import UsageError
+from microproto_port import const
 
-_WAIT = "Sorry, too many failed logins: try again later.\r\n"
+_WAIT = const("Sorry, too many failed logins: try again later.\r\n")
 
 
 # Constant-time equality of two passwords (str or bytes, any lengths): SHA-256
@@ -89,24 +90,14 @@ class Server:
     _server = None
 
     def __init__(self, shell, host, port, password, **limits):
-        if shell == "repl":
-            from microproto.telnet_shells import ReplShell
+        if shell == "repl" or shell == "native":
+            from microproto.telnet_shells import shell_for
 
-            shell = ReplShell()
-        elif shell == "native":
-            from microproto.telnet_native import NativeReplShell
-
-            shell = NativeReplShell()
-        elif shell == "echo":
-            from microproto.shell import demo_shell
-
-            shell = demo_shell()
+            shell = shell_for(shell)
         elif not hasattr(shell, "open"):
-            if not callable(shell):
-                raise UsageError("shell must be 'repl', 'echo', a Shell or a function")
-            from microproto.shell import Shell
+            from microproto.shell import shell_for  # "echo", a function
 
-            shell = Shell(default=shell)
+            shell = shell_for(shell)
         self.shell = shell
         self.host = host
         self.port = port
@@ -125,13 +116,6 @@ class Server:
     @property
     def sessions(self):
         return self.gate.sessions
-
-    def _session(self, reader, writer, peer):
-        # what a session needs is loaded with the first one (a plain
-        # function: the session's coroutine is the only frame it holds)
-        from microproto.telnet_session import run
-
-        return run(self, reader, writer, peer)
 
     def close(self):
         """Stop listening and end every session."""
@@ -201,11 +185,18 @@ async def serve(
         from microproto_port import tls
 
         ssl = tls.server_context(certfile, keyfile or certfile)
+    def on_session(reader, writer, peer):
+        # what a session needs is loaded with the first one (a plain
+        # function: the session's coroutine is the only frame it holds)
+        from microproto.telnet_session import run
+
+        return run(server, reader, writer, peer)
+
     def refuse(reason):
         return (_WAIT if reason == "wait" else
                 "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % max_sessions).encode()
 
-    server._server = await listen(server._session, host, port, server.gate, ssl, 5, refuse)
+    server._server = await listen(on_session, host, port, server.gate, ssl, 5, refuse)
     if password is None:
         print("WARNING: telnet server without a password: anyone who can reach %s:%d gets a %s"
               % (host, port, "Python REPL" if shell == "repl" else "shell"))

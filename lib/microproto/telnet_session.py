@@ -12,9 +12,10 @@ import asyncio
 from microproto.aio import Driven, close_stream, write
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
-from microproto.telnet import _WAIT
 from microproto.telnet_nvt import TelnetCore
-from microproto_port import ticks_ms
+from microproto_port import const, ticks_ms
+
+_WAIT = const("Sorry, too many failed logins: try again later.\r\n")  # as telnet's
 
 
 class _Connection(Driven):

@@ -17,6 +17,15 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+def shell_for(name):
+    """The shell ``telnet.serve`` runs for ``"repl"`` or ``"native"``."""
+    if name == "repl":
+        return ReplShell()
+    from microproto.telnet_native import NativeReplShell
+
+    return NativeReplShell()
+
+
 class _ReplSession(Session):
     """A REPL (``microproto_port.repl.Session``) as a shell session."""
 

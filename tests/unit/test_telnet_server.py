@@ -45,6 +45,18 @@ def test_password_is_required_by_default():
         raise AssertionError("served without a password")
 
 
+def test_a_shell_of_no_known_kind_is_refused():
+    async def main():
+        await telnet.serve(42, "127.0.0.1", free_port(), password=None, verbose=False)
+
+    try:
+        asyncio.run(main())
+    except UsageError as e:
+        assert "shell must be" in e.reason
+    else:
+        raise AssertionError("served with shell=42")
+
+
 def test_login_repl_naws_and_limits():
     port = free_port()
     seen = {}
