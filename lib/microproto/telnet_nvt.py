@@ -179,17 +179,15 @@ class TelnetCore:
         self._events = []
 
     # -- state queries -------------------------------------------------
-    def _get(self, opt, sh):
+    def local_enabled(self, opt, sh=0):
+        """True if we have agreed to perform ``opt`` (e.g. ECHO); with
+        ``sh=4``, if the client has."""
         t = self._opts
-        return t[opt] >> sh & 7 if opt < len(t) else 0
-
-    def local_enabled(self, opt):
-        """True if we have agreed to perform ``opt`` (e.g. ECHO)."""
-        return self._get(opt, 0) & 3 == _YES
+        return opt < len(t) and t[opt] >> sh & 3 == _YES
 
     def remote_enabled(self, opt):
         """True if the client has agreed to perform ``opt`` (e.g. NAWS)."""
-        return self._get(opt, _HIM) & 3 == _YES
+        return self.local_enabled(opt, _HIM)
 
     def close_expected(self):
         return self.error is not None or self.eof or self.timed_out is not None
@@ -275,7 +273,7 @@ class TelnetCore:
         # one transition of the Q-method for one side of ``opt``: the new
         # state, the reply if any, and TTYPE's SEND once the client agreed
         t = self._opts
-        s = self._get(opt, sh)
+        s = t[opt] >> sh & 7 if opt < len(t) else 0
         x = _Q[row * 8 + s]
         if x & 7 != s:
             if opt >= len(t):
