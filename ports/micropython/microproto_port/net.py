@@ -6,9 +6,6 @@ heap on a board)."""
 import errno
 import socket
 
-_ETIMEDOUT = errno.ETIMEDOUT
-_EAGAIN = errno.EAGAIN
-
 
 def tcp_connect(host, port, timeout_ms=None):
     """A connected blocking TCP socket (``OSError`` on failure or timeout)."""
@@ -73,4 +70,4 @@ def send_all(sock, data):
 
 def is_timeout(exc):
     """True if ``exc`` (an OSError) is a socket timeout."""
-    return exc.args and exc.args[0] in (_ETIMEDOUT, _EAGAIN)
+    return exc.args and exc.args[0] in (errno.ETIMEDOUT, errno.EAGAIN)
