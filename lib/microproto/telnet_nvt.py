@@ -216,8 +216,9 @@ class TelnetCore:
 
     # -- output --------------------------------------------------------
     def data_to_send(self):
-        """Everything queued for the client, and forget it (bytes; on
-        MicroPython a buffer valid until the next call, reused after)."""
+        """Everything queued for the client, and forget it (bytes-like; on
+        MicroPython a buffer that stays valid until the next call and is
+        reused after it)."""
         out = self._out
         if not out:
             return b""
