@@ -30,27 +30,18 @@ show, ``session.banner()`` the text shown once after login.
 class ShellSession:
     """One connection's view of a ``Shell``."""
 
+    closed = False
+
     def __init__(self, shell, term):
         self.shell = shell
         self.term = term
         self.state = {}
-        self.closed = False
 
-    @property
-    def cols(self):
-        return self.term.cols
-
-    @property
-    def rows(self):
-        return self.term.rows
-
-    @property
-    def term_type(self):
-        return self.term.term_type
-
-    @property
-    def peer(self):
-        return self.term.peer
+    def __getattr__(self, name):
+        # cols, rows, term_type, peer: the connection's, as they are now
+        if name in ("cols", "rows", "term_type", "peer"):
+            return getattr(self.term, name)
+        raise AttributeError(name)
 
     def write(self, text):
         """Send ``text`` now (``\\n`` is a line end)."""
