@@ -178,41 +178,34 @@ class RequestParser:
             line = self._part + data[i:end] if self._part else data[i:end]
             self._part = b""
             i = end
-            if self._line(line):
+            line = line[: -2 if line.endswith(b"\r\n") else -1]
+            if self._start is None:
+                if not line:
+                    continue  # RFC 9112 2.2: ignore empty lines before the request
+                parts = _text(line).split(" ")
+                if len(parts) != 3 or not parts[1] or not _is_token(parts[0]):
+                    raise HandshakeError(400, 4)  # malformed request line
+                if not parts[2].startswith("HTTP/1."):
+                    raise HandshakeError(400, 5)  # unsupported HTTP version
+                self._start = parts
+                continue
+            h = self._headers
+            if not line:
+                m, t, v = self._start
+                self.request = Request(m, t, v, Headers(lines="\n".join(h)) if h else Headers())
+                self._headers = None
                 self.leftover = data[i:]
                 return self.request
+            if line[0] in (0x20, 0x09):
+                raise HandshakeError(400, 6)  # obsolete header line folding
+            if len(h) >= self.max_headers:
+                raise HandshakeError(431, 7)  # too many header lines
+            line = _text(line)
+            c = line.find(":")
+            if c <= 0 or not _is_token(line[:c]):
+                raise HandshakeError(400, 8)  # malformed header line
+            h.append(line)
         return None
-
-    def _line(self, line):
-        if line.endswith(b"\r\n"):
-            line = line[:-2]
-        else:
-            line = line[:-1]
-        if self._start is None:
-            if not line:
-                return False  # RFC 9112 2.2: ignore empty lines before the request
-            parts = _text(line).split(" ")
-            if len(parts) != 3 or not parts[1] or not _is_token(parts[0]):
-                raise HandshakeError(400, 4)  # malformed request line
-            if not parts[2].startswith("HTTP/1."):
-                raise HandshakeError(400, 5)  # unsupported HTTP version
-            self._start = parts
-            return False
-        if not line:
-            m, t, v = self._start
-            self.request = Request(m, t, v, Headers(lines="\n".join(self._headers)) if self._headers else Headers())
-            self._headers = None
-            return True
-        if line[0] in (0x20, 0x09):
-            raise HandshakeError(400, 6)  # obsolete header line folding
-        if len(self._headers) >= self.max_headers:
-            raise HandshakeError(431, 7)  # too many header lines
-        s = _text(line)
-        c = s.find(":")
-        if c <= 0 or not _is_token(s[:c]):
-            raise HandshakeError(400, 8)  # malformed header line
-        self._headers.append(s)
-        return False
 
 
 def tokens(values):

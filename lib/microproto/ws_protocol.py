@@ -42,6 +42,8 @@ payloads: ``parse_close``, ``build_close``, ``close_code_valid`` (RFC 6455
 5.5.1, 7.4; also reachable from ``ws_frames``).
 """
 
+import gc
+
 from microproto.errors import UsageError
 from microproto_port import const, ticks_add, ticks_diff
 from microproto_port.fast import copy_into, mask_into, utf8_check
@@ -73,6 +75,7 @@ _WHY = ("keepalive ping timeout\ninvalid frame length\nreserved bits set\n"
         "invalid compressed data")
 
 
+_collect = gc.collect if hasattr(gc, "mem_free") else None
 _stream = []
 
 
@@ -409,6 +412,12 @@ class ServerProtocol:
                     self.fail(1007, 13)  # invalid UTF-8
                     return
             self._mn = mn + k
+            if _collect is not None and (mn + k) >> 16 != mn >> 16:
+                # every 64 KiB of a large message (MicroPython): garbage is
+                # freed while it is still low in the heap, so what is alive
+                # when the message is handed out does not split the free
+                # space above the message buffer (room for the message)
+                _collect()
             return
         _more().payload(self, data, i, k)
 
@@ -528,8 +537,11 @@ class ServerProtocol:
         return None
 
     def events_received(self):
+        """The events since the last call, in order (a list; none: an empty
+        list, without allocating one)."""
         ev = self._events
-        self._events = []
+        if ev:
+            self._events = []
         return ev
 
     def close_expected(self):
@@ -542,7 +554,9 @@ class ServerProtocol:
         n = _header(self._ohdr, op, fin, len(payload), rsv)
         self._out.append(bytes(memoryview(self._ohdr)[:n]))
         if payload:
-            self._out.append(payload)
+            # a large payload goes out as a view: what the transport cannot
+            # take at once is then copied once, not sliced and copied again
+            self._out.append(memoryview(payload) if self.parts and len(payload) > _JOIN else payload)
 
     def _check_open(self):
         if self.state != OPEN:
