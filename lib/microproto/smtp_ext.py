@@ -289,11 +289,18 @@ def stuff(data, chunk=2048):
 # -- batches ----------------------------------------------------------------
 
 
-def _prefixed(conv, prefix, box):
+def _prefixed(session, conv, prefix, box, work):
     # run ``conv`` with ``prefix`` (the end of the previous mail) sent in
-    # its first write; the reply to the prefix comes first: into ``box``
+    # its first write; the reply to the prefix comes first: into ``box``.
+    # ``work()`` runs once that write is out and before any reply is read:
+    # the client prepares while the server answers
     out = next(conv)
-    box.append((yield prefix + out))
+    session.parser.pass_through()
+    r = yield prefix + out
+    work()
+    if r is SENT:
+        r = yield None
+    box.append(r)
     r = yield None
     while True:
         try:
@@ -311,6 +318,21 @@ def _finish(results, i, r):
         results[i] = SMTPReplyError(r, "message data")
 
 
+def _take(session, it, prepare):
+    # the next mail of ``it`` made ready to go: (to_addrs, commands, body
+    # check, body), the error that refuses it, or None after the last
+    m = next(it, None)
+    if m is None:
+        return None
+    try:
+        f, t, body, size, eb = prepare(m[2], m[0], m[1], None, None) if isinstance(m, tuple) else prepare(m, None, None, None, None)
+        cmds, check8, body = session.envelope(f, t, body, size, eb, None, None, None, None)
+    except (UsageError, SMTPReplyError) as e:
+        return e
+    cmds.append(b"DATA\r\n")
+    return t, cmds, check8, body
+
+
 def mail_many(session, mails, prepare, pipelining=True):
     """Send every mail of ``mails`` on the session: a conversation that
     returns a list with, per mail, its ``SendResult`` or the error that
@@ -320,25 +342,40 @@ def mail_many(session, mails, prepare, pipelining=True):
     Each item is ``(from_addr, to_addrs, message)`` or a ``Message``;
     ``prepare`` is ``microproto.smtp._prepare``. With PIPELINING the end
     of each body goes in one write with the next mail's MAIL, RCPTs and
-    DATA (RFC 2920 3.1): one round trip per mail.
+    DATA (RFC 2920 3.1): one round trip per mail; while the server
+    answers, the next mail is made ready and a body of one chunk is
+    encoded, so that little is left to do once its 354 comes.
     """
     pipe = pipelining and "PIPELINING" in session.caps
     results = []
     tail = None  # the end of the last body, not sent yet
     pi = 0  # its mail's index in results
-    for m in mails:
-        try:
-            f, t, body, size, eb = prepare(m[2], m[0], m[1], None, None) if isinstance(m, tuple) else prepare(m, None, None, None, None)
-            cmds, check8, body = session.envelope(f, t, body, size, eb, None, None, None, None)
-        except (UsageError, SMTPReplyError) as e:
-            results.append(e)
+    it = iter(mails)
+    nxt = _take(session, it, prepare)
+    while nxt is not None:
+        if not isinstance(nxt, tuple):
+            results.append(nxt)
+            nxt = _take(session, it, prepare)
             continue
-        cmds.append(b"DATA\r\n")
+        t, cmds, check8, body = nxt
+        nxt = False  # not taken yet
         result = SendResult()
         box = []
+        early = []  # this mail's body end, encoded while waiting
         conv = session._envelope(cmds, t, result, pipe, True)
         if tail is not None:
-            conv = _prefixed(conv, tail, box)
+            def work():
+                nonlocal nxt
+                nxt = _take(session, it, prepare)
+                if isinstance(body, (bytes, bytearray)) and len(body) <= session.chunk:
+                    # one chunk: encoded without a write (nothing yielded)
+                    g = session._send_body(body, False, True)
+                    try:
+                        next(g)
+                    except StopIteration as e:
+                        early.append(e.value)
+
+            conv = _prefixed(session, conv, tail, box, work)
         ok = False
         try:
             yield from conv
@@ -350,13 +387,15 @@ def mail_many(session, mails, prepare, pipelining=True):
             _finish(results, pi, box[0])
         if ok:
             session.stage = "message data"
-            r = yield from session._send_body(body, check8, pipe)
+            r = early[0] if early else (yield from session._send_body(body, check8, pipe))
             results.append(result)
             if pipe:
                 tail = r
                 pi = len(results) - 1
             else:
                 _finish(results, len(results) - 1, r)
+        if nxt is False:
+            nxt = _take(session, it, prepare)
     if tail is not None:
         _finish(results, pi, (yield tail))
     return results

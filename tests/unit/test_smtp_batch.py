@@ -58,6 +58,30 @@ def test_batch_refused_data_and_bad_mail_do_not_stop_it():
     assert isinstance(out[2], SendResult) and out[2].reply.code == 250, out
 
 
+def test_batch_prepares_the_next_mail_while_the_server_answers():
+    # mail 3 is taken (and refused) while mail 2's replies are awaited; mail
+    # 2's body is encoded then too; mail 4's body (several chunks) is not
+    s = Session("client.example", chunk=16)
+    sock = FakeSocket([b"220 hi\r\n", EHLO,
+                       b"250 ok\r\n250 ok\r\n354 go\r\n",
+                       b"250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+                       b"250 queued 2\r\n250 ok\r\n250 ok\r\n354 go\r\n",
+                       b"250 queued 4\r\n"])
+    c = Connection(sock, s.parser)
+    c.run(s.simple(None, (220,)))
+    c.run(s.hello())
+    sock.sent = bytearray()
+    mails = [("a@x", "b@y", b"one\n"), ("a@x", "b@y", b"two\n"), ("a@x", "bad address@y", b"x"),
+             ("a@x", "b@y", b"a longer body line\n.dot\n")]
+    out = c.run(mail_many(s, mails, smtp._prepare))
+    assert [r.reply.lines for r in (out[0], out[1], out[3])] == [["queued 1"], ["queued 2"], ["queued 4"]], out
+    assert isinstance(out[2], UsageError) and len(out) == 4, out
+    env = b"MAIL FROM:<a@x> BODY=8BITMIME\r\nRCPT TO:<b@y>\r\nDATA\r\n"
+    assert bytes(sock.sent) == (
+        env + b"one\r\n.\r\n" + env + b"two\r\n.\r\n" + env + b"a longer body line\r\n..dot\r\n.\r\n"
+    ), bytes(sock.sent)
+
+
 def test_batch_without_pipelining_goes_one_by_one():
     s, c, sock = _session(
         [b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n", b"250 one\r\n", b"250 ok\r\n", b"250 ok\r\n", b"354 go\r\n",
