@@ -34,76 +34,75 @@ import asyncio
 import sys
 
 from microproto import websocket
-from microproto.webrepl import WebREPL
 from microproto_port import ticks_add, ticks_diff, ticks_ms
 
 PAGE = __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "console.html"
 
 
 def page_handler(request):
-    """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere."""
+    """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere.
+    The page is streamed from the file (the server sends it 2 KiB at a
+    time), never read whole."""
     if request.path not in ("/", "/index.html"):
         return None
     if request.method not in ("GET", "HEAD"):
         return 405, [("Allow", "GET, HEAD")], b""
     import os
 
-    size = os.stat(PAGE)[6]
-    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(size)),
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(os.stat(PAGE)[6])),
                ("Cache-Control", "no-store")]
     if request.method == "HEAD":
         return 200, headers, b""
     return 200, headers, open(PAGE, "rb")
 
 
-async def _session(ws, password, server, login_timeout_ms, max_line, max_file_size, root):
-    from microproto_port.repl import Session
+def _flush(ws, core):
+    # queued in order in one go (no await between), then sent under the
+    # driver's write deadline (what it returns is awaited): no lock of our
+    # own, and no coroutine of ours per message
+    if ws.open:
+        for is_text, data in core.messages_to_send():
+            if is_text:
+                ws.core.send_text(data)
+            else:
+                ws.core.send_binary(data)
+    return ws.flush()
 
+
+async def _run(ws, core, repl, lines, server, run):
+    # runs the queued lines, then ends: a task exists only while lines run
+    # (run[0]), so an idle session holds none; Ctrl-C is read meanwhile
+    try:
+        while lines and not core.closed:
+            out, more = await repl.apush(lines.pop(0))
+            core.output(out, more)
+            await _flush(ws, core)
+    except Exception as e:
+        # a failing REPL must not leave the session waiting forever
+        (server.board[2] or server).last_error = e
+        await ws.close(1011, "internal error")
+    finally:
+        run[0] = None
+
+
+async def _session(ws, password, server, login_timeout_ms, max_line, max_file_size, root, make):
+    # make: (WebREPL, Session), loaded by serve() when the console starts
     peer = ws.remote_address[0] if ws.remote_address else None
-    core = WebREPL(password, max_line=max_line, max_file_size=max_file_size, root=root,
+    core = make[0](password, max_line=max_line, max_file_size=max_file_size, root=root,
                    check=lambda given: server.gate.check(peer, given, password, ticks_ms()))
-    repl = Session("<console>")
+    repl = make[1]("<console>")
     lines = []
-    wake = asyncio.Event()
+    run = [None]  # the task running lines, while there is one
     # the login deadline counts from the connection: keystrokes do not move it
     deadline = ticks_add(ticks_ms(), login_timeout_ms)
-
-    def flush():
-        # queued in order in one go (no await between), then sent under the
-        # driver's write deadline (what it returns is awaited): no lock of
-        # our own, and no coroutine of ours per message
-        if ws.open:
-            for is_text, data in core.messages_to_send():
-                if is_text:
-                    ws.core.send_text(data)
-                else:
-                    ws.core.send_binary(data)
-        return ws.flush()
-
-    async def runner():
-        try:
-            while not core.closed:
-                await wake.wait()
-                wake.clear()
-                while lines and not core.closed:
-                    out, more = await repl.apush(lines.pop(0))
-                    core.output(out, more)
-                    await flush()
-        except Exception as e:
-            # a failing REPL must not leave the session waiting forever
-            (server.board[2] or server).last_error = e
-            await ws.close(1011, "internal error")
-
-    task = asyncio.create_task(runner())
     try:
-        await flush()
+        await _flush(ws, core)
         while True:
             if core.logged_in:
                 message = await ws.recv()
             else:
-                left = ticks_diff(deadline, ticks_ms())
                 try:
-                    message = await asyncio.wait_for(ws.recv(), max(left, 0) / 1000)
+                    message = await asyncio.wait_for(ws.recv(), max(ticks_diff(deadline, ticks_ms()), 0) / 1000)
                 except asyncio.TimeoutError:
                     await ws.close(1008, "login timeout")
                     return
@@ -115,7 +114,8 @@ async def _session(ws, password, server, login_timeout_ms, max_line, max_file_si
                 kind = ev[0]
                 if kind == "exec":
                     lines.append(ev[1])
-                    wake.set()
+                    if run[0] is None:
+                        run[0] = asyncio.create_task(_run(ws, core, repl, lines, server, run))
                 elif kind == "interrupt":
                     if not repl.interrupt():
                         del lines[:]
@@ -124,10 +124,10 @@ async def _session(ws, password, server, login_timeout_ms, max_line, max_file_si
                 elif kind == "close":
                     # a wrong password closes at once: the gate makes the
                     # address wait at its next connection, not this one
-                    await flush()
+                    await _flush(ws, core)
                     await ws.close(ev[1], ev[2])
                     return
-            await flush()
+            await _flush(ws, core)
     except websocket.ConnectionClosed:
         pass
     except Exception as e:
@@ -137,8 +137,8 @@ async def _session(ws, password, server, login_timeout_ms, max_line, max_file_si
         raise
     finally:
         core.end()  # an upload under way is dropped, the old file kept
-        wake.set()
-        task.cancel()
+        if run[0] is not None:
+            run[0].cancel()
         repl.close()
 
 
@@ -157,10 +157,16 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     station interface's on a board)."""
     if not password:
         raise ValueError("the console needs a password")
+    # what every session needs, loaded now while the heap is still in one
+    # piece (not by the first session, into a heap the servers fragmented)
+    from microproto.webrepl import WebREPL
+    from microproto_port.repl import Session
+
     server = []
+    make = (WebREPL, Session)
 
     async def handler(ws):
-        await _session(ws, password, server[0], login_timeout_ms, max_line, max_file_size, root)
+        await _session(ws, password, server[0], login_timeout_ms, max_line, max_file_size, root, make)
 
     def http(request):
         if request.path == "/status":
@@ -202,11 +208,13 @@ async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=
     status view reports; None: the station interface's, or ``host`` when
     that is not a wildcard)."""
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    if telnet_port:
+        # modules first, then the servers' objects: what is loaded after a
+        # server runs fills the heap around it in pieces
+        from microproto import telnet
     servers = [await serve(host, port, password, legacy_clients=legacy_clients, address=address, **tls)]
     print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
     if telnet_port:
-        from microproto import telnet
-
         servers.append(await telnet.serve("repl", host, telnet_port, password=password, **tls))
         servers[0].board[2] = servers[1]
         print("console: telnet %s %d" % (host, telnet_port))
