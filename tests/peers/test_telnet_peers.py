@@ -568,3 +568,22 @@ def test_heap_exhaustion_refused_politely_micropython():
         for c in held[len(held) // 2 :]:
             c.close()
         assert proc.alive()
+
+
+def test_import_leaves_the_session_code_to_the_first_connection():
+    # MicroPython: importing the server loads neither the session code nor
+    # the protocol modules; serve() loads the REPL shell, the first
+    # connection the rest (issue 8: the heap an idle board keeps free)
+    import subprocess
+
+    from conftest import MICROPYTHON
+
+    code = (
+        "import sys\nfrom microproto import telnet\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('microproto'))))\n"
+    )
+    out = subprocess.run([MICROPYTHON, "-c", code], capture_output=True, text=True, timeout=30).stdout.split()
+    assert "microproto.telnet" in out, out
+    for lazy in ("microproto.telnet_session", "microproto.telnet_nvt", "microproto.linedisc",
+                 "microproto.telnet_shells", "microproto.telnet_cli", "microproto.shell"):
+        assert lazy not in out, (lazy, out)
