@@ -2,8 +2,10 @@
 first use (``microproto.smtp_core`` and ``microproto.smtp`` reach them):
 AUTH (RFC 4954: PLAIN, LOGIN, CRAM-MD5, XOAUTH2), delivery status
 notifications (RFC 3461), BDAT (RFC 3030), batches of mails on one
-connection with PIPELINING across mails (RFC 2920 3.1), ``send_mail`` and
-``SMTPRecipientsRefused``.
+connection with PIPELINING across mails (RFC 2920 3.1), a server without
+8BITMIME (RFC 6152), SMTPUTF8 (RFC 6531) and ``send_mail``. The errors
+(``SMTPReplyError``, ``SMTPRecipientsRefused``) are reachable here too, from
+``microproto.smtp_errors``, loaded when one happens.
 
 Same rules as ``smtp_core``: conversations are generators run by the
 shared drivers, nothing asserts on peer data, nothing reads a clock.
@@ -13,11 +15,18 @@ import binascii
 
 from microproto.errors import PeerError, UsageError
 from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, Session, _fail, body_chunks
-from microproto.smtp_errors import SMTPRecipientsRefused, SMTPReplyError  # noqa: F401 (reachable here)
 from microproto_port import const
 
 # BDAT chunks sent ahead of their replies with PIPELINING
 _BDAT_WINDOW = const(8)
+
+
+def __getattr__(name):
+    # SMTPReplyError, SMTPRecipientsRefused: from microproto.smtp_errors,
+    # loaded when an error happens or when they are asked for
+    from microproto import smtp_errors
+
+    return getattr(smtp_errors, name)
 
 
 def parse_capabilities(reply):
@@ -118,7 +127,7 @@ def auth(session, user, secret, mechanism=None):
     else:
         raise UsageError("unsupported AUTH mechanism %s" % mech)
     if r.code != 235:
-        raise SMTPReplyError(r, "AUTH " + mech)
+        raise _fail(r, "AUTH " + mech)
     return r
 
 
@@ -271,7 +280,7 @@ def send_bdat(session, body, pipelined, check8=False):
         failed = last
     if failed is not None:
         yield b"RSET\r\n"
-        raise SMTPReplyError(failed, "BDAT")
+        raise _fail(failed, "BDAT")
     return last
 
 
@@ -315,7 +324,7 @@ def _finish(results, i, r):
         raise PeerError("message data: no reply")
     results[i].reply = r
     if r.code != 250:
-        results[i] = SMTPReplyError(r, "message data")
+        results[i] = _fail(r, "message data")
 
 
 def _take(session, it, prepare):
@@ -327,7 +336,9 @@ def _take(session, it, prepare):
     try:
         f, t, body, size, eb = prepare(m[2], m[0], m[1], None, None) if isinstance(m, tuple) else prepare(m, None, None, None, None)
         cmds, check8, body = session.envelope(f, t, body, size, eb, None, None, None, None)
-    except (UsageError, SMTPReplyError) as e:
+    except (UsageError, PeerError) as e:
+        # refused before anything is sent (a PeerError here is the SIZE
+        # limit, an SMTPReplyError)
         return e
     cmds.append(b"DATA\r\n")
     return t, cmds, check8, body
@@ -380,7 +391,9 @@ def mail_many(session, mails, prepare, pipelining=True):
         try:
             yield from conv
             ok = True
-        except SMTPReplyError as e:
+        except PeerError as e:
+            if not hasattr(e, "reply"):
+                raise  # not a refusal (an SMTPReplyError): the session is gone
             results.append(e)
         if tail is not None:
             tail = None
