@@ -126,24 +126,6 @@ def parse_close(payload):
     return code, str(bytes(payload[2:]), "utf-8")
 
 
-def _header(buf, op, fin, n, rsv):
-    # a server frame's header into ``buf``; its size
-    buf[0] = (0x80 if fin else 0) | rsv | op
-    if n < 126:
-        buf[1] = n
-        return 2
-    if n < 0x10000:
-        buf[1] = 126
-        buf[2] = n >> 8
-        buf[3] = n & 0xFF
-        return 4
-    buf[1] = 127
-    for j in range(9, 1, -1):
-        buf[j] = n & 0xFF
-        n >>= 8
-    return 10
-
-
 class ServerProtocol:
     """One server-side WebSocket connection after the opening handshake."""
 
@@ -157,8 +139,9 @@ class ServerProtocol:
     close_reason = ""
     sent_close_code = None
     _close_deadline = None
-    _pong_deadline = None  # a keepalive ping (payload: _pings) waits for its pong
+    _pong_deadline = None  # a keepalive ping (payload _ping, the _pings-th) waits for its pong
     _pings = 0
+    _ping = None
     # receive side: the header (then its mask key at 0-3), the frame, the
     # message (made with the first data frame), the control frame
     _hn = 0
@@ -232,13 +215,10 @@ class ServerProtocol:
             if ticks_diff(now_ms, self._pong_deadline) >= 0:
                 self.fail(1011, 0, True)  # keepalive ping timeout
         elif ticks_diff(now_ms, self._ping_due) >= 0:
-            self._pings = (self._pings + 1) & 0xFFFFFF
-            self._frame(_PING, self._ping_bytes(), True, 0)
+            p = self._pings = (self._pings + 1) & 0xFFFFFF
+            self._ping = bytes((0, (p >> 16) & 0xFF, (p >> 8) & 0xFF, p & 0xFF))
+            self._frame(_PING, self._ping, True, 0)
             self._pong_deadline = ticks_add(now_ms, self.ping_timeout_ms)
-
-    def _ping_bytes(self):
-        p = self._pings
-        return bytes((0, (p >> 16) & 0xFF, (p >> 8) & 0xFF, p & 0xFF))
 
     def next_deadline_ms(self):
         """The tick count at which ``tick`` has work to do, or None."""
@@ -262,164 +242,155 @@ class ServerProtocol:
         i = 0
         hb = self._hb
         while i < n and self.state != CLOSED:
-            if self._left >= 0:
-                k = self._left
-                if k > n - i:
-                    k = n - i
-                self._payload(data, i, k)
+            if self._left < 0:
+                # the header: 2 bytes, then the extended length and the mask key
+                hn = self._hn
+                while True:
+                    b1 = hb[1] if hn >= 2 else 0
+                    need = 2 if hn < 2 else (2 + (b1 & 0x80) // 32 + (2 if (b1 & 0x7F) == 126 else 8 if (b1 & 0x7F) == 127 else 0))
+                    if hn >= need or i >= n:
+                        break
+                    hb[hn] = data[i]
+                    hn += 1
+                    i += 1
+                self._hn = hn
+                if hn < need:
+                    return
+                self._hn = 0
+                length = b1 & 0x7F
+                j = 2
+                if length == 126:
+                    length = (hb[2] << 8) | hb[3]
+                    j = 4
+                elif length == 127:
+                    if hb[2] & 0x80:
+                        self._op = -1
+                        self._left = 0  # (nothing after this can be framed)
+                        self.fail(1002, 1, True)  # invalid frame length
+                        self._set_closed(1006, "")
+                        return
+                    length = 0
+                    for j in range(2, 10):
+                        length = (length << 8) | hb[j]
+                    j = 10
+                masked = self._masked = b1 >= 0x80
+                b0 = hb[0]
+                if masked:
+                    # the key moves to the front of the header buffer, where the
+                    # mask functions read it (one by one: a tuple would allocate)
+                    hb[0] = hb[j]
+                    hb[1] = hb[j + 1]
+                    hb[2] = hb[j + 2]
+                    hb[3] = hb[j + 3]
+                op = b0 & 0x0F
+                rsv = b0 & 0x70
+                self._phase = 0
+                self._cn = 0
+                self._left = length
+                if self.failed:
+                    # only a Close still counts
+                    if op == _CLOSE and length > _MAX_CONTROL:
+                        self._set_closed(1006, "")
+                        return
+                    self._op = op
+                else:
+                    err = None
+                    code = 1002
+                    mop = self._mop
+                    if rsv & ~_RSV1:
+                        err = 2  # reserved bits set
+                    elif rsv and (self.deflate is None or (op != _TEXT and op != _BINARY)):
+                        err = 3  # RSV1 set without an extension for it
+                    elif not (op <= 2 or 8 <= op <= 10):
+                        err = 4  # unknown opcode
+                    elif not masked and not self.allow_unmasked:
+                        err = 5  # client frame not masked
+                    elif op >= 8:
+                        if b0 < 0x80:
+                            err = 6  # fragmented control frame
+                        elif length > _MAX_CONTROL:
+                            err = 7  # control frame over 125 bytes
+                    elif op == _CONT:
+                        if not mop:
+                            err = 8  # continuation without a message
+                    elif mop:
+                        err = 9  # new message inside a fragmented one
+                    if err is None and op < 8:
+                        code = 1009
+                        big = self.max_size
+                        if not self.stream and self.max_frame is not None and length > self.max_frame:
+                            err = 10  # frame too big
+                        elif big is None:
+                            pass
+                        elif rsv or (op == _CONT and self._mz):
+                            # compressed: bounded in stream mode too (a bomb, or on
+                            # MicroPython the compressed message held until its end)
+                            if self._zn + length > 2 * big + 1024:
+                                err = 11  # compressed message too big
+                        elif not self.stream and self._mn + length > big:
+                            err = 12  # message too big
+                    if err is not None:
+                        self._op = -1  # the faulty frame itself counts for nothing
+                        self.fail(code, err)
+                    else:
+                        self._op = op
+                        if op < 8:
+                            if op != _CONT:
+                                self._mop = op
+                                self._mz = bool(rsv)
+                                self._mn = 0
+                                self._zn = 0
+                                self._utf = 0
+                                self._piece = None
+                            self._fin = b0 >= 0x80
+                            if self._mz:
+                                self._zn += length
+                            elif not self.stream:
+                                self._reserve(self._mn + length)  # one allocation, not doublings
+            # the payload (none left: the frame ends here)
+            k = self._left
+            if k > n - i:
+                k = n - i
+            if k:
+                op = self._op
+                if self.failed or op >= 8 or op < 0:
+                    # a control frame (after a failure: only a Close) into its buffer
+                    if op == _CLOSE or (op >= 8 and not self.failed):
+                        cn = self._cn
+                        if self._masked:
+                            mask_into(self._ctl, cn, data, i, k, hb, self._phase)
+                        else:
+                            copy_into(self._ctl, cn, data, i, k)
+                        self._cn = cn + k
+                        self._phase = (self._phase + k) & 3
+                elif not self._mz and not self.stream:
+                    mn = self._mn
+                    self._reserve(mn + k)
+                    msg = self._msg
+                    if self._masked:
+                        mask_into(msg, mn, data, i, k, hb, self._phase)  # one pass
+                    else:
+                        copy_into(msg, mn, data, i, k)
+                    self._phase = (self._phase + k) & 3
+                    if self._mop == _TEXT:
+                        self._utf = utf8_check(msg, self._utf, mn, mn + k)
+                    if self._utf < 0:
+                        self.fail(1007, 13)  # invalid UTF-8
+                    else:
+                        self._mn = mn + k
+                        if _collect is not None and (mn + k) >> 16 != mn >> 16:
+                            # every 64 KiB of a large message (MicroPython):
+                            # garbage is freed while it is still low in the
+                            # heap, so what is alive when the message is
+                            # handed out does not split the free space above
+                            # the message buffer (room for the message)
+                            _collect()
+                else:
+                    _more().payload(self, data, i, k)
                 i += k
                 self._left -= k
-                if self._left == 0:
-                    self._frame_end()
-                continue
-            # the header: 2 bytes, then the extended length and the mask key
-            hn = self._hn
-            while True:
-                b1 = hb[1] if hn >= 2 else 0
-                need = 2 if hn < 2 else (2 + (b1 & 0x80) // 32 + (2 if (b1 & 0x7F) == 126 else 8 if (b1 & 0x7F) == 127 else 0))
-                if hn >= need or i >= n:
-                    break
-                hb[hn] = data[i]
-                hn += 1
-                i += 1
-            self._hn = hn
-            if hn < need:
-                return
-            self._hn = 0
-            length = b1 & 0x7F
-            j = 2
-            if length == 126:
-                length = (hb[2] << 8) | hb[3]
-                j = 4
-            elif length == 127:
-                if hb[2] & 0x80:
-                    self._op = -1
-                    self._left = 0  # (nothing after this can be framed)
-                    self.fail(1002, 1, True)  # invalid frame length
-                    self._set_closed(1006, "")
-                    return
-                length = 0
-                for j in range(2, 10):
-                    length = (length << 8) | hb[j]
-                j = 10
-            self._masked = b1 >= 0x80
-            b0 = hb[0]
-            if self._masked:
-                # the key moves to the front of the header buffer, where the
-                # mask functions read it (one by one: a tuple would allocate)
-                hb[0] = hb[j]
-                hb[1] = hb[j + 1]
-                hb[2] = hb[j + 2]
-                hb[3] = hb[j + 3]
-            self._frame_start(b0, length)
             if self._left == 0:
                 self._frame_end()
-
-    def _frame_start(self, b0, length):
-        op = b0 & 0x0F
-        rsv = b0 & 0x70
-        fin = b0 >= 0x80
-        self._phase = 0
-        self._cn = 0
-        self._left = length
-        if self.failed:
-            if op == _CLOSE and length > _MAX_CONTROL:
-                self._set_closed(1006, "")
-            self._op = op
-            return
-        err = None
-        code = 1002
-        mop = self._mop
-        if rsv & ~_RSV1:
-            err = 2  # reserved bits set
-        elif rsv and (self.deflate is None or (op != _TEXT and op != _BINARY)):
-            err = 3  # RSV1 set without an extension for it
-        elif not (op <= 2 or 8 <= op <= 10):
-            err = 4  # unknown opcode
-        elif not self._masked and not self.allow_unmasked:
-            err = 5  # client frame not masked
-        elif op >= 8:
-            if not fin:
-                err = 6  # fragmented control frame
-            elif length > _MAX_CONTROL:
-                err = 7  # control frame over 125 bytes
-        elif op == _CONT:
-            if not mop:
-                err = 8  # continuation without a message
-        elif mop:
-            err = 9  # new message inside a fragmented one
-        if err is None and op < 8:
-            code = 1009
-            big = self.max_size
-            if not self.stream and self.max_frame is not None and length > self.max_frame:
-                err = 10  # frame too big
-            elif big is None:
-                pass
-            elif rsv or (op == _CONT and self._mz):
-                # compressed: bounded in stream mode too (a bomb, or on
-                # MicroPython the compressed message held until its end)
-                if self._zn + length > 2 * big + 1024:
-                    err = 11  # compressed message too big
-            elif not self.stream and self._mn + length > big:
-                err = 12  # message too big
-        if err is not None:
-            self._op = -1  # the faulty frame itself counts for nothing
-            self.fail(code, err)
-            return
-        self._op = op
-        if op >= 8:
-            return
-        if op != _CONT:
-            self._mop = op
-            self._mz = bool(rsv)
-            self._mn = 0
-            self._zn = 0
-            self._utf = 0
-            self._piece = None
-        self._fin = fin
-        if self._mz:
-            self._zn += length
-        elif not self.stream:
-            self._reserve(self._mn + length)  # one allocation, not doublings
-
-    def _payload(self, data, i, k):
-        op = self._op
-        hb = self._hb
-        if self.failed or op >= 8 or op < 0:
-            # a control frame (after a failure: only a Close) into its buffer
-            if op == _CLOSE or (op >= 8 and not self.failed):
-                cn = self._cn
-                if self._masked:
-                    mask_into(self._ctl, cn, data, i, k, hb, self._phase)
-                else:
-                    copy_into(self._ctl, cn, data, i, k)
-                self._cn = cn + k
-                self._phase = (self._phase + k) & 3
-            return
-        text = self._mop == _TEXT
-        if not self._mz and not self.stream:
-            mn = self._mn
-            self._reserve(mn + k)
-            msg = self._msg
-            if self._masked:
-                mask_into(msg, mn, data, i, k, hb, self._phase)  # one pass
-            else:
-                copy_into(msg, mn, data, i, k)
-            self._phase = (self._phase + k) & 3
-            if text:
-                self._utf = utf8_check(msg, self._utf, mn, mn + k)
-                if self._utf < 0:
-                    self.fail(1007, 13)  # invalid UTF-8
-                    return
-            self._mn = mn + k
-            if _collect is not None and (mn + k) >> 16 != mn >> 16:
-                # every 64 KiB of a large message (MicroPython): garbage is
-                # freed while it is still low in the heap, so what is alive
-                # when the message is handed out does not split the free
-                # space above the message buffer (room for the message)
-                _collect()
-            return
-        _more().payload(self, data, i, k)
 
     def _reserve(self, need):
         msg = self._msg
@@ -454,7 +425,7 @@ class ServerProtocol:
                     self._frame(_PONG, payload, True, 0)
                 self._events.append(("ping", payload))
             elif op == _PONG:
-                if self._pong_deadline is not None and payload == self._ping_bytes():
+                if self._pong_deadline is not None and payload == self._ping:
                     self._pong_deadline = None
                     self._ping_due = ticks_add(self._now, self.ping_interval_ms)
                 self._events.append(("pong", payload))
@@ -524,12 +495,12 @@ class ServerProtocol:
                 self._events.append(("failed", code, reason))
                 self._close_deadline = ticks_add(self._now, self.close_timeout_ms)
             else:
-                self._send_close(code, reason)
+                self.send_close(code, reason)
 
     def send_fail_close(self):
         """Send the Close of a deferred failure (no-op otherwise)."""
         if self.failed and self.state == OPEN:
-            self._send_close(self.fail_code, self.fail_reason)
+            self.send_close(self.fail_code, self.fail_reason)
 
     def next_event(self):
         if self._events:
@@ -551,16 +522,29 @@ class ServerProtocol:
     # -- sending -----------------------------------------------------------
 
     def _frame(self, op, payload, fin, rsv):
-        n = _header(self._ohdr, op, fin, len(payload), rsv)
-        self._out.append(bytes(memoryview(self._ohdr)[:n]))
+        # a server frame: its header (2, 4 or 10 bytes), then the payload
+        buf = self._ohdr
+        n = len(payload)
+        buf[0] = (0x80 if fin else 0) | rsv | op
+        if n < 126:
+            buf[1] = n
+            h = 2
+        elif n < 0x10000:
+            buf[1] = 126
+            buf[2] = n >> 8
+            buf[3] = n & 0xFF
+            h = 4
+        else:
+            buf[1] = 127
+            for h in range(9, 1, -1):
+                buf[h] = n & 0xFF
+                n >>= 8
+            h = 10
+        self._out.append(bytes(memoryview(buf)[:h]))
         if payload:
             # a large payload goes out as a view: what the transport cannot
             # take at once is then copied once, not sliced and copied again
             self._out.append(memoryview(payload) if self.parts and len(payload) > _JOIN else payload)
-
-    def _check_open(self):
-        if self.state != OPEN:
-            raise UsageError("connection is not open")
 
     def send_text(self, data):
         """Queue a text message (``str``, or UTF-8 ``bytes``)."""
@@ -573,7 +557,8 @@ class ServerProtocol:
     def send_fragment(self, data, text=False, fin=False, _whole=False):
         """Queue one fragment of a message (``fin`` on the last); ``text``
         is used by the first fragment only."""
-        self._check_open()
+        if self.state != OPEN:
+            raise UsageError("connection is not open")
         if isinstance(data, str):
             data = data.encode()
         mop = self._out_mop
@@ -594,24 +579,21 @@ class ServerProtocol:
         self._frame(op, data, fin, rsv)
         self._out_mop = 0 if fin else mop
 
-    def send_ping(self, payload=b""):
-        self._control(_PING, payload)
+    def send_ping(self, payload=b"", _op=_PING):
+        """Queue a ping (``send_pong``: a pong) of at most 125 bytes."""
+        if self.state != OPEN:
+            raise UsageError("connection is not open")
+        if len(payload) > _MAX_CONTROL:
+            raise UsageError("%s payload over 125 bytes" % ("ping" if _op == _PING else "pong"))
+        self._frame(_op, bytes(payload), True, 0)
 
     def send_pong(self, payload=b""):
-        self._control(_PONG, payload)
-
-    def _control(self, op, payload):
-        self._check_open()
-        if len(payload) > _MAX_CONTROL:
-            raise UsageError("%s payload over 125 bytes" % ("ping" if op == _PING else "pong"))
-        self._frame(op, bytes(payload), True, 0)
+        self.send_ping(payload, _PONG)
 
     def send_close(self, code=1000, reason=""):
         """Start the closing handshake (no-op unless open)."""
-        if self.state == OPEN:
-            self._send_close(code, reason)
-
-    def _send_close(self, code, reason):
+        if self.state != OPEN:
+            return
         self.sent_close_code = code
         self._frame(_CLOSE, build_close(code, reason), True, 0)
         self.state = CLOSING
