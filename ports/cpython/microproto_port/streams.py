@@ -82,6 +82,11 @@ class _Fed:
         r.feed_data = self.data
         r.feed_eof = self.eof
         r.set_exception = self.exc
+        # one call less per read: the transport calls us, not the stream
+        # protocol's data_received (which would call reader.feed_data)
+        self.p = t.get_protocol()
+        if isinstance(self.p, asyncio.StreamReaderProtocol):
+            self.p.data_received = self.data
         # a plain TCP transport (asyncio's, no TLS): a frame's header and
         # payload go out in one sendmsg, neither joined nor sent apart
         self.sock = None
@@ -226,6 +231,7 @@ class _Fed:
         r = self.r
         for k in ("feed_data", "feed_eof", "set_exception"):
             r.__dict__.pop(k, None)
+        self.p.__dict__.pop("data_received", None)
         held = self.held
         self.held = []
         self.busy = True  # nothing comes here any more
@@ -265,6 +271,10 @@ def blocked(writer):
     """True if ``drain()`` on this asyncio stream would wait (more is
     buffered than the transport's high-water mark)."""
     t = writer.transport
+    try:
+        return t.get_write_buffer_size() > t._high_water  # asyncio's own transports: no tuple made
+    except AttributeError:
+        pass
     try:
         return t.get_write_buffer_size() > t.get_write_buffer_limits()[1]
     except (AttributeError, NotImplementedError):
