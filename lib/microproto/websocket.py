@@ -166,15 +166,15 @@ class WebSocket(Driven):
     def close_reason(self):
         return self.core.close_reason
 
-    async def recv(self):
-        """The next message: ``str`` for text, ``bytes`` for binary.
-        Raises ``ConnectionClosed`` once the connection is closed and every
-        received message was read."""
+    def recv(self):
+        """The next message (a coroutine): ``str`` for text, ``bytes`` for
+        binary. Raises ``ConnectionClosed`` once the connection is closed
+        and every received message was read."""
         if not self.core.stream:
-            return (await self._next())[0]
+            return self._next()  # (no coroutine of its own around it)
         from microproto.ws_conn import recv_joined
 
-        return await recv_joined(self)
+        return recv_joined(self)
 
     async def recv_fragment(self):
         """The next piece of a message: ``(data, is_text, fin)``. With the
@@ -183,11 +183,12 @@ class WebSocket(Driven):
         each whole message is one piece (``fin`` True)."""
         item = await self._next()
         if not self.core.stream:
-            m = item[0]
-            return m, isinstance(m, str), True
+            return item, isinstance(item, str), True
         return item
 
     async def _next(self):
+        # the next item of the queue: a message, or (stream mode) a
+        # fragment ``(data, is_text, fin)``
         while True:
             if self._queue:
                 item = self._queue.pop(0)
@@ -264,7 +265,7 @@ class WebSocket(Driven):
         for ev in core.events_received():
             kind = ev[0]
             if kind == "text" or kind == "binary":
-                q.append((ev[1],))
+                q.append(ev[1])
             elif kind == "fragment":
                 q.append((ev[2], ev[1], ev[3]))
             elif kind == "pong":
