@@ -439,7 +439,9 @@ class Server:
         )
         ws = WebSocket(o, reader, writer, request, core, subprotocol, peer)
         try:
-            await _write(writer, hs.accept_response(request._ws_key, subprotocol, ext), t)
+            key = request._ws_key
+            request._ws_key = None  # (the connection does not keep it)
+            await _write(writer, hs.accept_response(key, subprotocol, ext), t)
         except (OSError, asyncio.TimeoutError):
             await close_stream(writer)
             return None

@@ -112,9 +112,11 @@ class Request:
     (without the query), ``query``, ``version``, ``headers``."""
 
     def __init__(self, method, target, version, headers):
-        self.method = method
+        # the usual method and version: the module's own strings, not a
+        # copy per connection
+        self.method = "GET" if method == "GET" else method
         self.target = target
-        self.version = version
+        self.version = "HTTP/1.1" if version == "HTTP/1.1" else version
         self.headers = headers
         q = target.find("?")
         self.path = target if q < 0 else target[:q]
