@@ -553,17 +553,9 @@ class Session:
             i = j
         last = replies[-1] if data and len(replies) == n else None
         if replies[0].code != 250 or not result.accepted or last is not None and last.code != 354:
-            if last is not None and last.code == 354:
-                # a server that said 354 though the transaction failed: end an empty body
-                yield b".\r\n"
-            yield b"RSET\r\n"
-            if replies[0].code != 250:
-                raise _fail(replies[0], "MAIL FROM")
-            if not result.accepted:
-                from microproto.smtp_errors import SMTPRecipientsRefused
+            from microproto.smtp_errors import refused
 
-                raise SMTPRecipientsRefused(result)
-            raise _fail(last, "DATA")
+            yield from refused(replies[0], result, last)
         return replies
 
     def _send_body(self, body, check8=False, tail=False):

@@ -1,7 +1,8 @@
 """The SMTP client's errors, loaded when one happens (a send that goes
 well never needs them): ``SMTPReplyError``, ``SMTPRecipientsRefused``,
-the texts of the other errors ``microproto.smtp_core`` raises, and the
-reply text of a server that does not speak UTF-8. All stay reachable from
+the texts of the other errors ``microproto.smtp_core`` raises, the end
+of a refused transaction (RSET), and the reply text of a server that does
+not speak UTF-8. All stay reachable from
 ``microproto.smtp`` and ``microproto.smtp_core``.
 """
 
@@ -71,6 +72,20 @@ def fail(what, arg=None):
                               "SIZE")
     cls, text = _TEXTS[what]
     return cls(text if arg is None else text % arg)
+
+
+def refused(first, result, last):
+    """The end of a refused mail transaction, a conversation: the empty
+    body a server that said 354 anyway waits for, RSET, then the error
+    (``first``: the reply to MAIL, ``last``: to DATA, or None)."""
+    if last is not None and last.code == 354:
+        yield b".\r\n"
+    yield b"RSET\r\n"
+    if first.code != 250:
+        raise SMTPReplyError(first, "MAIL FROM")
+    if not result.accepted:
+        raise SMTPRecipientsRefused(result)
+    raise SMTPReplyError(last, "DATA")
 
 
 def text_of(raw):
