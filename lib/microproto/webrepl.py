@@ -69,6 +69,8 @@ class WebREPL:
     """One console session. ``opener(name, mode)`` opens files (default
     ``open``); ``password`` is required (str or bytes)."""
 
+    busy = False  # kept for callers that read it; the console does not use it
+
     def __init__(self, password, opener=open, max_line=512, chunk_size=1024,
                  max_file_size=16 * 1024 * 1024, max_password=64, check=None, root=None, rename=None,
                  remove=None):
@@ -76,31 +78,25 @@ class WebREPL:
             raise ValueError("the console needs a password")
         self._password = password
         self._check = check
-        self._opener = opener
-        self.root = root
         if rename is None:
             import os
 
             rename = os.rename
             remove = os.remove
-        self._rename = rename
-        self._remove = remove
+        self._fs = (opener, rename, remove)  # for microproto.webrepl_files
+        self.root = root
         self.chunk_size = chunk_size
         self.max_file_size = max_file_size
         self.max_password = max_password
-        self._pw = bytearray()
-        self._rec = bytearray()  # a file record being received (82 bytes at most)
+        # the password being typed; once logged in, a file record being
+        # received (82 bytes at most)
+        self._buf = bytearray()
         self._lines = LineDiscipline(max_line, echo=True)
         self._state = _S_PASSWORD
-        self._out = []  # (is_text, bytes)
+        self._out = [(True, b"Password: ")]  # (is_text, bytes)
         self._spare = []  # the list handed out last time
         self._events = []
-        self._file = None
-        self._name = ""
-        self._path = ""
-        self._left = 0
-        self.busy = False  # a line is being executed by the driver
-        self._out.append((True, b"Password: "))
+        self._xfer = None  # a transfer under way: [file, name, path, bytes left]
 
     # -- output -----------------------------------------------------------
 
@@ -141,7 +137,7 @@ class WebREPL:
 
     def _close(self, code, reason):
         # code None: the connection is over (no close event)
-        if self._file is not None:
+        if self._xfer is not None:
             from microproto.webrepl_files import end_file
 
             end_file(self)
@@ -153,64 +149,59 @@ class WebREPL:
 
     def receive(self, data, is_text):
         """One complete WebSocket message from the client."""
-        if self._state == _S_CLOSED:
+        st = self._state
+        if st == _S_CLOSED:
             return
         if isinstance(data, str):
             data = data.encode()
-        if self._state == _S_PASSWORD:
-            self._receive_password(data)
-        elif self._state == _S_PUT and not is_text:
-            from microproto.webrepl_files import put
+        buf = self._buf
+        if st == _S_PASSWORD:
+            for b in data:
+                if b == 13 or b == 10:
+                    pw = bytes(buf)
+                    buf[:] = b""
+                    ok = self._check(pw) if self._check else password_equal(pw, self._password)
+                    self._events.append(("login", ok))
+                    if ok:
+                        self._state = _S_REPL
+                        self._out.append((True, b"\r\nWebREPL connected\r\n>>> "))
+                    elif ok is None:
+                        self._out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
+                        self._close(1013, "try again later")
+                    else:
+                        self._out.append((True, b"\r\nAccess denied\r\n"))
+                        self._close(1008, "wrong password")
+                    return
+                if len(buf) >= self.max_password:
+                    self._out.append((True, b"\r\nAccess denied\r\n"))
+                    self._close(1008, "password too long")
+                    return
+                buf.append(b)
+        elif st != _S_REPL and not is_text:
+            # file transfers (microproto.webrepl_files) load when used
+            from microproto import webrepl_files
 
-            put(self, data)
-        elif self._state == _S_GET and not is_text:
-            from microproto.webrepl_files import get
-
-            get(self, data)
+            (webrepl_files.put if st == _S_PUT else webrepl_files.get)(self, data)
         elif is_text:
-            if self._rec:  # a record cut short by terminal input
-                self._rec = bytearray()
+            if buf:  # a record cut short by terminal input
+                buf[:] = b""
                 self._out.append((False, ERR))
-            self._receive_keys(data)
-        elif self._rec or data[:2] == b"WA":
+            self._keys(data)
+        elif buf or data[:2] == b"WA":
             # a record may come split over several messages (the PyPI
             # webrepl client sends its first 10 bytes on their own)
-            need = _REC_SIZE - len(self._rec)
-            self._rec += data[:need]
-            if len(self._rec) == _REC_SIZE:
-                rec = bytes(self._rec)
-                self._rec = bytearray()
-                # file transfers (microproto.webrepl_files) load when used
+            need = _REC_SIZE - len(buf)
+            buf.extend(data[:need])
+            if len(buf) == _REC_SIZE:
+                rec = bytes(buf)
+                buf[:] = b""
                 from microproto.webrepl_files import record
 
                 record(self, rec + bytes(data[need:]) if len(data) > need else rec)
         else:
             self._close(1003, "binary data outside a file transfer")
 
-    def _receive_password(self, data):
-        for b in data:
-            if b == 13 or b == 10:
-                pw = bytes(self._pw)
-                ok = self._check(pw) if self._check else password_equal(pw, self._password)
-                self._pw = bytearray()
-                self._events.append(("login", ok))
-                if ok:
-                    self._state = _S_REPL
-                    self._out.append((True, b"\r\nWebREPL connected\r\n>>> "))
-                elif ok is None:
-                    self._out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
-                    self._close(1013, "try again later")
-                else:
-                    self._out.append((True, b"\r\nAccess denied\r\n"))
-                    self._close(1008, "wrong password")
-                return
-            if len(self._pw) >= self.max_password:
-                self._out.append((True, b"\r\nAccess denied\r\n"))
-                self._close(1008, "password too long")
-                return
-            self._pw.append(b)
-
-    def _receive_keys(self, data):
+    def _keys(self, data):
         ld = self._lines
         ld.feed(data)
         echo = ld.echo_to_send()

@@ -51,17 +51,15 @@ def record(c, data):
         c._out.append((False, ERR))
         c._events.append(("file", "put", name, False))
         return
-    c._path = path
     try:
-        c._file = c._opener(path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
+        f = c._fs[0](path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
     except OSError:
         c._out.append((False, ERR))
         c._events.append(("file", "put" if kind == _PUT else "get", name, False))
         return
-    c._name = name
+    c._xfer = [f, name, path, size]  # file, name, path, bytes left to put
     c._out.append((False, OK))
     if kind == _PUT:
-        c._left = size
         c._state = _S_PUT
         if size == 0:
             _finish_put(c, True)
@@ -73,30 +71,33 @@ def record(c, data):
 
 
 def put(c, data):
+    x = c._xfer
     n = len(data)
-    if n > c._left:
+    if n > x[3]:
         _finish_put(c, False)
         return
     try:
-        c._file.write(data)
+        x[0].write(data)
     except OSError:
         _finish_put(c, False)
         return
-    c._left -= n
-    if c._left == 0:
+    x[3] -= n
+    if x[3] == 0:
         _finish_put(c, True)
 
 
 def _finish_put(c, ok):
+    name = c._xfer[1]
     ok = end_file(c, ok)
     c._state = _S_REPL
     c._out.append((False, OK if ok else ERR))
-    c._events.append(("file", "put", c._name, ok))
+    c._events.append(("file", "put", name, ok))
 
 
 def get(c, data):
+    name = c._xfer[1]
     try:
-        chunk = c._file.read(c.chunk_size)
+        chunk = c._xfer[0].read(c.chunk_size)
     except OSError:
         chunk = None
     if chunk:
@@ -106,35 +107,37 @@ def get(c, data):
     c._state = _S_REPL
     c._out.append((False, b"\x00\x00"))
     c._out.append((False, OK if chunk is not None else ERR))
-    c._events.append(("file", "get", c._name, chunk is not None))
+    c._events.append(("file", "get", name, chunk is not None))
 
 
 def end_file(c, keep=False):
     """Close the file; an upload is renamed into place if ``keep``, else
     its temporary file is removed. True if kept."""
-    f = c._file
-    if f is None:
+    x = c._xfer
+    if x is None:
         return False
-    c._file = None
+    c._xfer = None
     try:
-        f.close()
+        x[0].close()
     except OSError:
         keep = False
     if c._state != _S_PUT:
         return False
-    tmp = c._path + ".part"
+    path = x[2]
+    tmp = path + ".part"
+    _, rename, remove = c._fs
     if keep:
         try:
             try:
-                c._rename(tmp, c._path)
+                rename(tmp, path)
             except OSError:  # FAT will not rename over a file
-                c._remove(c._path)
-                c._rename(tmp, c._path)
+                remove(path)
+                rename(tmp, path)
             return True
         except OSError:
             pass
     try:
-        c._remove(tmp)
+        remove(tmp)
     except OSError:
         pass
     return False
