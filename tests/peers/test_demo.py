@@ -16,6 +16,10 @@ def test_demo_runs_the_console_on_the_virtual_board():
                        timeout=180)
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
+    # by default the virtual board has an ESP32's heap (issue 8), not the unix port's 2M
+    assert "(heap of ESP32_GENERIC: 154K)" in out, out
+    heap = int(out.split("board> board heap: ", 1)[1].split()[0])
+    assert 140 * 1024 < heap <= 154 * 1024, out
     assert "board> console: open http://127.0.0.1:" in out, out
     assert "check over WebSocket: 6*7 -> 6*7 | 42 | >>>" in out, out
     assert "check over Telnet:    6*7 -> " in out and "42 | >>>" in out, out
