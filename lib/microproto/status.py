@@ -122,7 +122,7 @@ def console_route(request, server, password):
     None]``; ``last_error``)."""
     if request.method not in ("GET", "HEAD"):
         return 405, [("Allow", "GET, HEAD")], b""
-    from microproto.websocket import _basic_password
+    from microproto.ws_http import _basic_password
     from microproto_port import ticks_ms
 
     given = _basic_password(request)
