@@ -177,12 +177,14 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
 
     if legacy_clients:
         ws_options["legacy_webrepl"] = True
-    # a console moves keystrokes and 1 KiB file chunks: small buffers, and no
-    # compression (its 32 KiB inflate window per connection would cost more
-    # heap than the console itself)
+    # a console moves keystrokes and 1 KiB file chunks: small buffers (each
+    # session holds one read_size buffer: 512 B, which also fits where a
+    # board's fragmented heap has no 1 KiB left), and no compression (its
+    # 32 KiB inflate window per connection would cost more heap than the
+    # console itself)
     ws_options.setdefault("max_connections", 4)
     ws_options.setdefault("max_size", 8192)
-    ws_options.setdefault("read_size", 1024)
+    ws_options.setdefault("read_size", 512)
     ws_options.setdefault("compression", None)
     # a web page the operator visits must not try passwords on the board
     ws_options.setdefault("origins", "same")
