@@ -36,15 +36,17 @@ import sys
 
 KEYS = ("uptime_s", "heap_free", "heap_largest_free", "sessions", "address", "last_error", "runtime")
 
+# whether console_route measures heap_largest_free: not on the ESP32, whose
+# heap (MicroPython 1.21+) grows from the system heap when an allocation
+# fails: the probe's failing trials would take memory Wi-Fi needs
+PROBE = sys.platform != "esp32"
+
+# now_s(): seconds on the clock snapshot measures uptime with (the
+# runtime's own function: no wrapper)
 try:
-    from time import monotonic as _clock
+    from time import monotonic as now_s
 except ImportError:  # MicroPython
-    from time import time as _clock
-
-
-def now_s():
-    """Seconds on the clock ``snapshot`` measures uptime with."""
-    return _clock()
+    from time import time as now_s
 
 
 def error_text(exc, max_error=120):
@@ -106,20 +108,45 @@ def to_json(d):
     other keys sorted: the same text on both runtimes."""
     import json
 
-    keys = [k for k in KEYS if k in d] + sorted(k for k in d if k not in KEYS)
-    return "{" + ", ".join(json.dumps(k) + ": " + json.dumps(d[k]) for k in keys) + "}"
+    parts = []
+    seen = []
+    for k in KEYS + tuple(sorted(d)):
+        if k in d and k not in seen:
+            seen.append(k)
+            parts.append(json.dumps(k) + ": " + json.dumps(d[k]))
+    return "{" + ", ".join(parts) + "}"
+
+
+def console_status(server):
+    """The console's status dict: ``snapshot`` of the console's WebSocket
+    server ``server`` (``board``: ``[started, address, telnet server or
+    None]``; ``last_error``; its gate's ``sessions`` count the request
+    asking). ``heap_largest_free`` is probed where ``PROBE`` says (None on
+    the ESP32, whose heap would grow)."""
+    started, address, telnet = server.board
+    if address is None:
+        try:  # a board: the station interface's address
+            import network
+
+            address = network.WLAN(network.STA_IF).ifconfig()[0]
+        except Exception:
+            pass
+    # the gate counts at accept: the request asking holds one of its slots
+    sessions = {"websocket": server.gate.sessions - 1}
+    if telnet is not None:
+        sessions["telnet"] = telnet.sessions
+    return snapshot(started, sessions, address, (telnet or server).last_error, PROBE)
 
 
 def console_route(request, server, password):
     """``GET /status`` of the console (``microproto.console``): the
-    ``snapshot`` of the board as JSON, behind the console's password (HTTP
-    Basic, any user name): 401 without credentials, 403 for a wrong one,
-    429 while the console's gate throttles guessing (every ``/status``
+    ``console_status`` of the board as JSON, behind the console's password
+    (HTTP Basic, any user name): 401 without credentials, 403 for a wrong
+    one, 429 while the console's gate throttles guessing (every ``/status``
     failure counts as one address's: at most one per ``fail_delay_ms``,
     ``max_failures`` per window, and towards the overall limit). Loaded by
     the console only when ``/status`` is asked. ``server``: the console's
-    WebSocket server (``board``: ``[started, address, telnet server or
-    None]``; ``last_error``)."""
+    WebSocket server."""
     if request.method not in ("GET", "HEAD"):
         return 405, [("Allow", "GET, HEAD")], b""
     from microproto.ws_http import _basic_password
@@ -132,18 +159,6 @@ def console_route(request, server, password):
     ok = server.gate.check((getattr(request, "peer", None) or ("/status",))[0], given, password, ticks_ms())
     if not ok:
         return (403, [], b"") if ok is False else (429, [("Retry-After", "5")], b"")
-    started, address, telnet = server.board
-    if address is None:
-        try:  # a board: the station interface's address
-            import network
-
-            address = network.WLAN(network.STA_IF).ifconfig()[0]
-        except Exception:
-            pass
-    # the gate counts at accept: this request holds one of its slots
-    sessions = {"websocket": server.gate.sessions - 1}
-    if telnet is not None:
-        sessions["telnet"] = telnet.sessions
-    body = to_json(snapshot(started, sessions, address, (telnet or server).last_error)).encode()
+    body = to_json(console_status(server)).encode()
     return 200, [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
                  ("Content-Length", str(len(body)))], b"" if request.method == "HEAD" else body

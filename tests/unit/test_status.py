@@ -34,6 +34,38 @@ def test_without_probe_the_largest_block_is_not_measured():
     assert status.snapshot(probe=False)["heap_largest_free"] is None
 
 
+class _Gate:
+    sessions = 2  # one session and the /status request itself
+
+
+class _Telnet:
+    sessions = 1
+    last_error = "ValueError: bad"
+
+
+class _Server:
+    def __init__(self, telnet=None):
+        self.gate = _Gate()
+        self.board = [status.now_s() - 2, "10.0.0.7", telnet]
+        self.last_error = None
+
+
+def test_console_status_probes_the_largest_block_only_where_the_heap_cannot_grow():
+    assert status.PROBE == (sys.platform != "esp32")
+    saved = status.PROBE
+    try:
+        status.PROBE = False
+        d = status.console_status(_Server())
+        assert d["heap_largest_free"] is None and d["address"] == "10.0.0.7" and d["uptime_s"] >= 2
+        assert d["sessions"] == {"websocket": 1} and d["last_error"] is None
+        status.PROBE = True
+        d = status.console_status(_Server(_Telnet()))
+        assert (d["heap_largest_free"] is not None) == MICROPYTHON
+        assert d["sessions"] == {"websocket": 1, "telnet": 1} and d["last_error"] == "ValueError: bad"
+    finally:
+        status.PROBE = saved
+
+
 def test_largest_free_block_never_exceeds_its_limit():
     assert status.largest_free_block(0) == 0
     n = status.largest_free_block(20000, probe_steps=20, probe_grain=64)
