@@ -28,10 +28,11 @@ def abort(writer):
 def accepted(d):
     """Set up an accepted connection for the shared driver (``d``: a
     ``microproto.aio.Driven``; asyncio sets TCP_NODELAY by itself). The
-    core is fed straight from the transport: asyncio's stream protocol hands
-    every read to ``reader.feed_data`` in ``data_received``, and we take
-    those calls (``_Fed``), so that no task is woken per read and nothing is
-    buffered twice. Returns True when done; False (a reader that is not
+    core is fed straight from the transport: we take the calls through
+    which asyncio's stream protocol fills the reader (its ``data_received``,
+    the reader's ``feed_data``, ``feed_eof`` and ``set_exception``: see
+    ``_Fed``), so that no task is woken per read and nothing is buffered
+    twice. Returns True when done; False (a reader that is not
     asyncio's) leaves the reading to the driver's reader task."""
     r = d.reader
     if not isinstance(r, asyncio.StreamReader):
