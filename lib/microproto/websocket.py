@@ -72,41 +72,41 @@ from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
 from microproto_port import RUNTIME, streams, ticks_ms
 
 
-# every option and its default (keywords: their names are interned once, and
-# the option names in the code below are the same interned strings)
-_DEFAULTS = dict(
-    ssl=None,
-    certfile=None,
-    keyfile=None,
-    subprotocols=None,
-    origins=None,
-    auth=None,
-    password=None,
-    fail_delay_ms=1000,
-    max_failures=5,
-    max_failures_total=20,
-    failure_window_ms=60000,
-    http_handler=None,
-    max_size=1 << 20,
-    max_frame=None,
-    stream=False,
-    max_queue=16,
-    max_connections=8,
-    handshake_timeout_ms=10000,
-    close_timeout_ms=5000,
-    write_timeout_ms=10000,
-    ping_interval_ms=20000,
-    ping_timeout_ms=20000,
-    compression="deflate",
-    deflate_level=6,
-    deflate_mem_level=5,
-    max_window_bits=15,
-    max_line=4096,
-    max_headers=48,
-    read_size=1024 if RUNTIME == "micropython" else 4096,  # held by every session
-    backlog=5,
-    legacy_webrepl=False,
-)
+class _Options:
+    """Every option of ``serve`` and its default, read from the class; a
+    server's own object holds only the options it was given."""
+
+    ssl = None
+    certfile = None
+    keyfile = None
+    subprotocols = None
+    origins = None
+    auth = None
+    password = None
+    fail_delay_ms = 1000
+    max_failures = 5
+    max_failures_total = 20
+    failure_window_ms = 60000
+    http_handler = None
+    max_size = 1 << 20
+    max_frame = None
+    stream = False
+    max_queue = 16
+    max_connections = 8
+    handshake_timeout_ms = 10000
+    close_timeout_ms = 5000
+    write_timeout_ms = 10000
+    ping_interval_ms = 20000
+    ping_timeout_ms = 20000
+    compression = "deflate"
+    deflate_level = 6
+    deflate_mem_level = 5
+    max_window_bits = 15
+    max_line = 4096
+    max_headers = 48
+    read_size = 1024 if RUNTIME == "micropython" else 4096  # held by every session
+    backlog = 5
+    legacy_webrepl = False
 
 
 def __getattr__(name):
@@ -138,13 +138,13 @@ class WebSocket(Driven):
     _eof_sent = False
 
     def __init__(self, o, reader, writer, request, core, subprotocol, remote_address):
-        Driven.__init__(self, reader, writer, core, None, o["read_size"], o["write_timeout_ms"])
+        Driven.__init__(self, reader, writer, core, None, o.read_size, o.write_timeout_ms)
         self.request = request
         self.path = request.path
         self.request_headers = request.headers
         self.subprotocol = subprotocol
         self.remote_address = remote_address
-        self._max_queue = o["max_queue"]
+        self._max_queue = o.max_queue
         self._queue = []
         self._msg_ev = asyncio.Event()
         if streams.READINTO:
@@ -324,8 +324,8 @@ class Server:
     def __init__(self, handler, options):
         self.handler = handler
         self.options = o = options
-        self.gate = Gate(o["max_connections"], o["fail_delay_ms"], o["max_failures"], o["max_failures_total"],
-                         o["failure_window_ms"])
+        self.gate = Gate(o.max_connections, o.fail_delay_ms, o.max_failures, o.max_failures_total,
+                         o.failure_window_ms)
         self.connections = []
         self._server = None
         self._closing = False
@@ -347,9 +347,9 @@ class Server:
 
     async def _read_request(self, reader):
         o = self.options
-        parser = hs.RequestParser(o["max_line"], o["max_headers"])
+        parser = hs.RequestParser(o.max_line, o.max_headers)
         while True:
-            data = await reader.read(o["read_size"])
+            data = await reader.read(o.read_size)
             if not data:
                 raise hs.HandshakeError(400, 1)  # connection closed during the request
             if parser.receive_data(data) is not None:
@@ -389,17 +389,16 @@ class Server:
         # (WebSocket, bytes after the head) once the 101 is sent, or None
         # (answered and closed)
         o = self.options
-        t = o["write_timeout_ms"]
+        t = o.write_timeout_ms
         try:
             # one deadline for the whole head: bytes trickling in do not extend it
-            request, leftover = await asyncio.wait_for(self._read_request(reader), o["handshake_timeout_ms"] / 1000)
-            if o["origins"] is not None or o["password"] is not None or o["http_handler"] is not None or o[
-                    "auth"] is not None:
+            request, leftover = await asyncio.wait_for(self._read_request(reader), o.handshake_timeout_ms / 1000)
+            if o.origins is not None or o.password is not None or o.http_handler is not None or o.auth is not None:
                 from microproto.ws_http import check
 
                 result = await check(self, request, peer)
             else:
-                request._ws_key = hs.check_upgrade(request, o["legacy_webrepl"])
+                request._ws_key = hs.check_upgrade(request, o.legacy_webrepl)
                 if self._closing:
                     raise hs.HandshakeError(503, "shutting down", [("Retry-After", "5")])
                 result = None
@@ -417,22 +416,22 @@ class Server:
             await answer(writer, result, t)
             return None
         subprotocol = deflate = ext = None
-        if o["subprotocols"]:
-            subprotocol = hs.select_subprotocol(request, o["subprotocols"])
-        if o["compression"] == "deflate" and "Sec-WebSocket-Extensions" in request.headers:
+        if o.subprotocols:
+            subprotocol = hs.select_subprotocol(request, o.subprotocols)
+        if o.compression == "deflate" and "Sec-WebSocket-Extensions" in request.headers:
             from microproto.ws_deflate import accept
 
             deflate, ext = accept(request.headers.get_all("Sec-WebSocket-Extensions"), o)
         core = ServerProtocol(
-            max_size=o["max_size"],
-            max_frame=o["max_frame"],
-            stream=o["stream"],
+            max_size=o.max_size,
+            max_frame=o.max_frame,
+            stream=o.stream,
             deflate=deflate,
-            ping_interval_ms=o["ping_interval_ms"],
-            ping_timeout_ms=o["ping_timeout_ms"],
-            close_timeout_ms=o["close_timeout_ms"],
-            scratch_size=o["read_size"],
-            allow_unmasked=o["legacy_webrepl"],
+            ping_interval_ms=o.ping_interval_ms,
+            ping_timeout_ms=o.ping_timeout_ms,
+            close_timeout_ms=o.close_timeout_ms,
+            scratch_size=o.read_size,
+            allow_unmasked=o.legacy_webrepl,
             defer_close=True,
             now_ms=ticks_ms(),
             parts=True,
@@ -452,22 +451,22 @@ async def serve(handler, host="127.0.0.1", port=80, **options):
     """Start a WebSocket server: ``await handler(ws)`` runs for each
     connection. Returns a ``Server`` (``close()``, ``await wait_closed()``).
     Options and limits: see the module docstring."""
+    o = _Options()
     for k in options:
-        if k not in _DEFAULTS:
+        if k not in _Options.__dict__ or k[0] == "_":
             raise UsageError("unknown option %r" % k)
-    o = dict(_DEFAULTS)
-    o.update(options)
-    if o["max_size"] is not None and o["max_size"] <= 0:
-        o["max_size"] = None
-    if o["read_size"] < 64:
+        setattr(o, k, options[k])
+    if o.max_size is not None and o.max_size <= 0:
+        o.max_size = None
+    if o.read_size < 64:
         raise UsageError("read_size below 64")
-    ctx = o["ssl"]
-    if ctx is None and o["certfile"]:
+    ctx = o.ssl
+    if ctx is None and o.certfile:
         from microproto_port import tls
 
-        ctx = tls.server_context(o["certfile"], o["keyfile"] or o["certfile"])
+        ctx = tls.server_context(o.certfile, o.keyfile or o.certfile)
     server = Server(handler, o)
-    server._server = await _listen(server._session, host, port, server.gate, ctx, o["backlog"], _refusal)
+    server._server = await _listen(server._session, host, port, server.gate, ctx, o.backlog, _refusal)
     server.port = port
     server.tls = ctx is not None
     return server

@@ -190,7 +190,7 @@ def accept(offers, o):
 
     if not getattr(inflate, "AVAILABLE", True):
         return None, None
-    r = negotiate(offers, inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER, o["max_window_bits"])
+    r = negotiate(offers, inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER, o.max_window_bits)
     if r is None:
         return None, None
-    return PerMessageDeflate(r[0], inflate, o["deflate_level"], o["deflate_mem_level"]), r[1]
+    return PerMessageDeflate(r[0], inflate, o.deflate_level, o.deflate_mem_level), r[1]

@@ -99,8 +99,8 @@ async def check(server, request, peer):
     request), else a response ``(status, headers, body)``; raises
     ``HandshakeError``."""
     o = server.options
-    origins = o["origins"]
-    if origins is None and o["password"] is not None:
+    origins = o.origins
+    if origins is None and o.password is not None:
         origins = "same"
     origin = request.headers.get("Origin")
     if origins == "same":
@@ -110,26 +110,26 @@ async def check(server, request, peer):
             raise HandshakeError(403, "origin not allowed")
     elif origins is not None and origin not in origins:
         raise HandshakeError(403, "origin not allowed")
-    if o["password"] is not None:
+    if o.password is not None:
         got = _basic_password(request)
         if got is None:
             raise HandshakeError(401, "password required", _AUTH)
-        ok = server.gate.check(peer and peer[0], got, o["password"], ticks_ms())
+        ok = server.gate.check(peer and peer[0], got, o.password, ticks_ms())
         if ok is None:
             raise HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
         if not ok:
             raise HandshakeError(403, "wrong password")
-    if not is_upgrade(request) and o["http_handler"] is not None:
+    if not is_upgrade(request) and o.http_handler is not None:
         request.peer = peer  # (ip, port) or None: a route may throttle per address
-        r = await _maybe_await(o["http_handler"](request))
+        r = await _maybe_await(o.http_handler(request))
         if r is None:
             return 404, [("Content-Type", "text/plain")], b"not found\n"
         return r
-    key = check_upgrade(request, o["legacy_webrepl"])
+    key = check_upgrade(request, o.legacy_webrepl)
     if server._closing:
         raise HandshakeError(503, "shutting down", [("Retry-After", "5")])
-    if o["auth"] is not None:
-        ok = await _maybe_await(o["auth"](request))
+    if o.auth is not None:
+        ok = await _maybe_await(o.auth(request))
         if ok is not True:
             status = ok if isinstance(ok, int) and not isinstance(ok, bool) else 401
             raise HandshakeError(status, "not authorized", _AUTH if status == 401 else ())
