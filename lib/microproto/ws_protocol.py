@@ -32,9 +32,12 @@ inflation; None: no limit); a frame at most ``max_frame`` (default
 a compressed message at most ``max_size`` bytes inflated and ``2 *
 max_size + 1024`` compressed, in ``stream`` mode too (bombs);
 the receive path uses one ``scratch_size`` buffer, a 125-byte control
-buffer and a message buffer that grows up to ``max_size`` and is dropped
-after messages over 4 KiB. Steady state (uncompressed frames) allocates
-nothing in the frame codec.
+buffer and a message buffer (made with the first data frame, at once to a
+frame's length) that grows up to ``max_size`` and is dropped after messages
+over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
+handed out: 2N (on MicroPython every 64 KiB of a large message runs a
+collection, so that the second N finds room). Steady state (uncompressed
+frames) allocates nothing in the frame codec.
 
 The frame header is parsed here, in place (``microproto.ws_frames`` is the
 codec for clients and tests, and is not loaded by a server). Close
