@@ -186,7 +186,34 @@ class WebREPL:
             if buf:  # a record cut short by terminal input
                 buf[:] = b""
                 self._out.append((False, ERR))
-            self._keys(data)
+            ld = self._lines
+            ld.feed(data)
+            echo = ld.echo_to_send()
+            while True:
+                ev = ld.next_event()
+                if ev is None:
+                    break
+                kind = ev[0]
+                if kind == "line":
+                    try:
+                        self._events.append(("exec", bytes(ev[1]).decode()))
+                    except UnicodeError:
+                        self._text(echo)
+                        echo = b""
+                        self.output("invalid UTF-8 in the line: ignored\n")
+                elif kind == "interrupt":
+                    self._events.append(("interrupt", None))
+                elif kind == "eof":
+                    self._text(echo)
+                    echo = b""
+                    self._text(b"\r\nbye\r\n")
+                    self._close(1000, "end of session")
+                    return
+                elif kind == "overlong":
+                    self._text(echo)
+                    echo = b""
+                    self.output("line longer than %d bytes: ignored\n" % ld.max_line)
+            self._text(echo)
         elif buf or data[:2] == b"WA":
             # a record may come split over several messages (the PyPI
             # webrepl client sends its first 10 bytes on their own)
@@ -200,36 +227,6 @@ class WebREPL:
                 record(self, rec + bytes(data[need:]) if len(data) > need else rec)
         else:
             self._close(1003, "binary data outside a file transfer")
-
-    def _keys(self, data):
-        ld = self._lines
-        ld.feed(data)
-        echo = ld.echo_to_send()
-        while True:
-            ev = ld.next_event()
-            if ev is None:
-                break
-            kind = ev[0]
-            if kind == "line":
-                try:
-                    self._events.append(("exec", bytes(ev[1]).decode()))
-                except UnicodeError:
-                    self._text(echo)
-                    echo = b""
-                    self.output("invalid UTF-8 in the line: ignored\n")
-            elif kind == "interrupt":
-                self._events.append(("interrupt", None))
-            elif kind == "eof":
-                self._text(echo)
-                echo = b""
-                self._text(b"\r\nbye\r\n")
-                self._close(1000, "end of session")
-                return
-            elif kind == "overlong":
-                self._text(echo)
-                echo = b""
-                self.output("line longer than %d bytes: ignored\n" % ld.max_line)
-        self._text(echo)
 
     def output(self, text, more=False):
         """The driver ran a line: send its output and the next prompt."""
