@@ -110,11 +110,12 @@ class _Options:
 
 
 def __getattr__(name):
-    if name == "_basic_password":  # (microproto.status uses it)
-        from microproto.ws_http import _basic_password
+    # _basic_password (microproto.status uses it)
+    if name[:2] == "__":
+        raise AttributeError(name)  # (probes for __path__ and the like)
+    from microproto import ws_http
 
-        return _basic_password
-    raise AttributeError(name)
+    return getattr(ws_http, name)
 
 
 class ConnectionClosed(PeerError):

@@ -36,11 +36,12 @@ _WHY = ("request head is not UTF-8\nconnection closed during the request\nreques
 
 
 def __getattr__(name):
-    if name in ("response", "error_response", "status_text", "select_subprotocol"):
-        from microproto import ws_http
+    # response, error_response, status_text, select_subprotocol
+    if name[:2] == "__":
+        raise AttributeError(name)  # (probes for __path__ and the like)
+    from microproto import ws_http
 
-        return getattr(ws_http, name)
-    raise AttributeError(name)
+    return getattr(ws_http, name)
 
 
 class HandshakeError(PeerError):
