@@ -157,8 +157,9 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     station interface's on a board)."""
     if not password:
         raise ValueError("the console needs a password")
-    # what every session needs, loaded now while the heap is still in one
-    # piece (not by the first session, into a heap the servers fragmented)
+    # what every session needs, loaded when the console starts: a board
+    # short of memory fails here rather than at the first login, and an
+    # import of this module (its CLI, PAGE) does not carry them
     from microproto.webrepl import WebREPL
     from microproto_port.repl import Session
 
@@ -211,8 +212,7 @@ async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=
     that is not a wildcard)."""
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     if telnet_port:
-        # modules first, then the servers' objects: what is loaded after a
-        # server runs fills the heap around it in pieces
+        # loaded before the servers start, like the sessions' modules
         from microproto import telnet
     servers = [await serve(host, port, password, legacy_clients=legacy_clients, address=address, **tls)]
     print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
