@@ -35,8 +35,8 @@ the receive path uses one ``scratch_size`` buffer, a 125-byte control
 buffer and a message buffer (made with the first data frame, at once to a
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
-handed out: 2N (on MicroPython every 64 KiB of a large message runs a
-collection, so that the second N finds room). Steady state (uncompressed
+handed out: 2N (on MicroPython every 64 KiB of a message over an eighth
+of the heap runs a collection, so that the second N finds room). Steady state (uncompressed
 frames) allocates nothing in the frame codec.
 
 The frame header is parsed here, in place (``microproto.ws_frames`` is the
@@ -79,6 +79,9 @@ _WHY = ("keepalive ping timeout\ninvalid frame length\nreserved bits set\n"
 
 
 _collect = gc.collect if hasattr(gc, "mem_free") else None
+# a message buffer over an eighth of the heap (MicroPython) is large: see
+# receive_data (one collection per 64 KiB; a smaller one costs none)
+_LARGE = (gc.mem_free() + gc.mem_alloc()) >> 3 if _collect is not None else 0
 _stream = []
 
 
@@ -381,12 +384,12 @@ class ServerProtocol:
                         self.fail(1007, 13)  # invalid UTF-8
                     else:
                         self._mn = mn + k
-                        if _collect is not None and (mn + k) >> 16 != mn >> 16:
-                            # every 64 KiB of a large message (MicroPython):
-                            # garbage is freed while it is still low in the
-                            # heap, so what is alive when the message is
-                            # handed out does not split the free space above
-                            # the message buffer (room for the message)
+                        if _collect is not None and (mn + k) >> 16 != mn >> 16 and len(msg) > _LARGE:
+                            # every 64 KiB of a message large for this heap
+                            # (MicroPython): garbage is freed while it is
+                            # still low in the heap, so what is alive when the
+                            # message is handed out does not split the free
+                            # space above the message buffer (room for it)
                             _collect()
                 else:
                     _more().payload(self, data, i, k)
