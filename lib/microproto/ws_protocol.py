@@ -35,7 +35,7 @@ the receive path uses one ``scratch_size`` buffer, a 125-byte control
 buffer and a message buffer (made with the first data frame, at once to a
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
-handed out: 2N (on MicroPython every 64 KiB of a message over an eighth
+handed out: 2N (on MicroPython every 64 KiB of a message over a quarter
 of the heap runs a collection, so that the second N finds room). Steady state (uncompressed
 frames) allocates nothing in the frame codec.
 
@@ -79,9 +79,9 @@ _WHY = ("keepalive ping timeout\ninvalid frame length\nreserved bits set\n"
 
 
 _collect = gc.collect if hasattr(gc, "mem_free") else None
-# a message buffer over an eighth of the heap (MicroPython) is large: see
+# a message buffer over a quarter of the heap (MicroPython) is large: see
 # receive_data (one collection per 64 KiB; a smaller one costs none)
-_LARGE = (gc.mem_free() + gc.mem_alloc()) >> 3 if _collect is not None else 0
+_LARGE = (gc.mem_free() + gc.mem_alloc()) >> 2 if _collect is not None else 0
 _stream = []
 
 
