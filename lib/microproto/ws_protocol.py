@@ -36,8 +36,8 @@ buffer and a message buffer (made with the first data frame, at once to a
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
 handed out: 2N (on MicroPython every 64 KiB of a message over a quarter
-of the heap runs a collection, so that the second N finds room). Steady state (uncompressed
-frames) allocates nothing in the frame codec.
+of the heap runs a collection, so that the second N finds room). Steady
+state (uncompressed frames) allocates nothing in the frame codec.
 
 The frame header is parsed here, in place (``microproto.ws_frames`` is the
 codec for clients and tests, and is not loaded by a server). Close
