@@ -35,7 +35,8 @@ Options of ``serve`` (all keyword, every limit with a safe default):
 - ``http_handler(request)``: answers requests that are not upgrades
   (a page served on the same port): return ``(status, headers, body)``
   with ``body`` bytes, str or a binary file object (streamed), or None for
-  404. ``static_handler(root)`` makes one that serves files.
+  404. ``static_handler(root)`` makes one that serves files (in
+  ``microproto.ws_static``; reachable from here).
 - ``max_size`` (1 MiB; None: no limit): largest message and frame (1009);
   compressed messages are bounded by it in ``stream`` mode too.
   ``max_frame``: largest frame if different.
@@ -110,7 +111,7 @@ class _Options:
 
 
 def __getattr__(name):
-    # _basic_password (microproto.status uses it)
+    # static_handler (an ``http_handler`` needs ws_http anyway), _basic_password
     if name[:2] == "__":
         raise AttributeError(name)  # (probes for __path__ and the like)
     from microproto import ws_http
@@ -300,16 +301,6 @@ class WebSocket(Driven):
             self.writer.close()
         except OSError:
             pass
-
-
-def static_handler(root, index="index.html"):
-    """An ``http_handler`` serving the files under directory ``root``
-    (``microproto.ws_static``, loaded when used): GET/HEAD only; 404 for
-    ``..``, ``\\``, NUL, names starting with ``.``, ``.py``/``.mpy`` files
-    and paths through a symbolic link."""
-    from microproto.ws_static import static_handler as make
-
-    return make(root, index)
 
 
 def _refusal(why):

@@ -6,7 +6,7 @@ loads it): HTTP responses (``response``, ``error_response``,
 ``http_handler`` (bytes, str or a file streamed in 2 KiB pieces), and the
 refusals at accept. ``response``, ``error_response``, ``status_text`` and
 ``select_subprotocol`` are also reachable from ``microproto.ws_handshake``;
-``_basic_password`` from ``microproto.websocket``.
+``static_handler`` and ``_basic_password`` from ``microproto.websocket``.
 """
 
 import asyncio
@@ -85,6 +85,16 @@ def _basic_password(request):
         return b""
     c = raw.find(b":")
     return raw[c + 1 :] if c >= 0 else b""
+
+
+def static_handler(root, index="index.html"):
+    """An ``http_handler`` serving the files under directory ``root``
+    (``microproto.ws_static``, loaded when used): GET/HEAD only; 404 for
+    ``..``, ``\\``, NUL, names starting with ``.``, ``.py``/``.mpy`` files
+    and paths through a symbolic link. (``websocket.static_handler``.)"""
+    from microproto.ws_static import static_handler as make
+
+    return make(root, index)
 
 
 async def _maybe_await(x):
