@@ -529,7 +529,8 @@ def print_table(results, errors):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", action="append", metavar="TOPIC", help="one topic (repeat, or a,b)")
+    ap.add_argument("--only", action="append", metavar="TOPIC",
+                    help="one topic (repeat, or a,b); autobahn: the Autobahn suite")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per benchmark (default 3)")
     ap.add_argument("--tiny", action="store_true", help="every benchmark on its smallest setting (the test suite)")
     ap.add_argument("--doc", help="page to write (default docs/performance.md; with --tiny bench-out/tiny/)")
@@ -542,6 +543,9 @@ def main(argv=None):
     topics = list(TOPICS)
     if a.only:
         want = [t for o in a.only for t in o.split(",") if t]
+        if "autobahn" in want:  # --only autobahn: the suite alone
+            want.remove("autobahn")
+            a.autobahn = True
         unknown = [t for t in want if t not in TOPICS and not os.path.exists(script(t))]
         if unknown:
             ap.error("unknown topic(s): %s (known: %s)" % (", ".join(unknown), ", ".join(TOPICS)))
