@@ -111,12 +111,12 @@ class _Options:
 
 
 def __getattr__(name):
-    # static_handler (an ``http_handler`` needs ws_http anyway), _basic_password
-    if name[:2] == "__":
-        raise AttributeError(name)  # (probes for __path__ and the like)
-    from microproto import ws_http
+    # static_handler, from ws_http (an ``http_handler`` needs it anyway)
+    if name != "static_handler":
+        raise AttributeError(name)
+    from microproto.ws_http import static_handler
 
-    return getattr(ws_http, name)
+    return static_handler
 
 
 class ConnectionClosed(PeerError):

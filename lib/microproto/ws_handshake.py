@@ -21,7 +21,8 @@ from microproto.errors import PeerError
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 VERSION = "13"
 
-_TOKEN_CHARS = "!#$%&'*+-.^_`|~"
+# visible ASCII that is not in a token (RFC 9110 5.6.2)
+_DELIMS = b'"(),/:;<=>?@[\\]{}'
 
 
 # why a request is refused, one reason a line: ``HandshakeError`` takes a
@@ -124,11 +125,16 @@ class Request:
         self.query = "" if q < 0 else target[q + 1 :]
 
 
-def _is_token(s):
-    if not s:
+def _is_token(b, n):
+    # the first n bytes of b (a method, a header name) are a token; checked
+    # as bytes before any decoding: on MicroPython each one-character str
+    # taken from a str is interned, for good (a peer could fill the heap
+    # with distinct characters)
+    if n <= 0:
         return False
-    for c in s:
-        if not (c.isalpha() or c.isdigit() or c in _TOKEN_CHARS) or ord(c) > 126:
+    for i in range(n):
+        c = b[i]
+        if c < 33 or c > 126 or c in _DELIMS:
             return False
     return True
 
@@ -185,8 +191,10 @@ class RequestParser:
             if self._start is None:
                 if not line:
                     continue  # RFC 9112 2.2: ignore empty lines before the request
+                if not _is_token(line, line.find(b" ")):
+                    raise HandshakeError(400, 4)  # malformed request line
                 parts = _text(line).split(" ")
-                if len(parts) != 3 or not parts[1] or not _is_token(parts[0]):
+                if len(parts) != 3 or not parts[1]:
                     raise HandshakeError(400, 4)  # malformed request line
                 if not parts[2].startswith("HTTP/1."):
                     raise HandshakeError(400, 5)  # unsupported HTTP version
@@ -203,11 +211,9 @@ class RequestParser:
                 raise HandshakeError(400, 6)  # obsolete header line folding
             if len(h) >= self.max_headers:
                 raise HandshakeError(431, 7)  # too many header lines
-            line = _text(line)
-            c = line.find(":")
-            if c <= 0 or not _is_token(line[:c]):
+            if not _is_token(line, line.find(b":")):
                 raise HandshakeError(400, 8)  # malformed header line
-            h.append(line)
+            h.append(_text(line))
         return None
 
 

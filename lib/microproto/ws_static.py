@@ -46,7 +46,9 @@ def static_handler(root, index="index.html"):
             path += index
         parent = root
         for part in path[1:].split("/"):
-            if (not part or part[0] == "." or part.endswith(".py") or part.endswith(".mpy")
+            # (startswith, not part[0]: on MicroPython a str's one
+            # character taken out is interned for good)
+            if (not part or part.startswith(".") or part.endswith(".py") or part.endswith(".mpy")
                     or _is_link(os, parent, part)):
                 return 404, [], b"not found\n"
             parent += "/" + part
