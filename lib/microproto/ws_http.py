@@ -3,10 +3,10 @@ used (a server without these options, serving well-formed upgrades, never
 loads it): HTTP responses (``response``, ``error_response``,
 ``status_text``), subprotocol selection, the checks of the ``origins``,
 ``password``, ``auth`` and ``http_handler`` options, answers from an
-``http_handler`` (bytes, str or a file streamed in 2 KiB pieces), and the
-refusals at accept. ``response``, ``error_response``, ``status_text`` and
-``select_subprotocol`` are also reachable from ``microproto.ws_handshake``;
-``static_handler`` and ``_basic_password`` from ``microproto.websocket``.
+``http_handler`` (bytes, str or a file streamed through one 1 KiB
+buffer), and the refusals at accept. ``response``, ``error_response``,
+``status_text`` and ``select_subprotocol`` are also reachable from
+``microproto.ws_handshake``; ``static_handler`` from ``microproto.websocket``.
 """
 
 import asyncio
@@ -14,7 +14,7 @@ import asyncio
 from microproto.aio import close_stream
 from microproto.aio import write as _write
 from microproto.ws_handshake import HandshakeError, check_upgrade, is_upgrade
-from microproto_port import ticks_ms
+from microproto_port import const, ticks_ms
 
 # reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
 _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
@@ -22,6 +22,7 @@ _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\
             b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
             b"503 Service Unavailable\n")
 _AUTH = [("WWW-Authenticate", 'Basic realm="microproto"')]
+_CHUNK = const(1024)  # bytes of a file body read and written at a time
 
 
 def status_text(status):
@@ -80,8 +81,10 @@ def _basic_password(request):
     import binascii
 
     try:
-        raw = binascii.a2b_base64(v[6:].strip())
-    except ValueError:  # binascii.Error is a ValueError
+        # bytes: micropython-lib's binascii (the WebAssembly port's) takes
+        # no str
+        raw = binascii.a2b_base64(v[6:].strip().encode())
+    except Exception:  # binascii.Error (ValueError); micropython-lib's raises Exception
         return b""
     c = raw.find(b":")
     return raw[c + 1 :] if c >= 0 else b""
@@ -148,17 +151,25 @@ async def check(server, request, peer):
 
 
 async def respond(writer, data, timeout_ms, body=None):
-    """Write ``data`` (and ``body``, a binary file, in 2 KiB pieces), then
-    close the connection."""
+    """Write ``data`` (and ``body``, a binary file, read into one 1 KiB
+    buffer and written from it, no copy), then close the connection."""
     try:
         await _write(writer, data, timeout_ms)
         if body is not None:
-            buf = bytearray(2048)
+            t = getattr(writer, "transport", None)
+            if t is not None:
+                # CPython: its transport may keep a view of what it could not
+                # send at once (3.12+: no copy); each write drains to empty
+                # (within timeout_ms) before the buffer is read into again.
+                # MicroPython's stream copies what it keeps.
+                t.set_write_buffer_limits(0)
+            buf = bytearray(_CHUNK)
+            mv = memoryview(buf)
             while True:
                 n = body.readinto(buf)
                 if not n:
                     break
-                await _write(writer, bytes(memoryview(buf)[:n]), timeout_ms)
+                await _write(writer, mv[:n], timeout_ms)
     except (OSError, asyncio.TimeoutError):
         pass
     finally:

@@ -1,7 +1,8 @@
 """A WebSocket server for the hostile-peer tests; runs on both runtimes:
     ws_hostile_app.py PORT [option=value ...]   (options of websocket.serve, ints)
 
-Plain GETs get "page" (a route of ``http_handler``). Paths: ``/flood`` sends 16 KiB binary messages until the connection ends;
+Plain GETs get "page" (a route of ``http_handler``), ``GET /big`` the file
+given as ``big=PATH`` (streamed from the file). Paths: ``/flood`` sends 16 KiB binary messages until the connection ends;
 ``/raise`` raises in the handler on the first message; ``/stream`` counts
 the bytes of each message received as fragments; anything else echoes.
 The text ``__stats__`` on any connection answers JSON: ``sessions`` (gate
@@ -59,6 +60,12 @@ async def handler(ws):
 
 
 def page(request):
+    if request.path == "/big" and stats.get("big"):
+        import os
+
+        path = stats["big"]
+        return 200, [("Content-Type", "application/octet-stream"),
+                     ("Content-Length", str(os.stat(path)[6]))], open(path, "rb")
     return 200, [("Content-Type", "text/plain")], "page\n"
 
 
@@ -68,6 +75,9 @@ def main():
     opts = {"ping_interval_ms": None}
     for a in sys.argv[2:]:
         k, v = a.split("=", 1)
+        if k == "big":
+            stats["big"] = v
+            continue
         opts[k] = v if k == "password" else int(v)
     for k in ("stream",):
         if k in opts:
