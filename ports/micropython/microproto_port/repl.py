@@ -41,36 +41,40 @@ _KEYWORDS = ("if", "while", "for", "try", "def", "class", "with", "async", "@")
 def needs_more(source):
     """True if ``source`` (lines joined with ``\\n``) is not yet a complete
     statement by the rules of MicroPython's REPL."""
+    # read as bytes (ints): a one-character str taken out of a str is
+    # interned for good on MicroPython (each distinct character typed would
+    # stay in the heap); the specials are ASCII, never inside a UTF-8 sequence
+    b = source.encode()
     depth = 0
-    quote = None  # None, "'", '"', "'''", '"""'
+    quote = None  # None, b"'", b'"', b"'''", b'"""'
     i = 0
-    n = len(source)
+    n = len(b)
     while i < n:
-        c = source[i]
+        c = b[i]
         if quote is not None:
-            if c == "\\":
+            if c == 0x5C:  # backslash
                 i += 2
                 continue
-            if source.startswith(quote, i):
+            if b.startswith(quote, i):
                 i += len(quote)
                 quote = None
                 continue
-            if c == "\n" and len(quote) == 1:
+            if c == 0x0A and len(quote) == 1:
                 quote = None  # an unterminated short string: a syntax error
             i += 1
             continue
-        if c == "#":
-            j = source.find("\n", i)
+        if c == 0x23:  # "#"
+            j = b.find(b"\n", i)
             i = n if j < 0 else j
             continue
-        if c == "'" or c == '"':
-            q3 = c * 3
-            quote = q3 if source.startswith(q3, i) else c
+        if c == 0x27 or c == 0x22:
+            q3 = b"'''" if c == 0x27 else b'"""'
+            quote = q3 if b.startswith(q3, i) else q3[:1]
             i += len(quote)
             continue
-        if c in "([{":
+        if c == 0x28 or c == 0x5B or c == 0x7B:  # ( [ {
             depth += 1
-        elif c in ")]}":
+        elif c == 0x29 or c == 0x5D or c == 0x7D:  # ) ] }
             depth -= 1
         i += 1
     if quote is not None and len(quote) == 3:
