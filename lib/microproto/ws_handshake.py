@@ -125,18 +125,14 @@ class Request:
         self.query = "" if q < 0 else target[q + 1 :]
 
 
-def _is_token(b, n):
-    # the first n bytes of b (a method, a header name) are a token; checked
-    # as bytes before any decoding: on MicroPython each one-character str
-    # taken from a str is interned, for good (a peer could fill the heap
-    # with distinct characters)
-    if n <= 0:
-        return False
-    for i in range(n):
-        c = b[i]
+def _is_token(b):
+    # b (bytes: a method, a header name) is a token; checked as bytes, not
+    # as str: on MicroPython each one-character str taken out of a str is
+    # interned for good (a peer could fill the heap with new characters)
+    for c in b:
         if c < 33 or c > 126 or c in _DELIMS:
             return False
-    return True
+    return len(b) > 0
 
 
 def _text(line):
@@ -191,10 +187,8 @@ class RequestParser:
             if self._start is None:
                 if not line:
                     continue  # RFC 9112 2.2: ignore empty lines before the request
-                if not _is_token(line, line.find(b" ")):
-                    raise HandshakeError(400, 4)  # malformed request line
                 parts = _text(line).split(" ")
-                if len(parts) != 3 or not parts[1]:
+                if len(parts) != 3 or not parts[1] or not _is_token(line[: line.find(b" ")]):
                     raise HandshakeError(400, 4)  # malformed request line
                 if not parts[2].startswith("HTTP/1."):
                     raise HandshakeError(400, 5)  # unsupported HTTP version
@@ -211,7 +205,8 @@ class RequestParser:
                 raise HandshakeError(400, 6)  # obsolete header line folding
             if len(h) >= self.max_headers:
                 raise HandshakeError(431, 7)  # too many header lines
-            if not _is_token(line, line.find(b":")):
+            c = line.find(b":")
+            if c <= 0 or not _is_token(line[:c]):
                 raise HandshakeError(400, 8)  # malformed header line
             h.append(_text(line))
         return None

@@ -14,7 +14,7 @@ import asyncio
 from microproto.aio import close_stream
 from microproto.aio import write as _write
 from microproto.ws_handshake import HandshakeError, check_upgrade, is_upgrade
-from microproto_port import const, ticks_ms
+from microproto_port import ticks_ms
 
 # reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
 _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
@@ -22,7 +22,6 @@ _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\
             b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
             b"503 Service Unavailable\n")
 _AUTH = [("WWW-Authenticate", 'Basic realm="microproto"')]
-_CHUNK = const(1024)  # bytes of a file body read and written at a time
 
 
 def status_text(status):
@@ -163,7 +162,7 @@ async def respond(writer, data, timeout_ms, body=None):
                 # (within timeout_ms) before the buffer is read into again.
                 # MicroPython's stream copies what it keeps.
                 t.set_write_buffer_limits(0)
-            buf = bytearray(_CHUNK)
+            buf = bytearray(1024)
             mv = memoryview(buf)
             while True:
                 n = body.readinto(buf)
