@@ -431,7 +431,12 @@ def sections(block):
     out = {}
     cur = None
     meta = None
+    skip_blank = False
     for ln in lines:
+        if skip_blank:
+            skip_blank = False
+            if not ln.strip():
+                continue
         m = _SECTION_RE.match(ln)
         if m:
             cur = None
@@ -450,6 +455,7 @@ def sections(block):
             cur = None
             continue
         if cur is None or ln.startswith(_KEPT) or _LEGACY_NOTE.match(ln):
+            skip_blank = True  # and the blank line after the note
             continue
         out[cur][1].append(ln)
     for topic, (meta, ls) in out.items():

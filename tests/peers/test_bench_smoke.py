@@ -107,4 +107,5 @@ def test_a_run_of_some_topics_keeps_the_others(tmp_path):
     text = run("websocket", "2026-01-04 10:00 UTC", "ddddddd", 5.5)
     block = text[text.index(bench.BEGIN):text.index(bench.END)]
     assert block.count("### Telnet") == 1 and block.count(bench._KEPT) == 2, block
+    assert "\n\n\n" not in block, block  # a note kept twice adds no blank lines
     assert "| 4.50 |" not in block and "| 5.50 |" in block
