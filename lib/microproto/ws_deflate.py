@@ -60,7 +60,7 @@ def split_offers(values):
                     params.append((p.lower(), None))
                 else:
                     val = p[eq + 1 :].strip()
-                    if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+                    if len(val) >= 2 and val.startswith('"') and val.endswith('"'):
                         val = val[1:-1]
                     params.append((p[:eq].strip().lower(), val))
             offers.append((name, params))
@@ -68,18 +68,27 @@ def split_offers(values):
 
 
 def _split_outside_quotes(s, sep):
+    # ``s.split(sep)`` with the pieces of a quoted string joined back: a
+    # separator counts when an even number of quotes comes before it. No
+    # character is taken out of ``s`` on its own (on MicroPython each
+    # distinct one-character str is interned for good: a peer's header
+    # must not leave its characters in the heap).
     out = []
-    cur = []
-    q = False
-    for c in s:
-        if c == '"':
-            q = not q
-        if c == sep and not q:
-            out.append("".join(cur))
-            cur = []
+    group = None
+    for piece in s.split(sep):
+        odd = piece.count('"') % 2
+        if group is None:
+            if odd:
+                group = [piece]
+            else:
+                out.append(piece)
         else:
-            cur.append(c)
-    out.append("".join(cur))
+            group.append(piece)
+            if odd:
+                out.append(sep.join(group))
+                group = None
+    if group is not None:
+        out.append(sep.join(group))  # an unclosed quote runs to the end
     return out
 
 

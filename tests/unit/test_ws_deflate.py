@@ -193,3 +193,57 @@ def test_stored_blocks_inflate_with_zlib_semantics():
         out[o : o + len(piece)] = piece
         o += len(piece)
     assert o == len(data) and out == data
+
+
+def _odd(i, lead=0xEA):
+    # U+A000 + i (lead 0xEB: U+B000 + i), i < 1024: a character in no
+    # firmware's string table, made from UTF-8 bytes (chr() would itself
+    # intern it on MicroPython)
+    return str(bytes((lead, 0x80 | (i >> 6), 0x80 | (i & 63))), "utf-8")
+
+
+def _heap_growth(run):
+    # bytes still held after ``run()`` and a collection on MicroPython; None
+    # on CPython (nothing is interned there) and on the WebAssembly port
+    # (gc.collect() called from a test frees nothing there)
+    import gc
+    import sys
+
+    if not hasattr(gc, "mem_alloc") or sys.platform == "webassembly":
+        run()
+        return None
+    gc.collect()
+    before = gc.mem_alloc()
+    run()
+    gc.collect()
+    return gc.mem_alloc() - before
+
+
+def test_distinct_characters_in_offers_are_not_kept():
+    # Any client reaches the negotiation (compression="deflate" is the
+    # default, before any password). On MicroPython each distinct
+    # one-character str taken out of a str is interned for good, so the
+    # offers must be split without taking their characters one by one.
+    want = "permessage-deflate; client_max_window_bits=10"
+    right = [0, 0, 0]
+
+    def run(first, n, lead):
+        for i in range(first, first + n):
+            a, b, c = _odd(i, lead), _odd(i + 300, lead), _odd(i + 600, lead)
+            # an unknown parameter, another extension with a quoted value
+            # holding both separators, then an acceptable offer
+            r = _neg("permessage-deflate; x=" + a + ", x-" + b + '; q="' + c + ',;' + a + '", ' + want)
+            right[0] += r == want
+            # a quoted value starting and ending with such characters
+            right[1] += _neg('permessage-deflate; client_max_window_bits="' + b + c + '"') is None
+            r = split_offers(["x; q=" + c + '"' + a + ',;"' + b])
+            right[2] += r == [("x", [("q", c + '"' + a + ',;"' + b)])]
+
+    run(0, 4, 0xEB)  # warm-up: whatever the first negotiation makes once
+    n = 300
+    grown = _heap_growth(lambda: run(0, n, 0xEA))
+    assert right == [n + 4] * 3, right
+    if grown is not None:
+        # kept when the offers were split one character at a time: 3 * n
+        # characters, 16 B or more each on the unix port; nothing now
+        assert grown < n, grown
