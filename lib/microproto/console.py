@@ -41,8 +41,8 @@ PAGE = __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "con
 
 def page_handler(request):
     """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere.
-    The page is streamed from the file (the server sends it 2 KiB at a
-    time), never read whole."""
+    The page is streamed from the file (the server reads it into one 1 KiB
+    buffer and sends it from there), never read whole."""
     if request.path not in ("/", "/index.html"):
         return None
     if request.method not in ("GET", "HEAD"):
