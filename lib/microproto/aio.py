@@ -50,12 +50,30 @@ class Driven:
     ``start(leftover)`` feeds what arrived behind a handshake (and sends the
     answers at once), then reads feed the core and its answers are sent (a
     reader task, or the transport's callback where the port offers one:
-    ``streams.accepted``), and a timer task (``core.tick`` at ``core.next_deadline_ms()``).
-    ``on_events()`` is called after every feed and tick to take the core's
-    events. Every write drains within ``write_timeout_ms``, else the peer is
-    cut. ``go`` (an Event) cleared stops reading (backpressure); ``rearm()``
-    tells the timer that the core's deadline may have moved earlier. ``done`` is set once the
-    connection is over; ``finish()`` closes it."""
+    ``streams.accepted``). A timer task runs while the core has a deadline
+    (``core.tick`` at ``core.next_deadline_ms()``); ``rearm()`` tells it that
+    the deadline may have appeared or moved earlier. ``on_events()`` is
+    called after every feed and tick to take the core's events. Every write
+    drains within ``write_timeout_ms``, else the peer is cut. ``go`` (an
+    Event, made on first use) cleared stops reading (backpressure). ``done``
+    is set once the connection is over; ``finish()`` closes it.
+
+    The core: ``receive_data``, ``data_to_send`` (bytes, or a list of
+    parts), ``tick``, ``next_deadline_ms``, ``close_expected``, and
+    ``fail(code, reason)``: queue the end of the connection after an
+    internal error (MemoryError: 1009, a bug: 1011)."""
+
+    # what starts constant is the class's: an instance stores what differs
+    closed = False  # no more reads or writes
+    eof = False
+    rbuf = None  # a buffer to read into (MicroPython: no allocation per read),
+    # set by a subclass whose core copies out all it keeps of a read
+    _tasks = ()
+    _flushing = 0  # drains holding or waiting for the lock
+    _lock = None
+    _go = None
+    _timer_task = None
+    _armed = None  # the deadline the timer task sleeps until (None: it is not sleeping)
 
     def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
         self.reader = reader
@@ -65,36 +83,37 @@ class Driven:
             self.on_events = on_events
         self.read_size = read_size
         self.write_timeout_ms = write_timeout_ms
-        self.closed = False  # no more reads or writes
-        self.eof = False
         self.done = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._flushing = 0  # flushes holding or waiting for the lock
-        self.wakeup = asyncio.Event()
-        self.go = asyncio.Event()
-        self.go.set()
-        self._armed = None  # the deadline the timer waits for
-        # a buffer to read into (MicroPython: no allocation per read), set
-        # by a subclass whose core copies out all it keeps of a read
-        self.rbuf = None
-        self._tasks = ()
+
+    @property
+    def go(self):
+        g = self._go
+        if g is None:
+            g = self._go = asyncio.Event()
+            g.set()
+        return g
 
     async def start(self, leftover=b""):
         fed = streams.accepted(self)  # True: the port feeds the core itself
         if leftover:
-            await self.feed(leftover)
+            c = self.feed(leftover)
+            if c is not None:
+                await c
             if self.core.close_expected():
                 self._end()
         if not self.closed:
-            t = asyncio.create_task(self._timer())
-            self._tasks = (t,) if fed else (asyncio.create_task(self._reader()), t)
+            self.rearm()
+            if not fed:
+                self._tasks = (asyncio.create_task(self._reader()),)
 
     def on_events(self):
         """Take the core's events (given to the constructor, or overridden)."""
 
     def feed(self, data):
-        """Give ``data`` to the core and take its events; returns the flush
-        to await (a plain function: a read costs no coroutine of its own)."""
+        """Give ``data`` to the core, take its events and hand its answers to
+        the transport; returns None, or what to await (a drain; a subclass's
+        own ``flush``). A plain function: a read that needs no wait costs no
+        coroutine."""
         core = self.core
         core.tick(ticks_ms())
         try:
@@ -108,39 +127,64 @@ class Driven:
             core.fail(1011, "internal error")
         self.on_events()
         self.rearm()
-        return self.flush()
+        if type(self).flush is not Driven.flush:
+            return self.flush()
+        return self._out()
 
     def rearm(self):
-        """The core's deadline may have moved: wake the timer only if it is
-        now earlier than what the timer waits for (input that pushes an idle
-        deadline later costs nothing)."""
+        """The core's deadline may have appeared or moved earlier: start the
+        timer task, or wake it if it sleeps until later (input that pushes a
+        deadline later costs nothing; no deadline, no task)."""
         d = self.core.next_deadline_ms()
-        a = self._armed
-        if d is not None and (a is None or ticks_diff(d, a) < 0):
-            self.wakeup.set()
+        if d is None or self.closed:
+            return
+        t = self._timer_task
+        if t is None:
+            self._timer_task = asyncio.create_task(self._timer())
+        else:
+            a = self._armed
+            if a is not None and ticks_diff(d, a) < 0:
+                self._armed = None
+                t.cancel()  # its sleep ends; it looks again
 
     async def flush(self):
         """Send what the core has produced; a peer that does not take it
         within ``write_timeout_ms`` is cut. Nothing queued: no lock, no
         wait; written at once when no drain is under way, and the lock only
         taken when the transport is full (a drain to wait for)."""
-        f = self._flushing
-        w = self.writer
-        try:
-            if not f:
-                if self.closed or not self._put():
-                    return  # finish() sends what is left
-                if not streams.blocked(w):
-                    return
+        c = self._out()
+        if c is not None:
+            await c
+
+    def _out(self):
+        # the part of a flush that does not wait: None when nothing has to
+        # be waited for, else the drain to await
+        if self._flushing:
             self._flushing += 1
-            try:
-                async with self._lock:
-                    if not self.closed and (not f or self._put()) and streams.blocked(w):
-                        await write(w, b"", self.write_timeout_ms)
-            finally:
-                self._flushing -= 1
+            return self._drain(True)
+        try:
+            if self.closed or not self._put() or not streams.blocked(self.writer):
+                return None
+        except (OSError, RuntimeError):
+            self.cut()
+            return None
+        self._flushing += 1
+        return self._drain(False)
+
+    async def _drain(self, put):
+        # _flushing was counted by _out
+        try:
+            lock = self._lock
+            if lock is None:
+                lock = self._lock = asyncio.Lock()
+            async with lock:
+                w = self.writer
+                if not self.closed and (not put or self._put()) and streams.blocked(w):
+                    await write(w, b"", self.write_timeout_ms)
         except (OSError, RuntimeError, asyncio.TimeoutError):
             self.cut()
+        finally:
+            self._flushing -= 1
 
     def _put(self):
         """Hand what the core queued to the transport (a list of parts: a
@@ -169,8 +213,10 @@ class Driven:
             return
         self.done.set()  # first: an end reached again from on_events is a no-op
         self.closed = True
-        self.go.set()
-        self.wakeup.set()
+        g = self._go
+        if g is not None:
+            g.set()
+        self._stop_timer()
         if not self.eof:
             self.eof = True
             try:
@@ -179,54 +225,76 @@ class Driven:
             except Exception:
                 pass
 
+    def _stop_timer(self):
+        # a sleeping timer task ends now (one that runs sees ``closed``)
+        t = self._timer_task
+        if t is not None and self._armed is not None:
+            self._armed = None
+            t.cancel()
+
     async def _reader(self):
         core = self.core
         buf = self.rbuf
         mv = None if buf is None else memoryview(buf)
         try:
             while not self.closed:
-                if not self.go.is_set():
-                    await self.go.wait()
+                g = self._go
+                if g is not None and not g.is_set():
+                    await g.wait()
                     continue
                 try:
                     if mv is None:
                         data = await self.reader.read(self.read_size)
                     else:
                         n = await self.reader.readinto(buf)
-                        data = mv[:n] if n else b""
+                        data = (mv if n == len(buf) else mv[:n]) if n else b""  # a full read: no slice
                 except OSError:
                     data = b""
                 if self.closed:
                     break
                 if not data:
                     self.eof = True
-                await self.feed(data)
+                c = self.feed(data)
+                if c is not None:
+                    await c
                 if not data or core.close_expected():
                     break
         finally:
             self._end()
 
     async def _timer(self):
+        # runs while the core has a deadline: sleeps until it (rearm()
+        # cancels the sleep when the deadline moves earlier), ticks
         core = self.core
-        while not self.closed:
-            d = self._armed = core.next_deadline_ms()
-            self.wakeup.clear()
-            if d is None:
-                await self.wakeup.wait()
-            else:
+        try:
+            while not self.closed:
+                d = core.next_deadline_ms()
+                if d is None:
+                    break  # rearm() starts a new task when a deadline appears
                 wait = ticks_diff(d, ticks_ms())
                 if wait > 0:
+                    self._armed = d
                     try:
-                        await asyncio.wait_for(self.wakeup.wait(), wait / 1000)
-                    except asyncio.TimeoutError:
-                        pass
-            if self.closed:
-                break
-            core.tick(ticks_ms())
-            self.on_events()
-            await self.flush()
-            if core.close_expected():
-                self._end()
+                        await asyncio.sleep(wait / 1000)
+                    except asyncio.CancelledError:
+                        if self._armed is not None:
+                            raise  # not ours (rearm() clears it first): the loop's end
+                        if self.closed:
+                            break
+                        continue  # woken by rearm(): look again
+                    self._armed = None
+                    if self.closed:
+                        break
+                core.tick(ticks_ms())
+                self.on_events()
+                c = self._out() if type(self).flush is Driven.flush else self.flush()
+                if c is not None:
+                    await c
+                if core.close_expected():
+                    self._end()
+        finally:
+            self._armed = None
+            self._timer_task = None
 
     async def finish(self, linger_ms=0, max_linger=65536):
         """Stop the tasks, send what is left (within ``write_timeout_ms``),
@@ -234,9 +302,12 @@ class Driven:
         in all (so that closing with unread input does not reset what was
         just sent), then close the stream."""
         self.closed = True
-        self.go.set()
-        self.wakeup.set()
-        for t in self._tasks:
+        g = self._go
+        if g is not None:
+            g.set()
+        for t in self._tasks + (self._timer_task,):
+            if t is None:
+                continue
             try:
                 t.cancel()
             except (RuntimeError, ValueError):

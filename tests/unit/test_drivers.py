@@ -135,6 +135,33 @@ class _ServerCore(LineCore):
     def close_expected(self):
         return False
 
+    def fail(self, code, reason):
+        # what the driver asks of a core when receive_data raised (MemoryError: 1009)
+        self.events.append(("fail", code))
+        self.out = bytearray()
+
+
+class _ClockCore(_ServerCore):
+    """A core with a deadline the test moves (``deadline``, ms ticks or
+    None); a tick at or past it is counted and answered with b"T\n"."""
+
+    deadline = None
+
+    def __init__(self):
+        _ServerCore.__init__(self)
+        self.ticks = 0
+
+    def tick(self, now_ms):
+        from microproto_port import ticks_diff
+
+        if self.deadline is not None and ticks_diff(now_ms, self.deadline) >= 0:
+            self.deadline = None
+            self.ticks += 1
+            self.out += b"T\n"
+
+    def next_deadline_ms(self):
+        return self.deadline
+
 
 async def _read_until(reader, n, timeout_s=5):
     data = b""
@@ -207,8 +234,9 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
     assert seen == [("line", b"zero\n"), ("line", b"one\n"), ("line", b"two\n"), ("line", b"three\n"),
                     ("line", b"f" * 40 + b"\n"), ("eof", None)], seen
     assert d.eof and d.done.is_set()
-    # the timer task always; the reader task only where the port does not feed the core
-    assert tasks == (1 if sys.implementation.name == "cpython" else 2), tasks
+    # no timer task (the core has no deadline); the reader task only where the port does not feed the core
+    assert tasks == (0 if sys.implementation.name == "cpython" else 1), tasks
+    assert d._timer_task is None
 
 
 def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
@@ -274,8 +302,14 @@ def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
     lsock.close()
     sessions = []
 
+    import budget
+
+    # each line is answered with more than the transport's buffers hold (the
+    # answers are made and dropped one at a time: a few copies at most)
+    big = budget.size(65536, copies=4, minimum=16384)
+
     def make(reader, writer):
-        return Driven(reader, writer, _ServerCore(big=65536), None, read_size=64, write_timeout_ms=300)
+        return Driven(reader, writer, _ServerCore(big=big), None, read_size=64, write_timeout_ms=300)
 
     async def main():
         server = await _serve_driven(port, make, sessions)
@@ -302,6 +336,134 @@ def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
         return ended
 
     assert asyncio.run(main()), "a peer that stopped reading was not cut"
+
+
+def test_asyncio_server_driver_timer_runs_only_while_a_deadline_is_armed():
+    # no deadline: no timer task; one that appears (rearm) starts it; one
+    # moved earlier wakes it at once; after the tick, with no deadline left,
+    # the task is gone again
+    from microproto.aio import Driven
+    from microproto_port import ticks_add, ticks_diff, ticks_ms
+
+    lsock, port = listen_any()
+    lsock.close()
+    sessions = []
+
+    def make(reader, writer):
+        return Driven(reader, writer, _ClockCore(), None, read_size=16)
+
+    async def main():
+        server = await _serve_driven(port, make, sessions)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await _read_until(reader, 5)  # ZERO
+        d = sessions[0]
+        seen = [d._timer_task is None]
+        d.core.deadline = ticks_add(ticks_ms(), 60000)
+        d.rearm()
+        await asyncio.sleep(0.05)
+        seen.append(d._timer_task is not None and d._armed is not None)
+        t0 = ticks_ms()
+        d.core.deadline = ticks_add(t0, 100)  # earlier: the sleeping timer wakes
+        d.rearm()
+        got = await _read_until(reader, 2)
+        took = ticks_diff(ticks_ms(), t0)
+        await asyncio.sleep(0.05)
+        seen.append(d._timer_task is None)
+        writer.close()
+        await writer.wait_closed()
+        for _ in range(200):
+            if d.done.is_set():
+                break
+            await asyncio.sleep(0.01)
+        server.close()
+        await server.wait_closed()
+        return seen, got, took, d.core.ticks
+
+    seen, got, took, ticks = asyncio.run(main())
+    assert seen == [True, True, True], seen
+    assert got == b"T\n" and ticks == 1, (got, ticks)
+    assert 90 <= took < 3000, took
+
+
+def test_asyncio_server_driver_timer_ends_when_the_connection_is_cut():
+    # a connection cut while its timer sleeps: the timer task ends at once
+    # (it does not sleep out its deadline), and it never ticks
+    from microproto.aio import Driven
+    from microproto_port import ticks_add, ticks_diff, ticks_ms
+
+    lsock, port = listen_any()
+    lsock.close()
+    sessions = []
+
+    def make(reader, writer):
+        core = _ClockCore()
+        core.deadline = ticks_add(ticks_ms(), 60000)
+        return Driven(reader, writer, core, None, read_size=16)
+
+    async def main():
+        server = await _serve_driven(port, make, sessions)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await _read_until(reader, 5)
+        d = sessions[0]
+        armed = d._timer_task is not None and d._armed is not None
+        d.cut()
+        for _ in range(100):
+            if d._timer_task is None:
+                break
+            await asyncio.sleep(0.01)
+        gone = d._timer_task is None
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return armed, gone, d.core.ticks
+
+    t0 = ticks_ms()
+    armed, gone, ticks = asyncio.run(main())
+    assert armed and gone and ticks == 0, (armed, gone, ticks)
+    assert ticks_diff(ticks_ms(), t0) < 10000
+
+
+def test_asyncio_server_driver_asks_the_core_to_fail_on_memory_error():
+    # receive_data raising MemoryError costs this connection only: the
+    # driver asks the core to fail (1009) and the session ends
+    from microproto.aio import Driven
+
+    lsock, port = listen_any()
+    lsock.close()
+    sessions = []
+
+    class _Hungry(_ServerCore):
+        def receive_data(self, data):
+            if data == b"boom\n":
+                raise MemoryError()
+            _ServerCore.receive_data(self, data)
+
+        def close_expected(self):
+            return bool(self.events) and self.events[-1][0] == "fail"
+
+    def make(reader, writer):
+        return Driven(reader, writer, _Hungry(), None, read_size=16)
+
+    async def main():
+        server = await _serve_driven(port, make, sessions)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await _read_until(reader, 5)
+        writer.write(b"boom\n")
+        await writer.drain()
+        rest = await _read_until(reader, 1)
+        d = sessions[0]
+        for _ in range(200):
+            if d.done.is_set():
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return rest, d.done.is_set(), d.core.events
+
+    rest, done, events = asyncio.run(main())
+    assert rest == b"" and done, (rest, done)
+    assert ("fail", 1009) in events, events
 
 
 def test_gate_counts_sessions_and_throttles_guessing():

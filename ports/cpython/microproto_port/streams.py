@@ -99,13 +99,13 @@ class _Fed:
         asyncio.get_running_loop().call_soon(self.resume)
 
     def data(self, data):
-        if self.busy or not self.d.go.is_set():
+        if self.busy or _stopped(self.d):
             self.hold(bytes(data))
         elif data:
             self.take(data)
 
     def eof(self):
-        if self.busy or not self.d.go.is_set():
+        if self.busy or _stopped(self.d):
             self.hold(None)
         else:
             self.take(None)
@@ -113,7 +113,7 @@ class _Fed:
     def hold(self, data):
         self.held.append(data)
         if not self.busy:
-            self.wait(None, False)  # go was cleared meanwhile: wait for it
+            self.wait(None)  # go was cleared meanwhile: wait for it
 
     def exc(self, e):
         self.eof()  # as the reader task: a failed read is the end of the stream
@@ -129,34 +129,25 @@ class _Fed:
                 return
             d.eof = True
             data = b""
-        c = d.feed(data)  # the core took it; c: the flush to run
-        drain = False
-        if not d._flushing and c.cr_code is _FLUSH:
-            # Driven.flush without its coroutine, up to the drain
+        c = d.feed(data)  # the core took it; c: None, or what to wait for
+        if c is not None and getattr(c, "cr_code", None) is _FLUSH:
+            # a subclass's flush that is Driven.flush: without its coroutine
             c.close()
-            c = None
-            try:
-                if d.closed or not d._put() or not blocked(d.writer):
-                    drain = None
-                else:
-                    drain = True  # the transport is full: wait as the flush would
-            except (OSError, RuntimeError):
-                d.cut()
-                drain = None
-            if drain is None:
-                if not data or d.core.close_expected():
-                    d._end()
-                elif not d.go.is_set():
-                    self.wait(None, False)
-                return
-        self.wait(c, drain)
+            c = d._out()
+        if c is None:
+            if not data or d.core.close_expected():
+                d._end()
+            elif _stopped(d):
+                self.wait(None)
+            return
+        self.wait(c)
 
-    def wait(self, c, drain):
+    def wait(self, c):
         self.busy = True
         if not self.paused:
             self.paused = True
             self.t.pause_reading()
-        w = self._wait(c, drain)
+        w = self._wait(c)
         try:
             asyncio.get_running_loop().create_task(w)
         except RuntimeError:  # no loop running any more (its end): nothing to wait for
@@ -164,17 +155,15 @@ class _Fed:
             if c is not None:
                 c.close()
 
-    async def _wait(self, c, drain):
+    async def _wait(self, c):
         d = self.d
         try:
             if c is not None:
                 await c
-            elif drain:
-                await _drain(d)
             if d.eof or d.core.close_expected():
                 d._end()
-            while not d.go.is_set() and not d.closed:
-                await d.go.wait()
+            while _stopped(d) and not d.closed:
+                await d._go.wait()
         except Exception:
             d._end()
         finally:
@@ -185,8 +174,8 @@ class _Fed:
         d = self.d
         held = self.held
         while held and not self.busy:
-            if not d.go.is_set() and not d.closed:
-                self.wait(None, False)
+            if _stopped(d) and not d.closed:
+                self.wait(None)
                 return
             self.take(held.pop(0))
         if not self.busy:
@@ -246,20 +235,10 @@ class _Fed:
             self.t.resume_reading()
 
 
-async def _drain(d):
-    """The drain of ``Driven.flush`` (its output already written): under the
-    lock, within ``write_timeout_ms``; a peer that does not take it is cut."""
-    from microproto.aio import write
-
-    d._flushing += 1
-    try:
-        async with d._lock:
-            if not d.closed and blocked(d.writer):
-                await write(d.writer, b"", d.write_timeout_ms)
-    except (OSError, RuntimeError, asyncio.TimeoutError):
-        d.cut()
-    finally:
-        d._flushing -= 1
+def _stopped(d):
+    # ``go`` cleared (it is made on first use: none, none cleared)
+    g = d._go
+    return g is not None and not g.is_set()
 
 
 def write_eof(writer):
