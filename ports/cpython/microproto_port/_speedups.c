@@ -48,6 +48,20 @@ xor_run(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
         dst[i] = src[i] ^ key[(i + phase) & 3];
 }
 
+/* xor_run, without holding the GIL for runs long enough to pay for it. */
+static void
+xor_any(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
+        const unsigned char *key, Py_ssize_t phase)
+{
+    if (n > 4096) {
+        Py_BEGIN_ALLOW_THREADS
+        xor_run(dst, src, n, key, phase & 3);
+        Py_END_ALLOW_THREADS
+    } else {
+        xor_run(dst, src, n, key, phase & 3);
+    }
+}
+
 static int
 check_key(Py_buffer *key)
 {
@@ -85,13 +99,7 @@ sp_mask(PyObject *self, PyObject *args, PyObject *kw)
             res = Py_None;
         } else if (check_range(buf.len, start, n) == 0) {
             unsigned char *p = (unsigned char *)buf.buf + start;
-            if (n > 4096) {
-                Py_BEGIN_ALLOW_THREADS
-                xor_run(p, p, n, (const unsigned char *)key.buf, phase & 3);
-                Py_END_ALLOW_THREADS
-            } else {
-                xor_run(p, p, n, (const unsigned char *)key.buf, phase & 3);
-            }
+            xor_any(p, p, n, (const unsigned char *)key.buf, phase);
             res = Py_None;
         }
     }
@@ -117,13 +125,7 @@ sp_mask_into(PyObject *self, PyObject *args, PyObject *kw)
         } else if (check_range(dst.len, doff, n) == 0 && check_range(src.len, soff, n) == 0) {
             unsigned char *d = (unsigned char *)dst.buf + doff;
             const unsigned char *s = (const unsigned char *)src.buf + soff;
-            if (n > 4096) {
-                Py_BEGIN_ALLOW_THREADS
-                xor_run(d, s, n, (const unsigned char *)key.buf, phase & 3);
-                Py_END_ALLOW_THREADS
-            } else {
-                xor_run(d, s, n, (const unsigned char *)key.buf, phase & 3);
-            }
+            xor_any(d, s, n, (const unsigned char *)key.buf, phase);
             res = Py_None;
         }
     }
