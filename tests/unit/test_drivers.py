@@ -494,3 +494,45 @@ def test_gate_counts_sessions_and_throttles_guessing():
     assert g.admit("f", 4000) is None  # a right password clears the record
     g.sessions -= 1
     assert g.admit("a", 12000) is None  # the window ended
+
+
+def test_streams_reuse_safe_lets_a_buffer_be_refilled_after_drain():
+    # one 1 KiB buffer written, drained and refilled to a peer that reads
+    # only later: what arrives is what each write held (CPython 3.12+ keeps
+    # views of unsent data: without reuse_safe the refills change it; 4 MiB
+    # fill loopback's buffers there; MicroPython copies: a few KiB show it)
+    import sys
+
+    from microproto_port import streams
+
+    lsock, port = listen_any()
+    lsock.close()
+    count = 4096 if sys.implementation.name == "cpython" else 64
+
+    async def handle(reader, writer):
+        streams.reuse_safe(writer)
+        buf = bytearray(1024)
+        for i in range(count):
+            b = i % 251
+            for j in range(len(buf)):
+                buf[j] = b
+            writer.write(buf)
+            await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.sleep(0.2)  # the server's buffers fill meanwhile
+        bad = []
+        for i in range(count):
+            got = await asyncio.wait_for(reader.readexactly(1024), 5)
+            if got != bytes([i % 251]) * 1024:
+                bad.append(i)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return bad
+
+    bad = asyncio.run(main())
+    assert not bad, bad[:5]

@@ -241,6 +241,16 @@ def _stopped(d):
     return g is not None and not g.is_set()
 
 
+def reuse_safe(writer):
+    """Make ``drain()`` wait until the transport holds nothing of what was
+    written, so that a caller may write from one buffer, drain, and fill it
+    again: CPython 3.12+ keeps a view of what it could not send at once
+    (no copy), which a refill would change under it."""
+    t = getattr(writer, "transport", None)
+    if t is not None:
+        t.set_write_buffer_limits(0)
+
+
 def write_eof(writer):
     """Tell the peer we are done writing (half-close), where the transport can."""
     if writer.can_write_eof():

@@ -44,6 +44,11 @@ def accepted(d):
         pass  # a TLS socket, or a stack without the option
 
 
+def reuse_safe(writer):
+    """No-op: MicroPython's stream copies what the socket does not take at
+    once, so a buffer may be refilled after any write (CPython: see there)."""
+
+
 def write_eof(writer):
     """No-op: MicroPython streams cannot half-close (the peer's Close or
     the timeout ends the connection)."""
