@@ -136,6 +136,7 @@ class WebSocket(Driven):
     """
 
     _pong_ev = None  # made by the first ping()
+    _full = False  # reading paused: the queue is full
     _pong_want = None
     _eof_sent = False
 
@@ -148,7 +149,9 @@ class WebSocket(Driven):
         self.remote_address = remote_address
         self._max_queue = o.max_queue
         self._queue = []
-        self._msg_ev = asyncio.Event()
+        # what the handler waits on for a message: an Event on MicroPython,
+        # on CPython a future made only when it waits (see _sleep)
+        self._msg_ev = asyncio.Event() if _EVENT else None
         if streams.READINTO:
             # reads land in the core's scratch buffer: the core copies out
             # what it keeps (frames are unmasked while copied)
@@ -173,7 +176,7 @@ class WebSocket(Driven):
         binary. Raises ``ConnectionClosed`` once the connection is closed
         and every received message was read."""
         if not self.core.stream:
-            return self._next()  # (no coroutine of its own around it)
+            return self._next(ConnectionClosed)  # (no coroutine of its own around it)
         from microproto.ws_conn import recv_joined
 
         return recv_joined(self)
@@ -183,51 +186,72 @@ class WebSocket(Driven):
         ``stream`` option the pieces are whatever arrived (text as UTF-8
         bytes, possibly ending inside a character), without joining; else
         each whole message is one piece (``fin`` True)."""
-        item = await self._next()
+        item = await self._next(ConnectionClosed)
         if not self.core.stream:
             return item, isinstance(item, str), True
         return item
 
-    async def _next(self):
+    async def _next(self, end):
         # the next item of the queue: a message, or (stream mode) a
-        # fragment ``(data, is_text, fin)``
+        # fragment ``(data, is_text, fin)``; at the end, raises ``end``
+        # (ConnectionClosed, or StopAsyncIteration for ``async for``)
+        q = self._queue
         while True:
-            if self._queue:
-                item = self._queue.pop(0)
-                if len(self._queue) < self._max_queue:
+            if q:
+                item = q.pop(0)
+                if self._full and len(q) < self._max_queue:
+                    self._full = False
                     self.go.set()
                 if item is None:
                     # the peer's fault comes after the messages before it
                     self.core.send_fail_close()
                     self.on_events()
-                    await self.flush()
+                    await self._flush()
                     self.rearm()
                     continue
                 return item
             if self.closed or self.core.state == CLOSED:
-                raise ConnectionClosed(self.core.close_code or 1006, self.core.close_reason)
-            self._msg_ev.clear()
-            await self._msg_ev.wait()
+                if end is ConnectionClosed:
+                    raise end(self.core.close_code or 1006, self.core.close_reason)
+                raise end
+            if _EVENT:
+                f = self._msg_ev
+                f.clear()
+                await f.wait()
+            else:
+                # a future made only when the handler waits, set by on_events
+                f = self._msg_ev
+                if f is None or f.done():
+                    f = self._msg_ev = asyncio.get_running_loop().create_future()
+                await f
 
     def __aiter__(self):
         return self
 
-    async def __anext__(self):
-        try:
-            return await self.recv()
-        except ConnectionClosed:
-            raise StopAsyncIteration
+    def __anext__(self):
+        if not self.core.stream:
+            return self._next(StopAsyncIteration)  # one coroutine per message
+        from microproto.ws_conn import anext_joined
 
-    async def send(self, message):
-        """Send ``str`` as text, ``bytes``/``bytearray``/``memoryview`` as binary.
-        Waits until the data is handed to the transport (backpressure; a
-        peer that takes nothing for ``write_timeout_ms`` is cut)."""
-        self._check()
+        return anext_joined(self)
+
+    def send(self, message):
+        """Send ``str`` as text, ``bytes``/``bytearray``/``memoryview`` as binary
+        (a coroutine). Waits until the data is handed to the transport
+        (backpressure; a peer that takes nothing for ``write_timeout_ms``
+        is cut)."""
+        # (a plain function: what needs no wait returns a ready awaitable)
+        core = self.core
+        if core.state != OPEN or self.closed:
+            return _closed(self)
         if isinstance(message, str):
-            self.core.send_text(message)
+            core.send_text(message)
         else:
-            self.core.send_binary(message)
-        await self.flush()
+            core.send_binary(message)
+        if core.failed:
+            return self._flush()
+        c = self._out()
+        return _READY if c is None else c
 
     async def send_fragment(self, data, text=False, fin=False):
         """Send one fragment of a message; ``text`` is read on the first
@@ -248,7 +272,7 @@ class WebSocket(Driven):
         ``close_timeout_ms``), close the TCP connection."""
         if self.open:
             self.core.send_close(code, reason)
-            await self.flush()
+            await self._flush()
             self.rearm()
         await self.done.wait()
 
@@ -257,7 +281,7 @@ class WebSocket(Driven):
 
     # -- internals -------------------------------------------------------------
 
-    def _check(self):
+    def _check(self):  # (ws_conn)
         if not self.open:
             raise ConnectionClosed(self.core.close_code or 1006, self.core.close_reason)
 
@@ -282,15 +306,30 @@ class WebSocket(Driven):
                 else:
                     core.send_fail_close()
         if len(q) >= self._max_queue:
+            self._full = True
             self.go.clear()
         if (core.state == CLOSED or self.closed) and self._pong_ev is not None:
             self._pong_ev.set()
-        self._msg_ev.set()
+        if core.failed and core.state != OPEN and not self._eof_sent:
+            # the Close is queued: once it is out, half-close (ws_conn)
+            self._eof_sent = True
+            if not self.closed:
+                from microproto.ws_conn import eof_after_close
 
-    def flush(self):
-        # the common case is the driver's own flush: no coroutine around it
+                asyncio.create_task(eof_after_close(self))
+        f = self._msg_ev
+        if _EVENT:
+            f.set()
+        elif f is not None:
+            self._msg_ev = None
+            if not f.done():
+                f.set_result(None)
+
+    def _flush(self):
+        # ``flush`` (the driver's: not overridden, so that a read costs no
+        # coroutine), or after a failure the half-close once the Close is out
         if not self.core.failed:
-            return Driven.flush(self)
+            return self.flush()
         from microproto.ws_conn import flush_failed
 
         return flush_failed(self)
@@ -301,6 +340,24 @@ class WebSocket(Driven):
             self.writer.close()
         except OSError:
             pass
+
+
+_EVENT = RUNTIME == "micropython"
+
+
+class _Ready:
+    # a ready awaitable: ``await`` takes its (empty) iterator
+    def __iter__(self):
+        return iter(())
+
+    __await__ = __iter__
+
+
+_READY = _Ready()
+
+
+async def _closed(ws):
+    ws._check()
 
 
 def _refusal(why):
@@ -367,7 +424,7 @@ class Server:
                 print("websocket: handler error: %r" % (e,))
                 if ws.open:
                     ws.core.fail(1011, "internal error", True)
-                    await ws.flush()
+                    await ws._flush()
                     ws.rearm()
             if ws.open:
                 await ws.close(1000)

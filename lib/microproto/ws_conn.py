@@ -18,7 +18,7 @@ async def recv_joined(ws):
     size = 0
     limit = ws.core.max_size
     while True:
-        data, text, fin = await ws._next()
+        data, text, fin = await ws._next(ConnectionClosed)
         size += len(data)
         if limit is not None and size > limit:
             await ws.close(1009, "message too big")
@@ -27,6 +27,14 @@ async def recv_joined(ws):
         if fin:
             b = b"".join(parts)
             return str(b, "utf-8") if text else b
+
+
+async def anext_joined(ws):
+    """``async for`` in ``stream`` mode: ``recv_joined``, the end as StopAsyncIteration."""
+    try:
+        return await recv_joined(ws)
+    except ConnectionClosed:
+        raise StopAsyncIteration
 
 
 async def ping(ws, data, timeout_ms):
@@ -41,7 +49,7 @@ async def ping(ws, data, timeout_ms):
     ws._pong_ev.clear()
     t0 = ticks_ms()
     ws.core.send_ping(data)
-    await ws.flush()
+    await ws._flush()
     if timeout_ms is None:
         await ws._pong_ev.wait()
     else:
@@ -56,9 +64,21 @@ async def flush_failed(ws):
     await Driven.flush(ws)
     core = ws.core
     if core.failed and core.state != OPEN and not ws._eof_sent and not ws.closed and not core.pending():
-        # After failing, tell the peer we are done writing so that it closes.
         ws._eof_sent = True
-        try:
-            streams.write_eof(ws.writer)
-        except OSError:
-            pass
+        _eof(ws)
+
+
+async def eof_after_close(ws):
+    """After a failure the Close was queued (and ``_eof_sent`` set): once
+    it is handed to the transport, half-close."""
+    await Driven.flush(ws)
+    if not ws.closed and not ws.core.pending():
+        _eof(ws)
+
+
+def _eof(ws):
+    # After failing, tell the peer we are done writing so that it closes.
+    try:
+        streams.write_eof(ws.writer)
+    except OSError:
+        pass

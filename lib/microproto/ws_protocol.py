@@ -248,6 +248,39 @@ class ServerProtocol:
         i = 0
         hb = self._hb
         while i < n and self.state != CLOSED:
+            if self._left < 0 and not self._hn:
+                # a whole small masked message (FIN text/binary, no RSV, not
+                # inside a fragmented one) in this read: at once
+                b0 = data[i]
+                k = i + 1 < n and data[i + 1] - 0x80
+                if (b0 == 0x81 or b0 == 0x82) and 0 <= k <= 126 and not self._mop and not self.failed and not self.stream:
+                    j = i + 2
+                    if k == 126:
+                        if j + 1 >= n:
+                            k = -1
+                        else:
+                            k = (data[j] << 8) | data[j + 1]
+                            j += 2
+                    mf = self.max_frame
+                    if 0 <= k and j + 4 + k <= n and (mf is None or k <= mf) and (self.max_size is None or k <= self.max_size):
+                        copy_into(hb, 0, data, j, 4)
+                        msg = self._msg
+                        if msg is None or len(msg) < k:
+                            self._reserve(k or 1)
+                            msg = self._msg
+                        mask_into(msg, 0, data, j + 4, k, hb, 0)
+                        mv = memoryview(msg)[:k]
+                        if b0 == 0x82:
+                            self._events.append(("binary", bytes(mv)))
+                        elif utf8_check(msg, 0, 0, k) == 0:
+                            self._events.append(("text", str(mv, "utf-8")))
+                        else:
+                            k = -1  # invalid: the general path below fails it
+                        if k >= 0:
+                            if len(msg) > _KEEP:
+                                self._msg = None
+                            i = j + 4 + k
+                            continue
             if self._left < 0:
                 # the header: 2 bytes, then the extended length and the mask key
                 hn = self._hn
@@ -531,6 +564,7 @@ class ServerProtocol:
         # a server frame: its header (2, 4 or 10 bytes), then the payload
         buf = self._ohdr
         n = len(payload)
+        small = n <= _JOIN
         buf[0] = (0x80 if fin else 0) | rsv | op
         if n < 126:
             buf[1] = n
@@ -546,11 +580,14 @@ class ServerProtocol:
                 buf[h] = n & 0xFF
                 n >>= 8
             h = 10
-        self._out.append(bytes(memoryview(buf)[:h]))
-        if payload:
+        if small:
+            # header and a small payload in one piece
+            self._out.append(buf[:h] + payload if payload else buf[:h])
+        else:
             # a large payload goes out as a view: what the transport cannot
             # take at once is then copied once, not sliced and copied again
-            self._out.append(memoryview(payload) if self.parts and len(payload) > _JOIN else payload)
+            self._out.append(bytes(memoryview(buf)[:h]))
+            self._out.append(memoryview(payload) if self.parts else payload)
 
     def send_text(self, data):
         """Queue a text message (``str``, or UTF-8 ``bytes``)."""
