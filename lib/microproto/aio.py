@@ -23,6 +23,8 @@ import asyncio
 from microproto.errors import PeerError
 from microproto_port import streams, ticks_add, ticks_diff, ticks_ms
 
+_PIECE = streams.PIECE
+
 
 def __getattr__(name):
     if name == "StreamConnection":
@@ -74,6 +76,7 @@ class Driven:
     _go = None
     _timer_task = None
     _armed = None  # the deadline the timer task sleeps until (None: it is not sleeping)
+    _rest = None  # [parts, index, offset]: what _put has still to hand over (a large part)
 
     def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
         self.reader = reader
@@ -163,7 +166,7 @@ class Driven:
             self._flushing += 1
             return self._drain(True)
         try:
-            if self.closed or not self._put() or not streams.blocked(self.writer):
+            if self.closed or not self._put() or (self._rest is None and not streams.blocked(self.writer)):
                 return None
         except (OSError, RuntimeError):
             self.cut()
@@ -178,27 +181,83 @@ class Driven:
             if lock is None:
                 lock = self._lock = asyncio.Lock()
             async with lock:
-                w = self.writer
-                if not self.closed and (not put or self._put()) and streams.blocked(w):
-                    await write(w, b"", self.write_timeout_ms)
+                if not self.closed and (not put or self._put()):
+                    await self._pump()
         except (OSError, RuntimeError, asyncio.TimeoutError):
             self.cut()
         finally:
             self._flushing -= 1
 
+    async def _pump(self, final=False):
+        # drain, handing over the rest of a large part piece by piece
+        # (``_more``), all within write_timeout_ms; once closed, only
+        # finish() (``final``) goes on
+        w = self.writer
+        end = ticks_add(ticks_ms(), self.write_timeout_ms)
+        while True:
+            if streams.blocked(w):
+                left = ticks_diff(end, ticks_ms())
+                if left <= 0:
+                    raise asyncio.TimeoutError()
+                await write(w, b"", left)
+            if self._rest is None:
+                return
+            if self.closed and not final:
+                self._rest = None
+                return
+            self._more()
+
     def _put(self):
         """Hand what the core queued to the transport (a list of parts: a
-        header and its payload are not joined); False if nothing was."""
+        header and its payload are not joined); False if nothing was. A
+        part larger than ``streams.PIECE`` goes a piece at a time, the rest
+        after a drain (``_pump``): MicroPython's stream copies what the
+        socket does not take at once."""
         data = self.core.data_to_send()
         if not data:
             return False
         w = self.writer
-        if type(data) is list:
-            for b in data:
-                w.write(b)
+        if type(data) is not list:
+            if len(data) <= _PIECE:
+                w.write(data)
+                return True
+            data = [data]
         else:
-            w.write(data)
+            for b in data:
+                if len(b) > _PIECE:
+                    break
+            else:
+                for b in data:
+                    w.write(b)
+                return True
+        self._rest = [data, 0, 0]
+        self._more()
         return True
+
+    def _more(self):
+        # hand over more of _rest ([parts, index, offset]) until the
+        # transport is full: parts up to PIECE bytes whole, larger ones a
+        # piece at a time
+        r = self._rest
+        parts, i, off = r
+        w = self.writer
+        n = len(parts)
+        while i < n:
+            b = parts[i]
+            if len(b) - off <= _PIECE:
+                w.write(memoryview(b)[off:] if off else b)
+                i += 1
+                off = 0
+            else:
+                w.write(memoryview(b)[off:off + _PIECE])
+                off += _PIECE
+            if streams.blocked(w):
+                break
+        if i < n:
+            r[1] = i
+            r[2] = off
+        else:
+            self._rest = None
 
     def cut(self):
         """End the connection now: abort the stream, drop what is buffered."""
@@ -315,8 +374,8 @@ class Driven:
         self.done.set()
         w = self.writer
         try:
-            if self._put():
-                await write(w, b"", self.write_timeout_ms)
+            if self._put() or self._rest is not None:
+                await self._pump(True)
             end = ticks_add(ticks_ms(), linger_ms)
             while max_linger > 0 and linger_ms:  # one deadline in all
                 left = ticks_diff(end, ticks_ms())

@@ -11,6 +11,9 @@ _LINGER_0 = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close resets
 # the driver reads into a preallocated buffer (``reader.readinto``): asyncio's StreamReader has no readinto
 READINTO = False
 
+# the driver hands parts to the transport whole (it keeps them as they are, or copies them once)
+PIECE = 1 << 30
+
 
 def abort(writer):
     """Cut an asyncio stream now: drop what is buffered, here and in the

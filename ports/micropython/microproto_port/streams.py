@@ -13,6 +13,11 @@ _TCP_NODELAY = const(1)  # Linux and lwIP
 # the driver reads into a preallocated buffer (``reader.readinto``): a read allocates nothing
 READINTO = True
 
+# the driver writes a part larger than this a piece at a time, each after a
+# drain: the stream copies what the socket does not take at once (its
+# ``out_buf``), so a large send then costs a piece, not the part
+PIECE = const(2048)
+
 
 def abort(writer):
     """Cut an asyncio stream now: drop what is buffered, here and in the
