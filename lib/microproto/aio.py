@@ -70,7 +70,9 @@ class Driven:
     eof = False
     rbuf = None  # a buffer to read into (MicroPython: no allocation per read),
     # set by a subclass whose core copies out all it keeps of a read
-    _tasks = ()
+    _task = None  # the reader task (none where the port feeds the core)
+    read_size = 1024
+    write_timeout_ms = 10000
     _flushing = 0  # drains holding or waiting for the lock
     _lock = None
     _go = None
@@ -84,8 +86,10 @@ class Driven:
         self.core = core
         if on_events is not None:
             self.on_events = on_events
-        self.read_size = read_size
-        self.write_timeout_ms = write_timeout_ms
+        if read_size != 1024:
+            self.read_size = read_size
+        if write_timeout_ms != 10000:
+            self.write_timeout_ms = write_timeout_ms
         self.done = asyncio.Event()
 
     @property
@@ -107,7 +111,7 @@ class Driven:
         if not self.closed:
             self.rearm()
             if not fed:
-                self._tasks = (asyncio.create_task(self._reader()),)
+                self._task = asyncio.create_task(self._reader())
 
     def on_events(self):
         """Take the core's events (given to the constructor, or overridden)."""
@@ -190,7 +194,7 @@ class Driven:
 
     async def _pump(self, final=False):
         # drain, handing over the rest of a large part piece by piece
-        # (``_more``), all within write_timeout_ms; once closed, only
+        # (``_put``), all within write_timeout_ms; once closed, only
         # finish() (``final``) goes on
         w = self.writer
         end = ticks_add(ticks_ms(), self.write_timeout_ms)
@@ -205,42 +209,36 @@ class Driven:
             if self.closed and not final:
                 self._rest = None
                 return
-            self._more()
+            self._put()
 
     def _put(self):
         """Hand what the core queued to the transport (a list of parts: a
         header and its payload are not joined); False if nothing was. A
-        part larger than ``streams.PIECE`` goes a piece at a time, the rest
-        after a drain (``_pump``): MicroPython's stream copies what the
-        socket does not take at once."""
-        data = self.core.data_to_send()
-        if not data:
-            return False
+        part larger than ``streams.PIECE`` goes a piece at a time, until
+        the transport is full; the rest (``_rest``: [parts, index, offset])
+        goes first at the next call, after a drain (``_pump``):
+        MicroPython's stream copies what the socket does not take at once."""
         w = self.writer
-        if type(data) is not list:
-            if len(data) <= _PIECE:
-                w.write(data)
-                return True
-            data = [data]
-        else:
-            for b in data:
-                if len(b) > _PIECE:
-                    break
+        r = self._rest
+        if r is None:
+            data = self.core.data_to_send()
+            if not data:
+                return False
+            if type(data) is not list:
+                if len(data) <= _PIECE:
+                    w.write(data)
+                    return True
+                data = [data]
             else:
                 for b in data:
-                    w.write(b)
-                return True
-        self._rest = [data, 0, 0]
-        self._more()
-        return True
-
-    def _more(self):
-        # hand over more of _rest ([parts, index, offset]) until the
-        # transport is full: parts up to PIECE bytes whole, larger ones a
-        # piece at a time
-        r = self._rest
+                    if len(b) > _PIECE:
+                        break
+                else:
+                    for b in data:
+                        w.write(b)
+                    return True
+            r = self._rest = [data, 0, 0]
         parts, i, off = r
-        w = self.writer
         n = len(parts)
         while i < n:
             b = parts[i]
@@ -258,6 +256,7 @@ class Driven:
             r[2] = off
         else:
             self._rest = None
+        return True
 
     def cut(self):
         """End the connection now: abort the stream, drop what is buffered."""
@@ -275,7 +274,10 @@ class Driven:
         g = self._go
         if g is not None:
             g.set()
-        self._stop_timer()
+        t = self._timer_task
+        if t is not None and self._armed is not None:
+            self._armed = None
+            t.cancel()  # a sleeping timer task ends now (one that runs sees closed)
         if not self.eof:
             self.eof = True
             try:
@@ -283,13 +285,6 @@ class Driven:
                 self.on_events()
             except Exception:
                 pass
-
-    def _stop_timer(self):
-        # a sleeping timer task ends now (one that runs sees ``closed``)
-        t = self._timer_task
-        if t is not None and self._armed is not None:
-            self._armed = None
-            t.cancel()
 
     async def _reader(self):
         core = self.core
@@ -364,13 +359,12 @@ class Driven:
         g = self._go
         if g is not None:
             g.set()
-        for t in self._tasks + (self._timer_task,):
-            if t is None:
-                continue
-            try:
-                t.cancel()
-            except (RuntimeError, ValueError):
-                pass
+        for t in (self._task, self._timer_task):
+            if t is not None:
+                try:
+                    t.cancel()
+                except (RuntimeError, ValueError):
+                    pass
         self.done.set()
         w = self.writer
         try:
