@@ -14,7 +14,7 @@ import asyncio
 from microproto.aio import close_stream
 from microproto.aio import write as _write
 from microproto.ws_handshake import HandshakeError, check_upgrade, is_upgrade
-from microproto_port import ticks_ms
+from microproto_port import streams, ticks_ms
 
 # reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
 _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
@@ -155,13 +155,9 @@ async def respond(writer, data, timeout_ms, body=None):
     try:
         await _write(writer, data, timeout_ms)
         if body is not None:
-            t = getattr(writer, "transport", None)
-            if t is not None:
-                # CPython: its transport may keep a view of what it could not
-                # send at once (3.12+: no copy); each write drains to empty
-                # (within timeout_ms) before the buffer is read into again.
-                # MicroPython's stream copies what it keeps.
-                t.set_write_buffer_limits(0)
+            # each write drains to empty (within timeout_ms) before the
+            # buffer is read into again: see streams.reuse_safe
+            streams.reuse_safe(writer)
             buf = bytearray(1024)
             mv = memoryview(buf)
             while True:
