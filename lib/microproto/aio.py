@@ -23,8 +23,6 @@ import asyncio
 from microproto.errors import PeerError
 from microproto_port import streams, ticks_add, ticks_diff, ticks_ms
 
-_PIECE = streams.PIECE
-
 
 def __getattr__(name):
     if name == "StreamConnection":
@@ -192,10 +190,9 @@ class Driven:
         finally:
             self._flushing -= 1
 
-    async def _pump(self, final=False):
+    async def _pump(self):
         # drain, handing over the rest of a large part piece by piece
-        # (``_put``), all within write_timeout_ms; once closed, only
-        # finish() (``final``) goes on
+        # (``_put``), all within write_timeout_ms (a cut stream raises)
         w = self.writer
         end = ticks_add(ticks_ms(), self.write_timeout_ms)
         while True:
@@ -205,9 +202,6 @@ class Driven:
                     raise asyncio.TimeoutError()
                 await write(w, b"", left)
             if self._rest is None:
-                return
-            if self.closed and not final:
-                self._rest = None
                 return
             self._put()
 
@@ -225,13 +219,13 @@ class Driven:
             if not data:
                 return False
             if type(data) is not list:
-                if len(data) <= _PIECE:
+                if len(data) <= streams.PIECE:
                     w.write(data)
                     return True
                 data = [data]
             else:
                 for b in data:
-                    if len(b) > _PIECE:
+                    if len(b) > streams.PIECE:
                         break
                 else:
                     for b in data:
@@ -242,13 +236,13 @@ class Driven:
         n = len(parts)
         while i < n:
             b = parts[i]
-            if len(b) - off <= _PIECE:
+            if len(b) - off <= streams.PIECE:
                 w.write(memoryview(b)[off:] if off else b)
                 i += 1
                 off = 0
             else:
-                w.write(memoryview(b)[off:off + _PIECE])
-                off += _PIECE
+                w.write(memoryview(b)[off:off + streams.PIECE])
+                off += streams.PIECE
             if streams.blocked(w):
                 break
         if i < n:
@@ -369,7 +363,7 @@ class Driven:
         w = self.writer
         try:
             if self._put() or self._rest is not None:
-                await self._pump(True)
+                await self._pump()
             end = ticks_add(ticks_ms(), linger_ms)
             while max_linger > 0 and linger_ms:  # one deadline in all
                 left = ticks_diff(end, ticks_ms())
