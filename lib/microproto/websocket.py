@@ -243,7 +243,7 @@ class WebSocket(Driven):
         # (a plain function: what needs no wait returns a ready awaitable)
         core = self.core
         if core.state != OPEN or self.closed:
-            return _closed(self)
+            return self.send_fragment(message)  # (raises ConnectionClosed)
         if isinstance(message, str):
             core.send_text(message)
         else:
@@ -354,10 +354,6 @@ class _Ready:
 
 
 _READY = _Ready()
-
-
-async def _closed(ws):
-    ws._check()
 
 
 def _refusal(why):
