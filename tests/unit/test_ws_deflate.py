@@ -5,7 +5,7 @@ import budget
 from microproto.ws_deflate import PerMessageDeflate, negotiate, split_offers
 from microproto.ws_protocol import ServerProtocol
 from microproto_port import inflate
-from wsfakes import cframe, close_code_sent, feed, frames
+from wsfakes import cframe, close_code_sent, feed, frames, heap_growth, odd_char
 
 CAN_C = inflate.CAN_COMPRESS
 CAN_T = inflate.CAN_TAKEOVER
@@ -196,27 +196,8 @@ def test_stored_blocks_inflate_with_zlib_semantics():
 
 
 def _odd(i, lead=0xEA):
-    # U+A000 + i (lead 0xEB: U+B000 + i), i < 1024: a character in no
-    # firmware's string table, made from UTF-8 bytes (chr() would itself
-    # intern it on MicroPython)
-    return str(bytes((lead, 0x80 | (i >> 6), 0x80 | (i & 63))), "utf-8")
-
-
-def _heap_growth(run):
-    # bytes still held after ``run()`` and a collection on MicroPython; None
-    # on CPython (nothing is interned there) and on the WebAssembly port
-    # (gc.collect() called from a test frees nothing there)
-    import gc
-    import sys
-
-    if not hasattr(gc, "mem_alloc") or sys.platform == "webassembly":
-        run()
-        return None
-    gc.collect()
-    before = gc.mem_alloc()
-    run()
-    gc.collect()
-    return gc.mem_alloc() - before
+    # a character in no firmware's string table, as a str
+    return str(odd_char(i, lead), "utf-8")
 
 
 def test_distinct_characters_in_offers_are_not_kept():
@@ -241,7 +222,7 @@ def test_distinct_characters_in_offers_are_not_kept():
 
     run(0, 4, 0xEB)  # warm-up: whatever the first negotiation makes once
     n = 300
-    grown = _heap_growth(lambda: run(0, n, 0xEA))
+    grown = heap_growth(lambda: run(0, n, 0xEA))
     assert right == [n + 4] * 3, right
     if grown is not None:
         # kept when the offers were split one character at a time: 3 * n

@@ -11,6 +11,7 @@ from microproto.ws_handshake import (
     is_upgrade,
     select_subprotocol,
 )
+from wsfakes import heap_growth, odd_char
 
 GOOD = (
     b"GET /chat?x=1 HTTP/1.1\r\n"
@@ -151,30 +152,6 @@ def test_plain_get_is_not_an_upgrade():
     assert r.path == "/index.html" and not is_upgrade(r)
 
 
-def _odd(i, lead=0xEA):
-    # U+A000 + i (Yi syllables; lead 0xEB: U+B000 + i, Hangul), i < 1024:
-    # in no firmware's string table; made from bytes as UTF-8 (chr() would
-    # itself intern it on MicroPython)
-    return bytes((lead, 0x80 | (i >> 6), 0x80 | (i & 63)))
-
-
-def _heap_growth(run):
-    # bytes still held after ``run()`` and a collection (MicroPython), or
-    # None where that cannot be read: CPython (nothing is interned there),
-    # the WebAssembly port (gc.collect() called from a test frees nothing)
-    import gc
-    import sys
-
-    if not hasattr(gc, "mem_alloc") or sys.platform == "webassembly":
-        run()
-        return None
-    gc.collect()
-    a = gc.mem_alloc()
-    run()
-    gc.collect()
-    return gc.mem_alloc() - a
-
-
 def test_distinct_characters_in_method_and_header_names_are_not_kept():
     # Before the password is checked, anyone can send a request head. A
     # method or header name with a character never seen before must not
@@ -185,9 +162,9 @@ def test_distinct_characters_in_method_and_header_names_are_not_kept():
 
     def run(first, n):
         for i in range(first, first + n):
-            for req in (b"G" + _odd(i) + b"T / HTTP/1.1\r\n\r\n",
-                        b"GET / HTTP/1.1\r\nHost: x\r\nX-" + _odd(i + 300) + b": 1\r\n\r\n",
-                        b"GET / HTTP/1.1\r\n" + _odd(i + 600) + b"Host: x\r\n\r\n"):
+            for req in (b"G" + odd_char(i) + b"T / HTTP/1.1\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: x\r\nX-" + odd_char(i + 300) + b": 1\r\n\r\n",
+                        b"GET / HTTP/1.1\r\n" + odd_char(i + 600) + b"Host: x\r\n\r\n"):
                 try:
                     RequestParser().receive_data(req)
                 except HandshakeError as e:
@@ -195,7 +172,7 @@ def test_distinct_characters_in_method_and_header_names_are_not_kept():
 
     run(1000, 8)  # warm-up: what the first refusal makes once
     n = 300
-    grown = _heap_growth(lambda: run(0, n))
+    grown = heap_growth(lambda: run(0, n))
     assert refused == [0, 3 * (n + 8)], refused
     if grown is not None:
         # kept when names were checked as str: 3 * n characters, 4 B or
@@ -226,12 +203,12 @@ def test_distinct_characters_in_a_static_path_are_not_kept():
 
     def run(first, n):
         for i in range(first, first + n):
-            r, p = _parse(b"GET /" + _odd(i, 0xEB) + b"x/" + _odd(i + 300, 0xEB) + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            r, p = _parse(b"GET /" + odd_char(i, 0xEB) + b"x/" + odd_char(i + 300, 0xEB) + b" HTTP/1.1\r\nHost: x\r\n\r\n")
             answers[h(r) is None] += 1  # None: no such file (404)
 
     run(1000, 4)
     n = 300
-    grown = _heap_growth(lambda: run(0, n))
+    grown = heap_growth(lambda: run(0, n))
     assert answers == [0, n + 4], answers
     if grown is not None:
         assert grown < n, grown

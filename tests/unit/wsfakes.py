@@ -40,3 +40,27 @@ def close_code_sent(p):
         if op == 8:
             return (payload[0] << 8) | payload[1] if len(payload) >= 2 else 1005
     return None
+
+
+def odd_char(i, lead=0xEA):
+    """The UTF-8 bytes of U+A000 + i (lead 0xEB: U+B000 + i), i < 1024: a
+    character in no firmware's string table, made from bytes (chr() would
+    itself intern it on MicroPython)."""
+    return bytes((lead, 0x80 | (i >> 6), 0x80 | (i & 63)))
+
+
+def heap_growth(run):
+    """Bytes still held after ``run()`` and a collection (MicroPython), or
+    None where that cannot be read: CPython (nothing is interned there), the
+    WebAssembly port (gc.collect() called from a test frees nothing)."""
+    import gc
+    import sys
+
+    if not hasattr(gc, "mem_alloc") or sys.platform == "webassembly":
+        run()
+        return None
+    gc.collect()
+    before = gc.mem_alloc()
+    run()
+    gc.collect()
+    return gc.mem_alloc() - before
