@@ -184,10 +184,14 @@ async def _read_until(reader, n, timeout_s=5):
     return data
 
 
-def _serve_driven(port, make, sessions):
-    """An asyncio server whose connections run on ``aio.Driven`` (made by
-    ``make(reader, writer)``, appended to ``sessions``)."""
+async def _serve_driven(make, sessions):
+    """An asyncio server on a free port whose connections run on
+    ``aio.Driven`` (made by ``make(reader, writer)``, appended to
+    ``sessions``), and a client connected to it: ``(server, reader, writer)``."""
     from microproto.aio import close_stream
+
+    lsock, port = listen_any()
+    lsock.close()
 
     async def handle(reader, writer):
         d = make(reader, writer)
@@ -199,7 +203,9 @@ def _serve_driven(port, make, sessions):
         await d.finish()
         await close_stream(writer)
 
-    return asyncio.start_server(handle, "127.0.0.1", port)
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    return server, reader, writer
 
 
 def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
@@ -210,8 +216,6 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
 
     from microproto.aio import Driven
 
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
     seen = []
 
@@ -220,8 +224,7 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
         return Driven(reader, writer, core, lambda: seen.extend(core.events_taken()), read_size=16)
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         writer.write(b"one\ntw")
         await writer.drain()
         first = await _read_until(reader, 9)
@@ -253,8 +256,6 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
 def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
     from microproto.aio import Driven
 
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
     seen = []
 
@@ -271,8 +272,7 @@ def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
         return d
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         await _read_until(reader, 5)  # ZERO: the leftover was fed, go is cleared
         writer.write(b"a\n")
         await writer.drain()
@@ -309,8 +309,6 @@ def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
     # write_timeout_ms, then the connection is cut (done), reading stopped
     from microproto.aio import Driven
 
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
 
     import budget
@@ -324,8 +322,7 @@ def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
         return Driven(reader, writer, c, c.events.clear, read_size=64, write_timeout_ms=300)
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         ended = False
         for i in range(400):
             try:
@@ -360,16 +357,13 @@ def test_asyncio_server_driver_timer_runs_only_while_a_deadline_is_armed():
     from microproto.aio import Driven
     from microproto_port import ticks_add, ticks_diff, ticks_ms
 
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
 
     def make(reader, writer):
         return Driven(reader, writer, _ClockCore(), None, read_size=16)
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         await _read_until(reader, 5)  # ZERO
         d = sessions[0]
         seen = [d._timer_task is None]
@@ -406,8 +400,6 @@ def test_asyncio_server_driver_timer_ends_when_the_connection_is_cut():
     from microproto.aio import Driven
     from microproto_port import ticks_add, ticks_diff, ticks_ms
 
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
 
     def make(reader, writer):
@@ -416,8 +408,7 @@ def test_asyncio_server_driver_timer_ends_when_the_connection_is_cut():
         return Driven(reader, writer, core, None, read_size=16)
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         await _read_until(reader, 5)
         d = sessions[0]
         armed = d._timer_task is not None and d._armed is not None
@@ -443,8 +434,6 @@ def test_asyncio_server_driver_asks_the_core_to_fail_on_memory_error():
     # driver asks the core to fail (1009) and the session ends
     from microproto.aio import Driven
 
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
 
     class _Hungry(_ServerCore):
@@ -460,8 +449,7 @@ def test_asyncio_server_driver_asks_the_core_to_fail_on_memory_error():
         return Driven(reader, writer, _Hungry(), None, read_size=16)
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         await _read_until(reader, 5)
         writer.write(b"boom\n")
         await writer.drain()
@@ -567,8 +555,6 @@ def test_asyncio_server_driver_sends_a_large_answer_in_pieces():
     # a small send buffer where it can be set (the unix port lacks the
     # name: Linux's value; a board's lwIP buffers are small already)
     _SO_SNDBUF = getattr(socket, "SO_SNDBUF", 7 if sys.platform == "linux" else None)
-    lsock, port = listen_any()
-    lsock.close()
     sessions = []
     big = budget.size(262144, copies=4, minimum=8192)
     most = [0]
@@ -606,8 +592,7 @@ def test_asyncio_server_driver_sends_a_large_answer_in_pieces():
             await asyncio.sleep(0.002)
 
     async def main():
-        server = await _serve_driven(port, make, sessions)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        server, reader, writer = await _serve_driven(make, sessions)
         w = asyncio.create_task(watch())
         await asyncio.sleep(0.3)  # the leftover's answer fills the socket meanwhile
         # compared as it comes (not joined: the heap holds the answer once)
