@@ -40,7 +40,6 @@ _PIPE_BATCH = const(32)
 # room in front of a chunk for "BDAT <n> LAST" CRLF
 _HEAD = const(24)
 
-_CR = const(13)
 _LF = const(10)
 _DOT = const(46)
 
