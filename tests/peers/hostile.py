@@ -122,3 +122,21 @@ def stop_reading(sock, command, stats, rounds=2000):
         if st["sessions"] == 1:
             return time.monotonic() - (blocked or t0), peak
     return None, peak
+
+
+def figure(name, value, limit):
+    """Print a measured figure next to the limit it is checked against."""
+    print("FIGURE %s: %s (limit %s)" % (name, value, limit))
+
+
+def parse_stats(text):
+    """The test apps' ``STATS()`` answer, ``"sessions buffered failures"``
+    (str or bytes), as a dict."""
+    s, b, f = text.split()
+    return {"sessions": int(s), "buffered": int(b), "failures": int(f)}
+
+
+def settle(stats, sessions=1, seconds=8):
+    """Wait until the server holds ``sessions`` sessions (the bystander's
+    alone by default); ``stats()``: the server's figures."""
+    assert wait_until(lambda: stats()["sessions"] == sessions, seconds) is not None, stats()

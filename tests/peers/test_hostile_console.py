@@ -13,7 +13,8 @@ import time
 
 import pytest
 from conftest import RUNTIMES, cpython_env
-from hostile import closed_by_peer, connect, flood, port, script, stop_reading, trickle, wait_until
+from hostile import (closed_by_peer, connect, figure, flood, parse_stats, port, script, settle, stop_reading,
+                     trickle, wait_until)
 from wsraw import Raw, frame, handshake_request
 
 PASSWORD = "s3cret-pw"
@@ -26,10 +27,6 @@ OPTS = ["login_timeout_ms=%d" % (LOGIN_S * 1000), "write_timeout_ms=%d" % (WRITE
         "handshake_timeout_ms=%d" % (HS_S * 1000), "max_connections=%d" % MAX_CONN, "fail_delay_ms=1000",
         "max_failures=3", "max_failures_total=8", "close_timeout_ms=1000"]
 CLOSE_S = 1.0
-
-
-def figure(name, value, limit):
-    print("FIGURE %s: %s (limit %s)" % (name, value, limit))
 
 
 def _start(runtime, tmp_path):
@@ -98,11 +95,10 @@ class Bystander(Session):
         assert self.evaluate("6*7") == "42"
 
     def stats(self):
-        s, b, f = self.evaluate("C.STATS()").strip("'").split()
-        return {"sessions": int(s), "buffered": int(b), "failures": int(f)}
+        return parse_stats(self.evaluate("C.STATS()").strip("'"))
 
     def settle(self):
-        assert wait_until(lambda: self.stats()["sessions"] == 1, 8) is not None, self.stats()
+        settle(self.stats)
 
 
 def test_slow_reader_is_cut_at_the_write_deadline(srv):

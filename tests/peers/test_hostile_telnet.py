@@ -13,7 +13,8 @@ import time
 
 import pytest
 from conftest import RUNTIMES, cpython_env
-from hostile import closed_by_peer, connect, flood, port, script, stop_reading, trickle, wait_until
+from hostile import (closed_by_peer, connect, figure, flood, parse_stats, port, script, settle, stop_reading,
+                     trickle, wait_until)
 
 PASSWORD = b"correct horse"
 LOGIN_S = 2
@@ -22,10 +23,6 @@ MAX_SESSIONS = 4
 MARGIN_S = 2.5
 OPTS = ["login_timeout_s=%d" % LOGIN_S, "write_timeout_ms=%d" % (WRITE_S * 1000), "max_sessions=%d" % MAX_SESSIONS,
         "fail_delay_ms=1000", "max_failures=3", "max_failures_total=8", "idle_timeout_s=60", "min_free_heap=0"]
-
-
-def figure(name, value, limit):
-    print("FIGURE %s: %s (limit %s)" % (name, value, limit))
 
 
 @pytest.fixture(scope="module", params=RUNTIMES)
@@ -79,11 +76,10 @@ class Bystander(Client):
         assert self.evaluate(b"6*7") == b"42"
 
     def stats(self):
-        s, b, f = self.evaluate(b"T.STATS()").strip(b"'").split()
-        return {"sessions": int(s), "buffered": int(b), "failures": int(f)}
+        return parse_stats(self.evaluate(b"T.STATS()").strip(b"'"))
 
     def settle(self):
-        assert wait_until(lambda: self.stats()["sessions"] == 1, 8) is not None, self.stats()
+        settle(self.stats)
 
 
 def test_slow_reader_is_cut_at_the_write_deadline(srv):
