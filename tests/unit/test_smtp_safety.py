@@ -9,30 +9,13 @@
 """
 
 import os
-import socket
 
-from fakes import FakeSocket, read_data
+from fakes import FakeSocket, listen_any, read_data
 from microproto import smtp
 from microproto.blocking import Connection
 from microproto.errors import UsageError
 from microproto.smtp_core import Session, SMTPReplyError
-from microproto_port import net, random_bytes, sleep_ms, start_thread, ticks_diff, ticks_ms
-
-
-def _listen():
-    """A listening socket on a free port in 21000-21999."""
-    for _ in range(50):
-        r = random_bytes(2)
-        port = 21000 + ((r[0] << 8) | r[1]) % 1000
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(socket.getaddrinfo("127.0.0.1", port)[0][-1])
-            s.listen(8)
-            return s, port
-        except OSError:
-            s.close()
-    raise OSError("no free port in 21000-21999")
+from microproto_port import net, sleep_ms, start_thread, ticks_diff, ticks_ms
 
 
 class _Server:
@@ -40,7 +23,7 @@ class _Server:
     each; closes every socket it made, then sets ``done``."""
 
     def __init__(self, handler, n=1):
-        self.lsock, self.port = _listen()
+        self.lsock, self.port = listen_any(backlog=8)
         self.handler = handler
         self.n = n
         self.done = False
