@@ -48,9 +48,6 @@ def accepted(d):
     return True
 
 
-_FLUSH = None  # the code of Driven.flush: a flush that may be done without its coroutine
-
-
 class _Fed:
     """What a ``Driven`` connection's reader receives goes to its core at
     once, as the driver's reader task would give it (``Driven.feed``, then
@@ -62,11 +59,6 @@ class _Fed:
     reads while lingering)."""
 
     def __init__(self, d, r, t, buf):
-        global _FLUSH
-        if _FLUSH is None:
-            from microproto.aio import Driven
-
-            _FLUSH = Driven.flush.__code__
         self.d = d
         self.r = r
         self.t = t
@@ -133,10 +125,6 @@ class _Fed:
             d.eof = True
             data = b""
         c = d.feed(data)  # the core took it; c: None, or what to wait for
-        if c is not None and getattr(c, "cr_code", None) is _FLUSH:
-            # a subclass's flush that is Driven.flush: without its coroutine
-            c.close()
-            c = d._out()
         if c is None:
             if not data or d.core.close_expected():
                 d._end()
