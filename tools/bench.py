@@ -404,30 +404,19 @@ after it are written by hand.
 SECTION = "<!-- bench.py: topic %s | measured %s | code %s | command %s -->"
 _SECTION_RE = re.compile(r"<!-- bench\.py: topic (\S+) \| measured (.*?) \| code (.*?) \| command (.*?) -->")
 _KEPT = "_Kept from an earlier run"
-# the hand-written note of the runs before per-topic markers (one-off)
-_LEGACY_NOTE = re.compile(r"^_(.+?) were not re-run with .*?their sections below are those of the "
-                          r"(\d\d:\d\d UTC) run \(`([^`]+)`, commit ([^)]+)\)")
 
 
 def sections(block):
     """The topic sections of a generated block: {topic: (meta, lines)}, meta
     = (measured, code, command); lines without the marker and without an
     earlier "kept" note. Understands blocks written before the markers (the
-    run's own date, or the one a hand-written note gives)."""
+    run's own date)."""
     lines = block.split("\n")
     by_title = {v: k for k, v in TITLES.items()}
     taken = re.search(r"Taken (\d{4}-\d\d-\d\d \d\d:\d\d UTC) by `([^`]+)`", block)
     code = re.search(r"Code measured: commit (.+?)\.\n", block)
     run_meta = (taken.group(1) if taken else "date not recorded", code.group(1) if code else "?",
                 taken.group(2) if taken else "?")
-    legacy = {}
-    for ln in lines:
-        m = _LEGACY_NOTE.match(ln)
-        if m:
-            day = run_meta[0][:10]
-            for title, topic in by_title.items():
-                if title.split()[0] in m.group(1):
-                    legacy[topic] = ("%s %s" % (day, m.group(2)), m.group(4), m.group(3))
     out = {}
     cur = None
     meta = None
@@ -446,7 +435,7 @@ def sections(block):
         if ln.startswith("### "):
             topic = by_title.get(ln[4:].strip(), ln[4:].strip())
             if meta is None or want != topic:
-                meta = legacy.get(topic, run_meta)
+                meta = run_meta
             cur = topic
             out[cur] = (meta, [ln])
             meta = None
@@ -454,7 +443,7 @@ def sections(block):
         if ln.strip() == END or ln.strip() == BEGIN:
             cur = None
             continue
-        if cur is None or ln.startswith(_KEPT) or _LEGACY_NOTE.match(ln):
+        if cur is None or ln.startswith(_KEPT):
             skip_blank = True  # and the blank line after the note
             continue
         out[cur][1].append(ln)
