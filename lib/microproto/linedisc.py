@@ -62,6 +62,8 @@ class LineDiscipline:
             self.echo = False
         self._line = bytearray()
         self._events = []
+        # the Telnet session hands this buffer to its NVT core and empties
+        # it (no copy, no bound method per keystroke)
         self._echo = bytearray()
 
     def __len__(self):
@@ -80,13 +82,6 @@ class LineDiscipline:
         out = bytes(self._echo)
         self._echo[:] = b""  # keeps its capacity
         return out
-
-    def echo_into(self, send):
-        """Hand the echo to ``send(bytearray)`` (which must copy it, like
-        ``TelnetCore.send_data``) and forget it: no allocation."""
-        if self._echo:
-            send(self._echo)
-            self._echo[:] = b""
 
     def clear(self):
         """Discard the line being typed."""

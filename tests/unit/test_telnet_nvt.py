@@ -354,7 +354,10 @@ def _alloc_per_chunk(chunk, rounds=50):
                 ld.feed(ev[1])
                 while ld.next_event() is not None:
                     pass
-                ld.echo_into(core.send_data)
+                e = ld._echo  # as telnet_session hands it on
+                if e:
+                    core.send_data(e)
+                    e[:] = b""
                 ld.clear()
             core.data_to_send()
 
