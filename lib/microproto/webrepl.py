@@ -196,7 +196,7 @@ class WebREPL:
                 kind = ev[0]
                 if kind == "line":
                     try:
-                        self._events.append(("exec", bytes(ev[1]).decode()))
+                        self._events.append(("exec", ev[1].decode()))  # already bytes
                     except UnicodeError:
                         self._text(echo)
                         echo = b""
