@@ -8,8 +8,7 @@ from microproto.errors import UsageError
 class _NativeSession:
     raw = True
 
-    def __init__(self, term, stream, banner, poll_ms):
-        self.term = term
+    def __init__(self, stream, banner, poll_ms):
         self.stream = stream
         self._banner = banner
         self.poll_ms = poll_ms
@@ -22,9 +21,6 @@ class _NativeSession:
 
     def feed(self, data):
         self.stream.feed(data)
-
-    def take(self):
-        return self.stream.take()
 
     def interrupt(self):
         self.stream.feed(b"\x03")  # the REPL's own interrupt character
@@ -74,4 +70,4 @@ class NativeReplShell:
             raise UsageError("this runtime has no os.dupterm: use the 'repl' shell")
         stream = repl.DuptermStream()
         repl.attach(stream)  # UsageError if another session holds the slot
-        return _NativeSession(term, stream, self.banner, self.poll_ms)
+        return _NativeSession(stream, self.banner, self.poll_ms)
