@@ -19,7 +19,7 @@ import zlib
 
 import pytest
 from conftest import RUNTIMES
-from hostile import closed_by_peer, connect, flood, port, script, wait_until
+from hostile import closed_by_peer, connect, figure, flood, port, script, settle, wait_until
 from wsraw import Raw, frame, handshake_request
 
 WRITE_S = 1.0  # write_timeout_ms
@@ -30,10 +30,6 @@ OPTS = ["max_connections=%d" % MAX_CONN, "write_timeout_ms=%d" % (WRITE_S * 1000
         "handshake_timeout_ms=%d" % (HS_S * 1000), "max_size=%d" % MAX_SIZE, "stream=1",
         "close_timeout_ms=1000", "read_size=1024"]
 MARGIN_S = 2.5
-
-
-def figure(name, value, limit):
-    print("FIGURE %s: %s (limit %s)" % (name, value, limit))
 
 
 # a file larger than what the kernels on both ends hold on loopback (up to
@@ -73,7 +69,7 @@ class Bystander:
         return json.loads(self.r.recv_frame()[3])
 
     def settle(self, sessions=1):
-        assert wait_until(lambda: self.stats()["sessions"] == sessions, 5) is not None, self.stats()
+        settle(self.stats, sessions, 5)
 
     def close(self):
         self.r.send(frame(8, b"\x03\xe8"))
