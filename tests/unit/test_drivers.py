@@ -184,14 +184,20 @@ async def _read_until(reader, n, timeout_s=5):
     return data
 
 
-async def _serve_driven(make, sessions):
-    """An asyncio server on a free port whose connections run on
+def _on_loopback(main):
+    """``asyncio.run(main(port))`` with a free loopback port, taken before
+    the loop starts (a runtime without sockets fails there, where its test
+    runner looks for it)."""
+    lsock, port = listen_any()
+    lsock.close()
+    return asyncio.run(main(port))
+
+
+async def _serve_driven(port, make, sessions):
+    """An asyncio server on ``port`` whose connections run on
     ``aio.Driven`` (made by ``make(reader, writer)``, appended to
     ``sessions``), and a client connected to it: ``(server, reader, writer)``."""
     from microproto.aio import close_stream
-
-    lsock, port = listen_any()
-    lsock.close()
 
     async def handle(reader, writer):
         d = make(reader, writer)
@@ -223,8 +229,8 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
         core = _ServerCore()
         return Driven(reader, writer, core, lambda: seen.extend(core.events_taken()), read_size=16)
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         writer.write(b"one\ntw")
         await writer.drain()
         first = await _read_until(reader, 9)
@@ -243,7 +249,7 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
         await server.wait_closed()
         return first + rest, d, tasks
 
-    data, d, tasks = asyncio.run(main())
+    data, d, tasks = _on_loopback(main)
     assert data == b"ZERO\nONE\nTWO\nTHREE\n" + b"F" * 40 + b"\n", data
     assert seen == [("line", b"zero\n"), ("line", b"one\n"), ("line", b"two\n"), ("line", b"three\n"),
                     ("line", b"f" * 40 + b"\n"), ("eof", None)], seen
@@ -271,8 +277,8 @@ def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
         d = Driven(reader, writer, core, on_events, read_size=16)
         return d
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         await _read_until(reader, 5)  # ZERO: the leftover was fed, go is cleared
         writer.write(b"a\n")
         await writer.drain()
@@ -298,7 +304,7 @@ def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
         await server.wait_closed()
         return held, still, got, seen
 
-    held, still, got, seen = asyncio.run(main())
+    held, still, got, seen = _on_loopback(main)
     assert held == [("line", b"zero\n")] and still == held, (held, still)
     assert got == b"A\nB\n", got
     assert seen == [("line", b"zero\n"), ("line", b"a\n"), ("line", b"b\n"), ("eof", None)], seen
@@ -321,8 +327,8 @@ def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
         c = _ServerCore(big=big)
         return Driven(reader, writer, c, c.events.clear, read_size=64, write_timeout_ms=300)
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         ended = False
         for i in range(400):
             try:
@@ -345,7 +351,7 @@ def test_asyncio_server_driver_cuts_a_peer_that_does_not_read():
         await server.wait_closed()
         return ended, failed
 
-    ended, failed = asyncio.run(main())
+    ended, failed = _on_loopback(main)
     assert ended, "a peer that stopped reading was not cut"
     assert not failed, failed  # cut for not reading, not ended by a MemoryError
 
@@ -362,8 +368,8 @@ def test_asyncio_server_driver_timer_runs_only_while_a_deadline_is_armed():
     def make(reader, writer):
         return Driven(reader, writer, _ClockCore(), None, read_size=16)
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         await _read_until(reader, 5)  # ZERO
         d = sessions[0]
         seen = [d._timer_task is None]
@@ -388,7 +394,7 @@ def test_asyncio_server_driver_timer_runs_only_while_a_deadline_is_armed():
         await server.wait_closed()
         return seen, got, took, d.core.ticks
 
-    seen, got, took, ticks = asyncio.run(main())
+    seen, got, took, ticks = _on_loopback(main)
     assert seen == [True, True, True], seen
     assert got == b"T\n" and ticks == 1, (got, ticks)
     assert 90 <= took < 3000, took
@@ -407,8 +413,8 @@ def test_asyncio_server_driver_timer_ends_when_the_connection_is_cut():
         core.deadline = ticks_add(ticks_ms(), 60000)
         return Driven(reader, writer, core, None, read_size=16)
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         await _read_until(reader, 5)
         d = sessions[0]
         armed = d._timer_task is not None and d._armed is not None
@@ -424,7 +430,7 @@ def test_asyncio_server_driver_timer_ends_when_the_connection_is_cut():
         return armed, gone, d.core.ticks
 
     t0 = ticks_ms()
-    armed, gone, ticks = asyncio.run(main())
+    armed, gone, ticks = _on_loopback(main)
     assert armed and gone and ticks == 0, (armed, gone, ticks)
     assert ticks_diff(ticks_ms(), t0) < 10000
 
@@ -448,8 +454,8 @@ def test_asyncio_server_driver_asks_the_core_to_fail_on_memory_error():
     def make(reader, writer):
         return Driven(reader, writer, _Hungry(), None, read_size=16)
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         await _read_until(reader, 5)
         writer.write(b"boom\n")
         await writer.drain()
@@ -464,7 +470,7 @@ def test_asyncio_server_driver_asks_the_core_to_fail_on_memory_error():
         await server.wait_closed()
         return rest, d.done.is_set(), d.core.failed
 
-    rest, done, failed = asyncio.run(main())
+    rest, done, failed = _on_loopback(main)
     assert rest == b"" and done, (rest, done)
     assert failed == 1009, failed
 
@@ -591,8 +597,8 @@ def test_asyncio_server_driver_sends_a_large_answer_in_pieces():
                 most[0] = len(ob)
             await asyncio.sleep(0.002)
 
-    async def main():
-        server, reader, writer = await _serve_driven(make, sessions)
+    async def main(port):
+        server, reader, writer = await _serve_driven(port, make, sessions)
         w = asyncio.create_task(watch())
         await asyncio.sleep(0.3)  # the leftover's answer fills the socket meanwhile
         # compared as it comes (not joined: the heap holds the answer once)
@@ -621,7 +627,7 @@ def test_asyncio_server_driver_sends_a_large_answer_in_pieces():
         await server.wait_closed()
         return pos, want, bad
 
-    got, want, bad = asyncio.run(main())
+    got, want, bad = _on_loopback(main)
     assert got == want and not bad, (got, want, bad)
     if sys.implementation.name != "cpython":
         assert most[0] <= 2 * streams.PIECE, most[0]
