@@ -21,7 +21,7 @@ time is cut (the connection aborted, its buffers dropped).
 import asyncio
 
 from microproto.errors import PeerError
-from microproto_port import streams, ticks_add, ticks_diff, ticks_ms
+from microproto_port import RUNTIME, streams, ticks_add, ticks_diff, ticks_ms
 
 
 def __getattr__(name):
@@ -280,21 +280,32 @@ class Driven:
             except Exception:
                 pass
 
-    async def _reader(self):
+    def _reader(self):
+        # a generator, awaited as a coroutine (CPython: types.coroutine).
+        # Into ``rbuf`` from a MicroPython stream, the read is the stream's
+        # own (wait for the socket in asyncio's IO queue, ``readinto``)
+        # without a coroutine per read
         core = self.core
         buf = self.rbuf
         mv = None if buf is None else memoryview(buf)
+        s = None if buf is None else getattr(self.reader, "s", None)
         try:
             while not self.closed:
                 g = self._go
                 if g is not None and not g.is_set():
-                    await g.wait()
+                    yield from g.wait()
                     continue
                 try:
                     if mv is None:
-                        data = await self.reader.read(self.read_size)
+                        data = yield from self.reader.read(self.read_size)
                     else:
-                        n = await self.reader.readinto(buf)
+                        if s is None:
+                            n = yield from self.reader.readinto(buf)
+                        else:
+                            yield asyncio.core._io_queue.queue_read(s)
+                            n = s.readinto(buf)
+                            if n is None:
+                                continue  # nothing yet (TLS: a record not whole)
                         data = (mv if n == len(buf) else mv[:n]) if n else b""  # a full read: no slice
                 except OSError:
                     data = b""
@@ -304,7 +315,7 @@ class Driven:
                     self.eof = True
                 c = self.feed(data)
                 if c is not None:
-                    await c
+                    yield from c
                 if not data or core.close_expected():
                     break
         finally:
@@ -374,6 +385,12 @@ class Driven:
         except Exception:
             pass
         await close_stream(w, self.write_timeout_ms)
+
+
+if RUNTIME != "micropython":
+    import types
+
+    Driven._reader = types.coroutine(Driven._reader)
 
 
 async def close_stream(writer, timeout_ms=2000):

@@ -149,6 +149,8 @@ class WebSocket(Driven):
         self.remote_address = remote_address
         self._max_queue = o.max_queue
         self._queue = []
+        if not core.stream:
+            core.sink = self._queue  # whole messages straight into the queue
         # what the handler waits on for a message: an Event on MicroPython,
         # on CPython a future made only when it waits (see _sleep)
         self._msg_ev = asyncio.Event() if _EVENT else None
@@ -191,10 +193,12 @@ class WebSocket(Driven):
             return item, isinstance(item, str), True
         return item
 
-    async def _next(self, end):
+    def _next(self, end):
         # the next item of the queue: a message, or (stream mode) a
         # fragment ``(data, is_text, fin)``; at the end, raises ``end``
-        # (ConnectionClosed, or StopAsyncIteration for ``async for``)
+        # (ConnectionClosed, or StopAsyncIteration for ``async for``).
+        # A generator, awaited as a coroutine (CPython: types.coroutine),
+        # that waits without a coroutine of its own per wait
         q = self._queue
         while True:
             if q:
@@ -206,7 +210,7 @@ class WebSocket(Driven):
                     # the peer's fault comes after the messages before it
                     self.core.send_fail_close()
                     self.on_events()
-                    await self._flush()
+                    yield from self._flush()
                     self.rearm()
                     continue
                 return item
@@ -214,16 +218,21 @@ class WebSocket(Driven):
                 if end is ConnectionClosed:
                     raise end(self.core.close_code or 1006, self.core.close_reason)
                 raise end
+            f = self._msg_ev
             if _EVENT:
-                f = self._msg_ev
-                f.clear()
-                await f.wait()
+                # what Event.wait does (MicroPython's asyncio), without its
+                # coroutine: the task waits in the Event's queue (where a
+                # cancel finds it), on_events sets the Event
+                f.state = False
+                t = asyncio.current_task()
+                f.waiting.push(t)
+                t.data = f.waiting
+                yield
             else:
                 # a future made only when the handler waits, set by on_events
-                f = self._msg_ev
                 if f is None or f.done():
                     f = self._msg_ev = asyncio.get_running_loop().create_future()
-                await f
+                yield from f
 
     def __aiter__(self):
         return self
@@ -289,10 +298,9 @@ class WebSocket(Driven):
         core = self.core
         q = self._queue
         for ev in core.events_received():
+            # (whole messages went to the queue: the core's sink)
             kind = ev[0]
-            if kind == "text" or kind == "binary":
-                q.append(ev[1])
-            elif kind == "fragment":
+            if kind == "fragment":
                 q.append((ev[2], ev[1], ev[3]))
             elif kind == "pong":
                 if self._pong_want is not None and ev[1] == self._pong_want:
@@ -343,17 +351,23 @@ class WebSocket(Driven):
 
 
 _EVENT = RUNTIME == "micropython"
+if not _EVENT:
+    import types
+
+    WebSocket._next = types.coroutine(WebSocket._next)
 
 
 class _Ready:
-    # a ready awaitable: ``await`` takes its (empty) iterator
+    # a ready awaitable: ``await`` takes its iterator, one already at its end
+    # (the same each time: nothing allocated)
     def __iter__(self):
-        return iter(())
+        return _DONE
 
     __await__ = __iter__
 
 
 _READY = _Ready()
+_DONE = iter(())
 
 
 def _refusal(why):
@@ -374,6 +388,10 @@ class Server:
         self.connections = []
         self._server = None
         self._closing = False
+        # the buffer every connection reads into and its core unmasks from:
+        # one per server, a read is handed to the core at once (made with
+        # the first connection)
+        self._scratch = None
 
     def close(self):
         """Stop listening and close open connections with 1001."""
@@ -480,7 +498,9 @@ class Server:
             defer_close=True,
             now_ms=ticks_ms(),
             parts=True,
+            scratch=self._scratch,
         )
+        self._scratch = core._scratch
         ws = WebSocket(o, reader, writer, request, core, subprotocol, peer)
         try:
             key = request._ws_key

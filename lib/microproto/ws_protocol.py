@@ -83,6 +83,7 @@ _collect = gc.collect if hasattr(gc, "mem_free") else None
 # receive_data (one collection per 64 KiB; a smaller one costs none)
 _LARGE = (gc.mem_free() + gc.mem_alloc()) >> 2 if _collect is not None else 0
 _stream = []
+_OHDR = bytearray(10)  # a large frame's header, built here and copied out at once
 
 
 def _more():
@@ -163,6 +164,11 @@ class ServerProtocol:
     _mn = 0
     _utf = 0
     _piece = None
+    _mv = None  # a view of _msg (a message handed out is a slice of it)
+    # whole messages (not stream mode) go to this list when set (the
+    # asyncio driver's queue: no event tuple per message), else they are
+    # ("text", str) / ("binary", bytes) events
+    sink = None
     # send side: opcode of the fragmented message being sent, | _RSV1 if compressed
     _out_mop = 0
 
@@ -180,6 +186,7 @@ class ServerProtocol:
         defer_close=False,
         now_ms=0,
         parts=False,
+        scratch=None,
     ):
         self.defer_close = defer_close
         self.parts = parts
@@ -197,9 +204,10 @@ class ServerProtocol:
         self._hb = bytearray(14)
         self._left = -1
         self._ctl = bytearray(_MAX_CONTROL)
-        self._scratch = bytearray(scratch_size)
+        # (``scratch``: a buffer shared by the connections of one driver,
+        # which reads into it only to hand the bytes to receive_data at once)
+        self._scratch = bytearray(scratch_size) if scratch is None else scratch
         self._events = []
-        self._ohdr = bytearray(10)
         self._out = []
 
     # -- time --------------------------------------------------------------
@@ -269,18 +277,11 @@ class ServerProtocol:
                             self._reserve(k or 1)
                             msg = self._msg
                         mask_into(msg, 0, data, j + 4, k, hb, 0)
-                        mv = memoryview(msg)[:k]
-                        if b0 == 0x82:
-                            self._events.append(("binary", bytes(mv)))
-                        elif utf8_check(msg, 0, 0, k) == 0:
-                            self._events.append(("text", str(mv, "utf-8")))
-                        else:
-                            k = -1  # invalid: the general path below fails it
-                        if k >= 0:
-                            if len(msg) > _KEEP:
-                                self._msg = None
+                        if b0 == 0x82 or utf8_check(msg, 0, 0, k) == 0:
+                            self._deliver(b0 == 0x81, k)
                             i = j + 4 + k
                             continue
+                        # invalid UTF-8: the general path below fails it
             if self._left < 0:
                 # the header: 2 bytes, then the extended length and the mask key
                 hn = self._hn
@@ -446,6 +447,23 @@ class ServerProtocol:
         if self._mn:
             copy_into(new, 0, msg, 0, self._mn)
         self._msg = new
+        self._mv = memoryview(new)
+
+    def _deliver(self, text, n):
+        # the message in _msg[:n], as str or bytes: to the sink, or an event
+        mv = self._mv
+        if mv is None:
+            m = "" if text else b""
+        else:
+            mv = mv[:n]
+            m = str(mv, "utf-8") if text else bytes(mv)
+            if len(self._msg) > _KEEP:
+                self._msg = self._mv = None
+        s = self.sink
+        if s is None:
+            self._events.append(("text" if text else "binary", m))
+        else:
+            s.append(m)
 
     def _frame_end(self):
         op = self._op
@@ -492,10 +510,7 @@ class ServerProtocol:
             self._events.append(("fragment", text, b"" if piece is None else piece, True))
             self._piece = None
         else:
-            mv = memoryview(self._msg or b"")[: self._mn]
-            self._events.append(("text", str(mv, "utf-8")) if text else ("binary", bytes(mv)))
-            if self._msg is not None and len(self._msg) > _KEEP:
-                self._msg = None
+            self._deliver(text, self._mn)
         self._mop = 0
         self._mn = 0
         self._zn = 0
@@ -562,27 +577,28 @@ class ServerProtocol:
 
     def _frame(self, op, payload, fin, rsv):
         # a server frame: its header (2, 4 or 10 bytes), then the payload
-        buf = self._ohdr
         n = len(payload)
         small = n <= _JOIN
+        h = 2 if n < 126 else 4 if n < 0x10000 else 10
+        # header and a small payload in one new piece; a large one's header
+        # in a shared buffer, copied out below
+        buf = bytearray(h + n) if small else _OHDR
         buf[0] = (0x80 if fin else 0) | rsv | op
         if n < 126:
             buf[1] = n
-            h = 2
         elif n < 0x10000:
             buf[1] = 126
             buf[2] = n >> 8
             buf[3] = n & 0xFF
-            h = 4
         else:
             buf[1] = 127
-            for h in range(9, 1, -1):
-                buf[h] = n & 0xFF
+            for i in range(9, 1, -1):
+                buf[i] = n & 0xFF
                 n >>= 8
-            h = 10
         if small:
-            # header and a small payload in one piece
-            self._out.append(buf[:h] + payload if payload else buf[:h])
+            if payload:
+                buf[h:] = payload
+            self._out.append(buf)
         else:
             # a large payload goes out as a view: what the transport cannot
             # take at once is then copied once, not sliced and copied again
@@ -649,12 +665,12 @@ class ServerProtocol:
         out = self._out
         if not out:
             return b""
-        self._out = []
         if len(out) == 1:
-            b = out[0]
-            return b if isinstance(b, (bytes, bytearray)) else bytes(b)
+            b = out.pop()  # (the list is kept: no new one per message)
+            return b if type(b) is bytes or type(b) is bytearray else bytes(b)
         n = self.pending(out)
         if self.parts and n > _JOIN:
+            self._out = []
             return out  # header and payload as they are: no copy
         buf = bytearray(n)
         o = 0
@@ -662,6 +678,7 @@ class ServerProtocol:
             k = len(b)
             copy_into(buf, o, b, 0, k)
             o += k
+        out.clear()
         return buf
 
     def pending(self, out=None):
