@@ -31,7 +31,6 @@ limits of ``microproto.websocket.serve`` apply to each connection.
 """
 
 import asyncio
-import sys
 
 from microproto import websocket
 from microproto_port import ticks_add, ticks_diff, ticks_ms
@@ -58,46 +57,51 @@ def page_handler(request):
 
 def _flush(ws, core):
     # queued in order in one go (no await between), then sent under the
-    # driver's write deadline (what it returns is awaited): no lock of our
-    # own, and no coroutine of ours per message
+    # driver's write deadline: returns None, or the drain to await (a
+    # plain function: no lock of our own, no coroutine per message)
     if ws.open:
         for is_text, data in core.messages_to_send():
             if is_text:
                 ws.core.send_text(data)
             else:
                 ws.core.send_binary(data)
-    return ws.flush()
+    return ws._out()
 
 
-async def _run(ws, core, repl, lines, server, run):
-    # runs the queued lines, then ends: a task exists only while lines run
-    # (run[0]), so an idle session holds none; Ctrl-C is read meanwhile
+async def _run(ws, core, repl, lines, server):
+    # runs the queued lines (lines[1:]), then ends: a task exists only
+    # while lines run (lines[0]), so an idle session holds none; Ctrl-C is
+    # read meanwhile
     try:
-        while lines and not core.closed:
-            out, more = await repl.apush(lines.pop(0))
+        while len(lines) > 1 and not core.closed:
+            out, more = await repl.apush(lines.pop(1))
             core.output(out, more)
-            await _flush(ws, core)
+            c = _flush(ws, core)
+            if c is not None:
+                await c
     except Exception as e:
         # a failing REPL must not leave the session waiting forever
         (server.board[2] or server).last_error = e
         await ws.close(1011, "internal error")
     finally:
-        run[0] = None
+        lines[0] = None
 
 
-async def _session(ws, password, server, login_timeout_ms, max_line, max_file_size, root, make):
-    # make: (WebREPL, Session), loaded by serve() when the console starts
+async def _session(ws, server, o):
+    # o: (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
     peer = ws.remote_address[0] if ws.remote_address else None
-    core = make[0](password, max_line=max_line, max_file_size=max_file_size, root=root,
-                   check=lambda given: server.gate.check(peer, given, password, ticks_ms()))
-    repl = make[1]("<console>")
-    lines = []
-    run = [None]  # the task running lines, while there is one
+    password = o[0]
+    core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
+                check=lambda given: server.gate.check(peer, given, password, ticks_ms()))
+    repl = o[6]("<console>")
+    lines = [None]  # the task running lines while there is one, then the lines queued
     # the login deadline counts from the connection: keystrokes do not move it
-    deadline = ticks_add(ticks_ms(), login_timeout_ms)
+    deadline = ticks_add(ticks_ms(), o[1])
     try:
-        await _flush(ws, core)
+        c = _flush(ws, core)
         while True:
+            if c is not None:
+                await c
             if core.logged_in:
                 message = await ws.recv()
             else:
@@ -114,20 +118,22 @@ async def _session(ws, password, server, login_timeout_ms, max_line, max_file_si
                 kind = ev[0]
                 if kind == "exec":
                     lines.append(ev[1])
-                    if run[0] is None:
-                        run[0] = asyncio.create_task(_run(ws, core, repl, lines, server, run))
+                    if lines[0] is None:
+                        lines[0] = asyncio.create_task(_run(ws, core, repl, lines, server))
                 elif kind == "interrupt":
                     if not repl.interrupt():
-                        del lines[:]
+                        del lines[1:]
                         repl.reset()
                         core.interrupted()
                 elif kind == "close":
                     # a wrong password closes at once: the gate makes the
                     # address wait at its next connection, not this one
-                    await _flush(ws, core)
+                    c = _flush(ws, core)
+                    if c is not None:
+                        await c
                     await ws.close(ev[1], ev[2])
                     return
-            await _flush(ws, core)
+            c = _flush(ws, core)
     except websocket.ConnectionClosed:
         pass
     except Exception as e:
@@ -137,8 +143,8 @@ async def _session(ws, password, server, login_timeout_ms, max_line, max_file_si
         raise
     finally:
         core.end()  # an upload under way is dropped, the old file kept
-        if run[0] is not None:
-            run[0].cancel()
+        if lines[0] is not None:
+            lines[0].cancel()
         repl.close()
 
 
@@ -164,10 +170,10 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     from microproto_port.repl import Session
 
     server = []
-    make = (WebREPL, Session)
+    o = (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
 
-    async def handler(ws):
-        await _session(ws, password, server[0], login_timeout_ms, max_line, max_file_size, root, make)
+    def handler(ws):
+        return _session(ws, server[0], o)  # (no coroutine of its own around it)
 
     def http(request):
         if request.path == "/status":
@@ -235,6 +241,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    import sys
+
     # one copy of this module, whichever way it was started
     sys.modules["microproto.console"] = sys.modules["__main__"]
     main()

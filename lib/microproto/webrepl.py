@@ -51,7 +51,7 @@ name, ok)`` after each transfer.
 
 from microproto.auth import password_equal
 from microproto.linedisc import LineDiscipline
-from microproto_port import const
+from microproto_port import RUNTIME, const
 
 _REC_SIZE = const(82)
 
@@ -60,6 +60,7 @@ _S_REPL = const(1)
 _S_PUT = const(2)
 _S_GET = const(3)
 _S_CLOSED = const(4)
+_ECHO_REF = const(256)  # an echo up to this long goes from the line discipline's buffer
 
 OK = b"WB\x00\x00"
 ERR = b"WB\x01\x00"
@@ -69,45 +70,58 @@ class WebREPL:
     """One console session. ``opener(name, mode)`` opens files (default
     ``open``); ``password`` is required (str or bytes)."""
 
+    # defaults in the class: a session stores only what differs
     busy = False  # kept for callers that read it; the console does not use it
+    root = None
+    chunk_size = 1024
+    max_file_size = 16 * 1024 * 1024
+    max_password = 64
+    _fs = None  # (opener, rename, remove) when not the runtime's (microproto.webrepl_files)
+    _xfer = None  # a transfer under way: [file, name, path, bytes left]
 
     def __init__(self, password, opener=open, max_line=512, chunk_size=1024,
                  max_file_size=16 * 1024 * 1024, max_password=64, check=None, root=None, rename=None,
                  remove=None):
         if not password:
             raise ValueError("the console needs a password")
-        self._password = password
-        self._check = check
-        if rename is None:
-            import os
-
-            rename = os.rename
-            remove = os.remove
-        self._fs = (opener, rename, remove)  # for microproto.webrepl_files
-        self.root = root
-        self.chunk_size = chunk_size
-        self.max_file_size = max_file_size
-        self.max_password = max_password
+        # check(given) stands in for the comparison; either is dropped at
+        # login (the console's check holds its gate and the peer)
+        self._pw = check or password
+        if opener is not open or rename is not None:
+            self._fs = (opener, rename, remove)
+        if root is not None:
+            self.root = root
+        if chunk_size != 1024:
+            self.chunk_size = chunk_size
+        if max_file_size != 16 * 1024 * 1024:
+            self.max_file_size = max_file_size
+        if max_password != 64:
+            self.max_password = max_password
         # the password being typed; once logged in, a file record being
-        # received (82 bytes at most)
+        # received (82 bytes at most), or a short text message's bytes
         self._buf = bytearray()
-        self._lines = LineDiscipline(max_line, echo=True)
+        self._lines = ld = LineDiscipline(max_line, echo=True)
+        # the echo as a message: the line discipline's echo buffer (ours),
+        # queued as it is while the client types (no copy, no tuple per
+        # keystroke)
+        ld._echo = e = bytearray()
+        self._em = (True, e)
         self._state = _S_PASSWORD
         self._out = [(True, b"Password: ")]  # (is_text, bytes)
         self._spare = []  # the list handed out last time
         self._events = []
-        self._xfer = None  # a transfer under way: [file, name, path, bytes left]
 
     # -- output -----------------------------------------------------------
 
     def messages_to_send(self):
-        """The messages produced so far: a list of ``(is_text, bytes)``,
-        valid until the next call (two lists take turns: no list is made
-        per call)."""
+        """The messages produced so far: a list of ``(is_text, data)``
+        (``data`` bytes, or a bytearray for typed characters' echo), valid
+        until the next call of a method of the session (two lists take
+        turns: no list is made per call)."""
         out = self._out
         self._out = self._spare
         self._spare = out
-        del self._out[:]
+        self._out.clear()
         return out
 
     def next_event(self):
@@ -123,9 +137,17 @@ class WebREPL:
     def logged_in(self):
         return self._state != _S_PASSWORD
 
-    def end(self):
-        """The connection is over: an upload under way is dropped."""
-        self._close(None, None)
+    def end(self, code=None, reason=None):
+        """The connection is over: an upload under way is dropped. (With a
+        ``code``: the session closes, and says so with a close event.)"""
+        if self._xfer is not None:
+            from microproto.webrepl_files import end_file
+
+            end_file(self)
+        self._state = _S_CLOSED
+        self._pw = None
+        if code is not None:
+            self._events.append(("close", code, reason))
 
     def _text(self, data):
         # a trailing CR LF goes out on its own (see the module docstring)
@@ -135,16 +157,6 @@ class WebREPL:
         elif data:
             self._out.append((True, data))
 
-    def _close(self, code, reason):
-        # code None: the connection is over (no close event)
-        if self._xfer is not None:
-            from microproto.webrepl_files import end_file
-
-            end_file(self)
-        self._state = _S_CLOSED
-        if code is not None:
-            self._events.append(("close", code, reason))
-
     # -- input ------------------------------------------------------------
 
     def receive(self, data, is_text):
@@ -152,47 +164,49 @@ class WebREPL:
         st = self._state
         if st == _S_CLOSED:
             return
-        if isinstance(data, str):
-            data = data.encode()
         buf = self._buf
-        if st == _S_PASSWORD:
-            for b in data:
-                if b == 13 or b == 10:
-                    pw = bytes(buf)
-                    buf[:] = b""
-                    ok = self._check(pw) if self._check else password_equal(pw, self._password)
-                    self._events.append(("login", ok))
-                    if ok:
-                        self._state = _S_REPL
-                        self._out.append((True, b"\r\nWebREPL connected\r\n>>> "))
-                    elif ok is None:
-                        self._out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
-                        self._close(1013, "try again later")
-                    else:
-                        self._out.append((True, b"\r\nAccess denied\r\n"))
-                        self._close(1008, "wrong password")
-                    return
-                if len(buf) >= self.max_password:
-                    self._out.append((True, b"\r\nAccess denied\r\n"))
-                    self._close(1008, "password too long")
-                    return
-                buf.append(b)
-        elif st != _S_REPL and not is_text:
-            # file transfers (microproto.webrepl_files) load when used
-            from microproto import webrepl_files
-
-            (webrepl_files.put if st == _S_PUT else webrepl_files.get)(self, data)
-        elif is_text:
+        out = self._out
+        if is_text and st != _S_PASSWORD:  # terminal input
             if buf:  # a record cut short by terminal input
                 buf[:] = b""
-                self._out.append((False, ERR))
+                out.append((False, ERR))
             ld = self._lines
+            e = ld._echo
+            em = self._em
+            if e:
+                # echo of earlier input: still the last message queued, the
+                # new echo joins it; queued before other messages, it stays
+                # there as a copy; not queued, it was handed out: dropped
+                k = -1
+                for i in range(len(out)):
+                    if out[i] is em:
+                        k = i
+                if k < 0 or k < len(out) - 1:
+                    if k >= 0:
+                        out[k] = (True, bytes(e))
+                    e[:] = b""
+            if isinstance(data, str):
+                if RUNTIME == "micropython" and len(data) <= 32:
+                    buf.extend(data)  # its UTF-8 bytes: no bytes object made
+                    data = buf
+                else:
+                    data = data.encode()
             ld.feed(data)
-            echo = ld.echo_to_send()
-            while True:
-                ev = ld.next_event()
-                if ev is None:
-                    break
+            buf[:] = b""
+            ev = ld.next_event()
+            if ev is None:  # typing
+                if e and (not out or out[-1] is not em):
+                    out.append(em)
+                if len(e) > _ECHO_REF:
+                    out[-1] = (True, bytes(e))
+                    e[:] = b""
+                return
+            # lines and control keys: the echo goes first, as a copy
+            if out and out[-1] is em:
+                out.pop()
+            echo = bytes(e)
+            e[:] = b""
+            while ev is not None:
                 kind = ev[0]
                 if kind == "line":
                     try:
@@ -205,15 +219,47 @@ class WebREPL:
                     self._events.append(("interrupt", None))
                 elif kind == "eof":
                     self._text(echo)
-                    echo = b""
                     self._text(b"\r\nbye\r\n")
-                    self._close(1000, "end of session")
+                    self.end(1000, "end of session")
                     return
                 elif kind == "overlong":
                     self._text(echo)
                     echo = b""
                     self.output("line longer than %d bytes: ignored\n" % ld.max_line)
+                ev = ld.next_event()
             self._text(echo)
+            return
+        if isinstance(data, str):
+            data = data.encode()
+        if st == _S_PASSWORD:
+            for b in data:
+                if b == 13 or b == 10:
+                    pw = bytes(buf)
+                    buf[:] = b""
+                    check = self._pw
+                    ok = check(pw) if callable(check) else password_equal(pw, check)
+                    self._events.append(("login", ok))
+                    if ok:
+                        self._state = _S_REPL
+                        self._pw = None
+                        out.append((True, b"\r\nWebREPL connected\r\n>>> "))
+                    elif ok is None:
+                        out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
+                        self.end(1013, "try again later")
+                    else:
+                        out.append((True, b"\r\nAccess denied\r\n"))
+                        self.end(1008, "wrong password")
+                    return
+                if len(buf) >= self.max_password:
+                    out.append((True, b"\r\nAccess denied\r\n"))
+                    self.end(1008, "password too long")
+                    return
+                buf.append(b)
+        elif st != _S_REPL:
+            # file transfers (microproto.webrepl_files) load when used
+            from microproto import webrepl_files
+
+            (webrepl_files.put if st == _S_PUT else webrepl_files.get)(self, data)
         elif buf or data[:2] == b"WA":
             # a record may come split over several messages (the PyPI
             # webrepl client sends its first 10 bytes on their own)
@@ -226,7 +272,7 @@ class WebREPL:
 
                 record(self, rec + bytes(data[need:]) if len(data) > need else rec)
         else:
-            self._close(1003, "binary data outside a file transfer")
+            self.end(1003, "binary data outside a file transfer")
 
     def output(self, text, more=False):
         """The driver ran a line: send its output and the next prompt."""

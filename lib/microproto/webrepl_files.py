@@ -52,7 +52,7 @@ def record(c, data):
         c._events.append(("file", "put", name, False))
         return
     try:
-        f = c._fs[0](path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
+        f = (c._fs[0] if c._fs else open)(path + ".part" if kind == _PUT else path, "wb" if kind == _PUT else "rb")
     except OSError:
         c._out.append((False, ERR))
         c._events.append(("file", "put" if kind == _PUT else "get", name, False))
@@ -125,7 +125,12 @@ def end_file(c, keep=False):
         return False
     path = x[2]
     tmp = path + ".part"
-    _, rename, remove = c._fs
+    _, rename, remove = c._fs or (None, None, None)
+    if rename is None:  # the runtime's
+        import os
+
+        rename = os.rename
+        remove = os.remove
     if keep:
         try:
             try:

@@ -121,6 +121,61 @@ def test_keystrokes_one_by_one_with_backspace():
     assert echo == b"1+x\b \b1\r\n", echo
 
 
+
+def test_echo_keeps_its_place_among_other_output():
+    # typed characters' echo goes out from the session's echo buffer: input
+    # before the messages are taken joins it, output queued in between
+    # keeps the order, and once taken the next echo starts afresh
+    s = _login()
+    s.receive("1", True)
+    s.receive("2", True)
+    s.output("hi\n")  # (what a statement run meanwhile printed)
+    s.receive("3", True)
+    assert s.messages_to_send() == [(True, b"12"), (True, b"hi"), (True, b"\r\n"), (True, b">>> "), (True, b"3")]
+    s.receive("4", True)
+    assert s.messages_to_send() == [(True, b"4")]
+    s.receive("\x7f", True)
+    s.receive("5\r", True)  # a line end: the echo goes as it always did
+    assert s.next_event() == ("exec", "1235")
+    assert s.messages_to_send() == [(True, b"\x08 \x085"), (True, b"\r\n")]
+    s.receive("x" * 300, True)  # a long echo goes as a copy
+    assert s.messages_to_send() == [(True, b"x" * 300)]
+    s.receive("y", True)
+    assert s.messages_to_send() == [(True, b"y")]
+
+
+def test_keystrokes_allocate_nothing():
+    # the console's path for typing: a key in, its echo out (MicroPython
+    # measures it; steady state: nothing, neither bytes nor tuples)
+    import gc
+
+    if not hasattr(gc, "mem_alloc"):
+        return
+    s = _login()
+    s.receive("1", True)
+    assert s.messages_to_send() == [(True, b"1")]
+    s.receive("\x7f", True)
+    assert s.messages_to_send() == [(True, b"\x08 \x08")]
+
+    def run(n):
+        for _ in range(n):
+            s.receive("1", True)
+            s.messages_to_send()
+            s.receive("\x7f", True)
+            s.messages_to_send()
+
+    run(5)
+    gc.collect()
+    gc.disable()
+    try:
+        a0 = gc.mem_alloc()
+        run(100)
+        a1 = gc.mem_alloc()
+    finally:
+        gc.enable()
+    assert (a1 - a0) // 200 == 0, a1 - a0
+    assert s.next_event() is None and len(s._lines) == 0
+
 def test_continuation_prompt_and_no_output():
     s = _login()
     s.receive("x = 1\r", True)
