@@ -24,7 +24,8 @@ Rules:
 Events: ``("line", bytes)`` (without the line end), ``("overlong", n)``,
 ``("interrupt", None)``, ``("eof", None)``. Memory: the line buffer grows
 to the longest line typed, never past ``max_line`` bytes, and keeps that
-room: an idle session holds little, and typing allocates nothing.
+room: an idle session holds little (the event list exists only while
+events are queued; defaults are the class's), and typing allocates nothing.
 """
 
 from microproto_port import const
@@ -54,6 +55,8 @@ class LineDiscipline:
     echo = True
     _dropped = 0  # bytes of the line past max_line
     _st = 0
+    _events = ()  # a list while events are queued
+    _echo = None  # the echo buffer, made by the first feed
 
     def __init__(self, max_line=512, echo=True):
         if max_line != 512:
@@ -61,18 +64,21 @@ class LineDiscipline:
         if not echo:
             self.echo = False
         self._line = bytearray()
-        self._events = []
-        # the Telnet session hands this buffer to its NVT core and empties
-        # it (no copy, no bound method per keystroke)
-        self._echo = bytearray()
+        # _echo: the Telnet session gives every line discipline the same
+        # buffer, hands it to its NVT core and empties it after each feed
+        # (no copy, no bound method per keystroke, no buffer per session)
 
     def __len__(self):
         """Bytes in the line being typed."""
         return len(self._line)
 
     def next_event(self):
-        if self._events:
-            return self._events.pop(0)
+        ev = self._events
+        if ev:
+            e = ev.pop(0)
+            if not ev:
+                self._events = ()  # an idle session holds no list
+            return e
         return None
 
     def echo_to_send(self):
@@ -86,7 +92,8 @@ class LineDiscipline:
     def clear(self):
         """Discard the line being typed."""
         self._line[:] = b""
-        self._dropped = 0
+        if self._dropped:
+            self._dropped = 0
 
     def feed(self, data):
         """Process data bytes; events and echo queue up."""
@@ -94,6 +101,8 @@ class LineDiscipline:
         i = 0
         line = self._line
         out = self._echo
+        if out is None:
+            out = self._echo = bytearray()
         echo = self.echo
         mv = None
         while i < n:
@@ -147,13 +156,14 @@ class LineDiscipline:
                 i = j
                 continue
             i += 1
+            ev = None
             if b == _CR or b == _LF:
                 if b == _CR:
                     self._st = _ST_CR
                 if self._dropped:
-                    self._events.append(("overlong", len(line) + self._dropped))
+                    ev = ("overlong", len(line) + self._dropped)
                 else:
-                    self._events.append(("line", bytes(line)))
+                    ev = ("line", bytes(line))
                 self.clear()
                 if echo:
                     out += b"\r\n"
@@ -171,12 +181,12 @@ class LineDiscipline:
                         out += b"\x08 \x08"
             elif b == _ETX:
                 self.clear()
-                self._events.append(("interrupt", None))
+                ev = ("interrupt", None)
                 if echo:
                     out += b"^C\r\n"
             elif b == _EOT:
                 if not line and not self._dropped:
-                    self._events.append(("eof", None))
+                    ev = ("eof", None)
             elif b == _NAK:
                 if echo:
                     out += b"\x08 \x08" * len(line)
@@ -184,3 +194,7 @@ class LineDiscipline:
             elif b == _ESC:
                 self._st = _ST_ESC
             # other control bytes (NUL included) are dropped
+            if ev is not None:
+                if not self._events:
+                    self._events = []
+                self._events.append(ev)

@@ -88,6 +88,10 @@ class Server:
 
     last_error = None
     _server = None
+    # the sessions' clock (microproto.telnet_session): its task, and the
+    # deadline it sleeps until (None: not sleeping)
+    _timer_task = None
+    _armed = None
 
     def __init__(self, shell, host, port, password, **limits):
         if shell == "repl" or shell == "native":

@@ -51,7 +51,7 @@ only for options past 31 that are offered or accepted), the output (on
 MicroPython two buffers used in turn: ``data_to_send()`` returns one, valid
 until the next call, so that output allocates nothing in steady state; one
 that grew past 256 bytes is dropped); events per call are bounded by the
-size of the data given.
+size of the data given, and their list exists only while some are queued.
 """
 
 from microproto.errors import LimitError, PeerError
@@ -142,6 +142,7 @@ class TelnetCore:
     rows = 0
     term_type = None
     _o = _OPTIONS
+    _events = ()  # a list while events are queued
     _n = 0  # option commands received
     _st = 0  # parser state
     on_data = None
@@ -176,7 +177,6 @@ class TelnetCore:
         self._out = bytearray()
         if _REUSE:
             self._spare = bytearray()
-        self._events = []
 
     # -- state queries -------------------------------------------------
     def local_enabled(self, opt, sh=0):
@@ -212,7 +212,7 @@ class TelnetCore:
             what = "idle" if self.logged_in else "login"
             self.timed_out = what
             self.send_text("\n%s timeout: closing the session\n" % what)
-            self._events.append(("timeout", what))
+            self._event("timeout", what)
 
     # -- output --------------------------------------------------------
     def data_to_send(self):
@@ -288,10 +288,12 @@ class TelnetCore:
     # -- input ---------------------------------------------------------
     def _event(self, kind, value):
         # the data gathered so far first; consecutive interrupts and
-        # window sizes merge
+        # window sizes merge; the list is made when the first event comes
         buf = self._buf
         ev = self._events
         if buf and self._st & 7 < _S_SB_OPT:
+            if not ev:
+                ev = self._events = []
             ev.append(("data", bytes(buf)))
             buf[:] = b""
         if kind is None:
@@ -299,12 +301,18 @@ class TelnetCore:
         if ev and ev[-1][0] == kind and (kind == "interrupt" or kind == "naws"):
             ev[-1] = (kind, value)
         else:
+            if not ev:
+                ev = self._events = []
             ev.append((kind, value))
 
     def next_event(self):
         """The next event, or None."""
-        if self._events:
-            return self._events.pop(0)
+        ev = self._events
+        if ev:
+            e = ev.pop(0)
+            if not ev:
+                self._events = ()  # an idle session holds no list
+            return e
         return None
 
     def fail(self, code=None, reason="internal error", exc=None):
@@ -337,7 +345,7 @@ class TelnetCore:
             if self.on_data is not None and not self._events:
                 self.on_data(data)
             else:
-                self._events.append(("data", data))
+                self._event("data", data)
             return
         # the parser: state, and the verb (_S_OPT) or the SB option
         state = st & 7

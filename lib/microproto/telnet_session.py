@@ -4,18 +4,23 @@ only listens does not hold it. Reads feed the NVT core
 (``microproto.telnet_nvt``) and the line discipline
 (``microproto.linedisc``); commands run one at a time in their own task so
 that Ctrl-C can reach them; the core's clock ends idle sessions and logins
-that take too long. The rules and limits are those of ``microproto.telnet``.
+that take too long (one clock task per server, not one per session). The
+rules and limits are those of ``microproto.telnet``.
 """
 
 import asyncio
+import gc
 
 from microproto.aio import Driven, close_stream, write
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import TelnetCore
-from microproto_port import const, ticks_ms
+from microproto_port import const, ticks_diff, ticks_ms
 
 _WAIT = const("Sorry, too many failed logins: try again later.\r\n")  # as telnet's
+# the echo of one feed, for every session: handed to the session's core and
+# emptied before the feed returns
+_ECHO = bytearray()
 
 
 class _Connection(Driven):
@@ -36,11 +41,14 @@ class _Connection(Driven):
                           idle_timeout_ms=int(server.idle_timeout_s * 1000))
         Driven.__init__(self, reader, writer, core, None, server.read_size, server.write_timeout_ms)
         self.server = server
-        self.ld = LineDiscipline(server.max_line)
+        self.ld = ld = LineDiscipline(server.max_line)
+        ld._echo = _ECHO
         if server.password is None:
             core.logged_in = True
         self.peer = peer
-        core.on_data = self._data  # typed data: no event tuple per read
+        # typed data: the core calls the connection (__call__): no event
+        # tuple per read, no bound method held per session
+        core.on_data = self
 
     def write(self, text):
         self.core.send_text(text)
@@ -75,7 +83,7 @@ class _Connection(Driven):
                 break
             kind, v = ev
             if kind == "data":
-                self._data(v)
+                self(v)
             elif kind == "interrupt":
                 ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
@@ -86,7 +94,7 @@ class _Connection(Driven):
             else:  # eof, timeout
                 self._end()
 
-    def _data(self, v):
+    def __call__(self, v):
         # data from the client, after the NVT: to the raw session, or
         # through the line discipline (echo, lines, control keys)
         core = self.core
@@ -95,11 +103,11 @@ class _Connection(Driven):
         if s is not None and getattr(s, "raw", False):
             s.feed(v)
             return
-        ld.echo = core.logged_in and core.local_enabled(1)  # ECHO
         ld.feed(v)
-        e = ld._echo  # handed on without a copy
+        e = _ECHO  # handed on without a copy
         if e:
-            core.send_data(e)
+            if core.logged_in and core.local_enabled(1):  # ECHO (not for a password)
+                core.send_data(e)
             e[:] = b""
         while not self.closed:
             ev = ld.next_event()
@@ -197,10 +205,64 @@ class _Connection(Driven):
             self.rearm()
             await self.flush()
 
+    def rearm(self):
+        """The session's deadline may have appeared or moved earlier: start
+        the server's clock (one task for all its sessions, instead of the
+        driver's task per session), or wake it if it sleeps until later."""
+        d = self.core.next_deadline_ms()
+        if d is None or self.closed:
+            return
+        server = self.server
+        t = server._timer_task
+        if t is None:
+            server._timer_task = asyncio.create_task(_clock(server))
+        else:
+            _wake(server, d)
 
-async def run(server, reader, writer, peer):
-    """Serve one accepted connection of ``server`` (a ``telnet.Server``)
-    until it ends."""
+
+def _wake(server, d):
+    # wake the clock if it sleeps past ``d`` (None: whatever it sleeps for)
+    a = server._armed
+    if a is not None and (d is None or ticks_diff(d, a) < 0):
+        server._armed = None
+        server._timer_task.cancel()  # its sleep ends; it looks again
+
+
+async def _clock(server):
+    # the server's sessions' deadlines: tick those whose deadline has come
+    # (that ends them: a timeout), sleep until the next, and stop when no
+    # session has one (a session's rearm() starts it again)
+    try:
+        while True:
+            now = ticks_ms()
+            first = None
+            for c in server.connections:
+                core = c.core
+                d = None if c.closed else core.next_deadline_ms()
+                if d is None:
+                    continue
+                if ticks_diff(d, now) <= 0:
+                    core.tick(now)
+                    c.on_events()
+                    if core.close_expected():
+                        c._end()  # its run() sends what is queued and closes
+                elif first is None or ticks_diff(d, first) < 0:
+                    first = d
+            if first is None:
+                break
+            server._armed = first
+            try:
+                await asyncio.sleep(ticks_diff(first, ticks_ms()) / 1000)
+            except asyncio.CancelledError:
+                if server._armed is not None:
+                    raise  # not ours (_wake clears it first): the loop's end
+            server._armed = None
+    finally:
+        server._armed = None
+        server._timer_task = None
+
+
+def _low_memory(server):
     # MicroPython: a session needs a few KB; running the heap dry breaks
     # more than this session (seen: a crash inside select.poll on the
     # unix port), so refuse while less than min_free_heap is free, or an
@@ -210,28 +272,34 @@ async def run(server, reader, writer, peer):
     # a quarter made a 64-bit unix port need 4/3 of what its sessions
     # hold, and the 1 MB exhaustion test passes with an eighth (144
     # sessions held, refused politely, still serving)
-    import gc
+    if not server.min_free_heap or not hasattr(gc, "mem_free"):
+        return False
+    need = max(server.min_free_heap, (gc.mem_free() + gc.mem_alloc()) >> 3)
+    if gc.mem_free() < need:
+        gc.collect()
+    return gc.mem_free() < need
 
-    if server.min_free_heap and hasattr(gc, "mem_free"):
-        need = max(server.min_free_heap, (gc.mem_free() + gc.mem_alloc()) >> 3)
-        if gc.mem_free() < need:
-            gc.collect()
-            if gc.mem_free() < need:
-                try:
-                    await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
-                except Exception:
-                    pass
-                await close_stream(writer)
-                return
+
+async def run(server, reader, writer, peer):
+    """Serve one accepted connection of ``server`` (a ``telnet.Server``)
+    until it ends."""
+    if _low_memory(server):
+        try:
+            await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
+        except Exception:
+            pass
+        await close_stream(writer)
+        return
     conn = _Connection(server, reader, writer, peer)
     server.connections.append(conn)
-    core = conn.core
     try:
-        core.start(ticks_ms())
-        if core.logged_in:
+        # no await before start(): the clock must not see a session
+        # without its deadlines
+        conn.core.start(ticks_ms())
+        if conn.core.logged_in:
             conn._open_shell()
         else:
-            core.send_text("Password: ")
+            conn.core.send_text("Password: ")
         await conn.start()
         await conn.flush()
         await conn.done.wait()
@@ -245,8 +313,10 @@ async def run(server, reader, writer, peer):
         # after a protocol error the client may still be sending: closing
         # with unread input resets the connection, which can destroy the
         # message in flight; read and drop for a while (one deadline in all)
-        await conn.finish(2000 if core.error is not None else 0)
+        await conn.finish(2000 if conn.core.error is not None else 0)
     except asyncio.CancelledError:
         pass  # the loop is shutting down: this is the top of the task
     finally:
         server.connections.remove(conn)
+        if not server.connections:
+            _wake(server, None)  # the clock stops now, not at a deadline gone
