@@ -13,26 +13,18 @@ both runtimes the socket layer raises them.
 
 
 class ProtocolError(Exception):
-    """A protocol rule was broken. ``reason`` is text, ``code`` is optional."""
+    """A protocol rule was broken. ``reason`` is text, ``code`` is optional;
+    ``str()`` is the reason, with the code in parentheses when there is one."""
 
     def __init__(self, reason="", code=None):
-        super().__init__(reason)
+        super().__init__(reason if code is None else "%s (%s)" % (reason, code))
         self.reason = reason
         self.code = code
 
-    def __str__(self):
-        if self.code is None:
-            return self.reason
-        return "%s (%s)" % (self.reason, self.code)
 
-
-class PeerError(ProtocolError):
-    """The peer broke the protocol: the connection or session cannot go on."""
-
-
-class LimitError(PeerError):
-    """The peer sent more than a configured limit allows."""
-
-
-class UsageError(ProtocolError):
-    """The caller used the API wrongly (bad argument, wrong state)."""
+# The subclasses add nothing but their place in the hierarchy (see the
+# module docstring): made by type(), they need no class body, which would be
+# one more code object each in a board's heap.
+PeerError = type("PeerError", (ProtocolError,), {})
+LimitError = type("LimitError", (PeerError,), {})
+UsageError = type("UsageError", (ProtocolError,), {})

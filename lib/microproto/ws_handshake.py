@@ -2,11 +2,14 @@
 
 ``RequestParser`` reads an HTTP/1.1 request head from bytes with bounded
 lines and header count; ``check_upgrade`` validates it as a WebSocket
-upgrade; ``accept_key``, ``accept_response`` build the reply. Failures are
+upgrade; ``accept_response`` builds the 101 reply. Failures are
 ``HandshakeError(status, reason, headers)``: the HTTP status to answer with.
-What a plain upgrade does not need lives in ``microproto.ws_http`` and is
-loaded when first used, still reachable from here: ``response``,
-``error_response``, ``status_text``, ``select_subprotocol``.
+
+What a well-formed upgrade does not need lives in ``microproto.ws_http``,
+loaded when first used (the first refused request loads it), and is still
+reachable from here: ``HandshakeError``, ``response``, ``error_response``,
+``status_text``, ``select_subprotocol``, ``is_upgrade``, ``accept_key``,
+``Headers``, ``GUID``, ``VERSION``.
 
 Limits: ``max_line`` bytes per request or header line (request line over
 it: 400, header line: 431), ``max_headers`` header lines (431).
@@ -15,29 +18,9 @@ it: 400, header line: 431), ``max_headers`` header lines (431).
 import binascii
 import hashlib
 
-from microproto.errors import PeerError
-
-# RFC 6455 1.3
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-VERSION = "13"
-
-# visible ASCII that is not in a token (RFC 9110 5.6.2)
-_DELIMS = b'"(),/:;<=>?@[\\]{}'
-
-
-# why a request is refused, one reason a line: ``HandshakeError`` takes a
-# line's number (one string object instead of one per reason)
-_WHY = ("request head is not UTF-8\nconnection closed during the request\nrequest line too long\n"
-        "header line too long\nmalformed request line\nunsupported HTTP version\n"
-        "obsolete header line folding\ntoo many header lines\nmalformed header line\n"
-        "method must be GET\nHTTP/1.1 required\nnot a WebSocket upgrade\n"
-        "Connection header must contain Upgrade\nexactly one Host header required\n"
-        "unsupported WebSocket version\nexactly one Sec-WebSocket-Key required\n"
-        "Sec-WebSocket-Key must be 16 bytes in base64")
-
 
 def __getattr__(name):
-    # response, error_response, status_text, select_subprotocol
+    # HandshakeError, response, error_response, ...: see the docstring
     if name[:2] == "__":
         raise AttributeError(name)  # (probes for __path__ and the like)
     from microproto import ws_http
@@ -45,50 +28,133 @@ def __getattr__(name):
     return getattr(ws_http, name)
 
 
-class HandshakeError(PeerError):
-    """The request cannot be upgraded: answer with ``status``
-    (``reason``: text, or the number of a line of ``_WHY``)."""
+def _fail(status, why):
+    # raise the HandshakeError of reason number ``why`` (ws_http's table)
+    from microproto.ws_http import HandshakeError
 
-    def __init__(self, status, reason, headers=()):
-        if type(reason) is int:
-            reason = _WHY.split("\n")[reason]
-        super().__init__(reason, status)
-        self.status = status
-        self.headers = list(headers)
+    raise HandshakeError(status, why)
 
 
-class Headers:
-    """Request headers: case-insensitive lookup, order and repeats kept.
+class RequestParser:
+    """Incremental parser of one request head, and the request it read.
 
-    ``Headers(items)`` from ``(name, value)`` pairs; the parser keeps the
-    header lines as they came instead (``lines``: one string, ``"Name:
-    value"`` a line), and the pairs are made when asked for: a connection
-    holds one string, not two per header."""
+    ``receive_data(data)`` returns None while more bytes are needed, then
+    the request: the parser itself, with ``method``, ``target`` (as sent),
+    ``path`` (without the query), ``query``, ``version`` and ``headers``
+    (the same object again: case-insensitive ``get``, ``get_all``, ``[]``,
+    ``in``; ``items()``, iteration and ``len`` over the ``(name, value)``
+    pairs in order, repeats kept). Bytes after the head are in
+    ``leftover`` (``request``: the request, None before). Raises
+    ``HandshakeError`` on malformed or oversized input.
 
-    def __init__(self, items=(), lines=None):
-        self._items = list(items) if lines is None else lines
+    One object per connection, and it holds the header lines as they came,
+    one string (``"Name: value"`` a line): the pairs are made when asked
+    for, not two strings per header kept for the connection's life.
+    """
+
+    def __init__(self, max_line=4096, max_headers=48):
+        self.max_line = max_line
+        self.max_headers = max_headers
+        self._part = b""  # the start of a line not ended yet
+        self._items = []  # the header lines (str), one string once complete
+        self.leftover = b""
+        self.request = self.method = None
+
+    def receive_data(self, data):
+        if self.request is not None:
+            self.leftover += bytes(data)
+            return self
+        if not data:
+            _fail(400, 1)  # connection closed during the request
+        data = bytes(data)
+        h = self._items
+        i = 0
+        n = len(data)
+        while i < n:
+            first = self.method is None  # the request line
+            j = data.find(b"\n", i)
+            end = n if j < 0 else j + 1
+            k = len(self._part) + end - i
+            if k > self.max_line or (j < 0 and k >= self.max_line):
+                # no line end within max_line bytes
+                if first:
+                    _fail(400, 2)  # request line too long
+                _fail(431, 3)  # header line too long
+            if j < 0:
+                self._part += data[i:]
+                return None
+            line = self._part + data[i:end] if self._part else data[i:end]
+            self._part = b""
+            i = end
+            line = line[: -2 if line.endswith(b"\r\n") else -1]
+            if not line:
+                if first:
+                    continue  # RFC 9112 2.2: ignore empty lines before the request
+                self._items = "\n".join(h)
+                self.request = self.headers = self
+                self.leftover = data[i:]
+                return self
+            if not first:
+                if line[0] in (0x20, 0x09):
+                    _fail(400, 6)  # obsolete header line folding
+                if len(h) >= self.max_headers:
+                    _fail(431, 7)  # too many header lines
+            # the method or the header name is a token (RFC 9110 5.6.2),
+            # checked as bytes, not as str: on MicroPython each
+            # one-character str taken out of a str is interned for good (a
+            # peer could fill the heap with new characters)
+            c = line.find(b" " if first else b":")
+            ok = c > 0
+            for b in line[:c]:
+                if b < 33 or b > 126 or b in b'"(),/:;<=>?@[\\]{}':
+                    ok = False
+            if not ok:
+                _fail(400, 4 if first else 8)  # malformed request line / header line
+            try:
+                line = str(line, "utf-8")
+            except UnicodeError:
+                _fail(400, 0)  # request head is not UTF-8
+            if not first:
+                h.append(line)
+                continue
+            p = line.split(" ")
+            if len(p) != 3 or not p[1]:
+                _fail(400, 4)  # malformed request line
+            m, t, v = p
+            if not v.startswith("HTTP/1."):
+                _fail(400, 5)  # unsupported HTTP version
+            # the usual method and version: the module's own strings, not
+            # a copy per connection
+            self.method = "GET" if m == "GET" else m
+            self.version = "HTTP/1.1" if v == "HTTP/1.1" else v
+            self.target = t
+            q = t.find("?")
+            self.path = t if q < 0 else t[:q]
+            self.query = "" if q < 0 else t[q + 1 :]
+        return None
 
     def items(self):
         """The ``(name, value)`` pairs, in order."""
         t = self._items
         if type(t) is list:
-            return list(t)
+            return list(t)  # (``Headers(items)``)
         out = []
-        for line in t.split("\n"):
+        for line in t.split("\n") if t else ():
             c = line.find(":")
             out.append((line[:c], line[c + 1 :].strip()))
         return out
 
-    def get(self, name, default=None):
-        name = name.lower()
-        for k, v in self.items():
-            if k.lower() == name:
-                return v
-        return default
-
     def get_all(self, name):
         name = name.lower()
-        return [v for k, v in self.items() if k.lower() == name]
+        out = []
+        for k, v in self.items():
+            if k.lower() == name:
+                out.append(v)
+        return out
+
+    def get(self, name, default=None):
+        v = self.get_all(name)
+        return v[0] if v else default
 
     def __getitem__(self, name):
         v = self.get(name)
@@ -109,109 +175,6 @@ class Headers:
         return "Headers(%r)" % (self.items(),)
 
 
-class Request:
-    """A parsed request head: ``method``, ``target`` (as sent), ``path``
-    (without the query), ``query``, ``version``, ``headers``."""
-
-    def __init__(self, method, target, version, headers):
-        # the usual method and version: the module's own strings, not a
-        # copy per connection
-        self.method = "GET" if method == "GET" else method
-        self.target = target
-        self.version = "HTTP/1.1" if version == "HTTP/1.1" else version
-        self.headers = headers
-        q = target.find("?")
-        self.path = target if q < 0 else target[:q]
-        self.query = "" if q < 0 else target[q + 1 :]
-
-
-def _is_token(b):
-    # b (bytes: a method, a header name) is a token; checked as bytes, not
-    # as str: on MicroPython each one-character str taken out of a str is
-    # interned for good (a peer could fill the heap with new characters)
-    for c in b:
-        if c < 33 or c > 126 or c in _DELIMS:
-            return False
-    return len(b) > 0
-
-
-def _text(line):
-    try:
-        return str(line, "utf-8")
-    except UnicodeError:
-        raise HandshakeError(400, 0)  # request head is not UTF-8
-
-
-class RequestParser:
-    """Incremental parser of one request head.
-
-    ``receive_data(data)`` returns None while more bytes are needed, then
-    the ``Request``; bytes after the head are in ``leftover``. Raises
-    ``HandshakeError`` on malformed or oversized input.
-    """
-
-    def __init__(self, max_line=4096, max_headers=48):
-        self.max_line = max_line
-        self.max_headers = max_headers
-        self._part = b""  # the start of a line not ended yet
-        self._start = None
-        self._headers = []
-        self.leftover = b""
-        self.request = None
-
-    def receive_data(self, data):
-        if self.request is not None:
-            self.leftover += bytes(data)
-            return self.request
-        if not data:
-            raise HandshakeError(400, 1)  # connection closed during the request
-        data = bytes(data)
-        i = 0
-        n = len(data)
-        while i < n:
-            j = data.find(b"\n", i)
-            end = n if j < 0 else j + 1
-            k = len(self._part) + end - i
-            if k > self.max_line or (j < 0 and k >= self.max_line):
-                # no line end within max_line bytes
-                if self._start is None:
-                    raise HandshakeError(400, 2)  # request line too long
-                raise HandshakeError(431, 3)  # header line too long
-            if j < 0:
-                self._part += data[i:]
-                return None
-            line = self._part + data[i:end] if self._part else data[i:end]
-            self._part = b""
-            i = end
-            line = line[: -2 if line.endswith(b"\r\n") else -1]
-            if self._start is None:
-                if not line:
-                    continue  # RFC 9112 2.2: ignore empty lines before the request
-                parts = _text(line).split(" ")
-                if len(parts) != 3 or not parts[1] or not _is_token(line[: line.find(b" ")]):
-                    raise HandshakeError(400, 4)  # malformed request line
-                if not parts[2].startswith("HTTP/1."):
-                    raise HandshakeError(400, 5)  # unsupported HTTP version
-                self._start = parts
-                continue
-            h = self._headers
-            if not line:
-                m, t, v = self._start
-                self.request = Request(m, t, v, Headers(lines="\n".join(h)) if h else Headers())
-                self._headers = None
-                self.leftover = data[i:]
-                return self.request
-            if line[0] in (0x20, 0x09):
-                raise HandshakeError(400, 6)  # obsolete header line folding
-            if len(h) >= self.max_headers:
-                raise HandshakeError(431, 7)  # too many header lines
-            c = line.find(b":")
-            if c <= 0 or not _is_token(line[:c]):
-                raise HandshakeError(400, 8)  # malformed header line
-            h.append(_text(line))
-        return None
-
-
 def tokens(values):
     """Comma-separated tokens of one or more header values, lower-cased."""
     out = []
@@ -223,17 +186,6 @@ def tokens(values):
     return out
 
 
-def is_upgrade(request):
-    """True if the request asks for a WebSocket (the Upgrade header)."""
-    return "websocket" in tokens(request.headers.get_all("Upgrade"))
-
-
-def accept_key(key):
-    """Sec-WebSocket-Accept for the client's ``key`` (str)."""
-    h = hashlib.sha1(key.encode() + GUID).digest()
-    return str(binascii.b2a_base64(h)[:-1], "ascii")
-
-
 def check_upgrade(request, legacy=False):
     """Validate ``request`` as a WebSocket opening handshake (RFC 6455
     4.2.1); return the client's key or raise ``HandshakeError``.
@@ -242,40 +194,40 @@ def check_upgrade(request, legacy=False):
     a missing Sec-WebSocket-Version is taken as 13 and any one non-empty
     Sec-WebSocket-Key of at most 64 bytes is accepted."""
     if request.method != "GET":
-        raise HandshakeError(405, 9, [("Allow", "GET")])  # method must be GET
+        _fail(405, 9)  # method must be GET
     if request.version != "HTTP/1.1":
-        raise HandshakeError(400, 10)  # HTTP/1.1 required
+        _fail(400, 10)  # HTTP/1.1 required
     h = request.headers
-    if not is_upgrade(request):
-        raise HandshakeError(426, 11, [("Upgrade", "websocket"), ("Connection", "Upgrade")])  # not a WebSocket upgrade
+    if "websocket" not in tokens(h.get_all("Upgrade")):
+        _fail(426, 11)  # not a WebSocket upgrade
     if "upgrade" not in tokens(h.get_all("Connection")):
-        raise HandshakeError(400, 12)  # Connection header must contain Upgrade
+        _fail(400, 12)  # Connection header must contain Upgrade
     if len(h.get_all("Host")) != 1:
-        raise HandshakeError(400, 13)  # exactly one Host header required
-    versions = h.get_all("Sec-WebSocket-Version")
-    if legacy and not versions:
-        versions = [VERSION]
-    if versions != [VERSION]:
-        raise HandshakeError(426, 14, [("Sec-WebSocket-Version", VERSION)])  # unsupported WebSocket version
-    keys = h.get_all("Sec-WebSocket-Key")
-    if len(keys) != 1:
-        raise HandshakeError(400, 15)  # exactly one Sec-WebSocket-Key required
-    key = keys[0]
+        _fail(400, 13)  # exactly one Host header required
+    v = h.get_all("Sec-WebSocket-Version")
+    if v != ["13"] and (v or not legacy):
+        _fail(426, 14)  # unsupported WebSocket version
+    v = h.get_all("Sec-WebSocket-Key")
+    if len(v) != 1:
+        _fail(400, 15)  # exactly one Sec-WebSocket-Key required
+    key = v[0]
     if legacy and 0 < len(key) <= 64:
         return key
     try:
-        raw = binascii.a2b_base64(key.encode())
+        v = binascii.a2b_base64(key.encode())
     except Exception:  # binascii.Error (ValueError); micropython-lib's pure binascii raises Exception
-        raw = b""
-    if len(key) != 24 or len(raw) != 16:
-        raise HandshakeError(400, 16)  # Sec-WebSocket-Key must be 16 bytes in base64
+        v = b""
+    if len(key) != 24 or len(v) != 16:
+        _fail(400, 16)  # Sec-WebSocket-Key must be 16 bytes in base64
     return key
 
 
 def accept_response(key, subprotocol=None, extensions=None, extra=()):
-    """The 101 response completing the handshake."""
+    """The 101 response completing the handshake (``Sec-WebSocket-Accept``
+    for the client's ``key``, str)."""
     out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n" % (
-        accept_key(key),)
+        str(binascii.b2a_base64(hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())[:-1],
+            "ascii"),)
     if subprotocol:
         out += "Sec-WebSocket-Protocol: %s\r\n" % subprotocol
     if extensions:

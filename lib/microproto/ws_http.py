@@ -1,20 +1,31 @@
-"""What the WebSocket server needs beyond a plain upgrade, loaded when first
-used (a server without these options, serving well-formed upgrades, never
-loads it): HTTP responses (``response``, ``error_response``,
-``status_text``), subprotocol selection, the checks of the ``origins``,
-``password``, ``auth`` and ``http_handler`` options, answers from an
-``http_handler`` (bytes, str or a file streamed through one 1 KiB
-buffer), and the refusals at accept. ``response``, ``error_response``,
-``status_text`` and ``select_subprotocol`` are also reachable from
-``microproto.ws_handshake``; ``static_handler`` from ``microproto.websocket``.
+"""What the WebSocket server needs beyond a well-formed plain upgrade,
+loaded when first used (a server without these options, serving well-formed
+upgrades, never loads it): ``HandshakeError`` and the text of each refusal,
+HTTP responses (``response``, ``error_response``, ``status_text``),
+subprotocol selection, the checks of the ``origins``, ``password``, ``auth``
+and ``http_handler`` options, answers from an ``http_handler`` (bytes, str or
+a file streamed through one 1 KiB buffer), and the refusals at accept. What
+``microproto.ws_handshake`` lists as reachable from it is defined here;
+``static_handler`` is reachable from ``microproto.websocket``.
 """
 
-import asyncio
+from microproto.errors import PeerError
+from microproto.ws_handshake import RequestParser, check_upgrade, tokens
+from microproto_port import ticks_ms
 
-from microproto.aio import close_stream
-from microproto.aio import write as _write
-from microproto.ws_handshake import HandshakeError, check_upgrade, is_upgrade
-from microproto_port import streams, ticks_ms
+# RFC 6455 1.3
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+VERSION = "13"
+
+# why a request is refused, one reason a line: ``HandshakeError`` takes a
+# line's number (one string object instead of one per reason)
+_WHY = ("request head is not UTF-8\nconnection closed during the request\nrequest line too long\n"
+        "header line too long\nmalformed request line\nunsupported HTTP version\n"
+        "obsolete header line folding\ntoo many header lines\nmalformed header line\n"
+        "method must be GET\nHTTP/1.1 required\nnot a WebSocket upgrade\n"
+        "Connection header must contain Upgrade\nexactly one Host header required\n"
+        "unsupported WebSocket version\nexactly one Sec-WebSocket-Key required\n"
+        "Sec-WebSocket-Key must be 16 bytes in base64")
 
 # reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
 _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
@@ -22,6 +33,46 @@ _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\
             b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
             b"503 Service Unavailable\n")
 _AUTH = [("WWW-Authenticate", 'Basic realm="microproto"')]
+
+
+class HandshakeError(PeerError):
+    """The request cannot be upgraded: answer with ``status`` (``reason``:
+    text, or the number of a line of ``_WHY``; the headers a refusal of
+    that number must carry come with it)."""
+
+    def __init__(self, status, reason, headers=()):
+        if type(reason) is int:
+            if reason == 9:  # method must be GET
+                headers = [("Allow", "GET")]
+            elif reason == 11:  # not a WebSocket upgrade
+                headers = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
+            elif reason == 14:  # unsupported WebSocket version
+                headers = [("Sec-WebSocket-Version", VERSION)]
+            reason = _WHY.split("\n")[reason]
+        super().__init__(reason, status)
+        self.status = status
+        self.headers = list(headers)
+
+
+def Headers(items=()):
+    """Request headers from ``(name, value)`` pairs, with what a parsed
+    request's ``headers`` offers (case-insensitive ``get``, ...)."""
+    h = RequestParser()
+    h._items = list(items)
+    return h
+
+
+def is_upgrade(request):
+    """True if the request asks for a WebSocket (the Upgrade header)."""
+    return "websocket" in tokens(request.headers.get_all("Upgrade"))
+
+
+def accept_key(key):
+    """Sec-WebSocket-Accept for the client's ``key`` (str)."""
+    import binascii
+    import hashlib
+
+    return str(binascii.b2a_base64(hashlib.sha1(key.encode() + GUID).digest())[:-1], "ascii")
 
 
 def status_text(status):
@@ -152,6 +203,12 @@ async def check(server, request, peer):
 async def respond(writer, data, timeout_ms, body=None):
     """Write ``data`` (and ``body``, a binary file, read into one 1 KiB
     buffer and written from it, no copy), then close the connection."""
+    import asyncio
+
+    from microproto.aio import close_stream
+    from microproto.aio import write as _write
+    from microproto_port import streams
+
     try:
         await _write(writer, data, timeout_ms)
         if body is not None:

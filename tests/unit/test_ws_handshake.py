@@ -212,3 +212,43 @@ def test_distinct_characters_in_a_static_path_are_not_kept():
     assert answers == [0, n + 4], answers
     if grown is not None:
         assert grown < n, grown
+
+
+def test_the_request_is_its_own_headers_and_moved_names_stay_reachable():
+    # one object per connection: the parser is the request and its headers
+    r, p = _parse(GOOD)
+    assert r is p and r.headers is r and p.request is r
+    h = r.headers
+    assert h.get_all("sec-websocket-protocol") == ["chat, superchat"]
+    assert "HOST" in h and "X-Missing" not in h and h.get("X-Missing", 7) == 7
+    pairs = h.items()
+    assert len(h) == len(pairs) == 7 and list(h) == pairs and pairs[0] == ("Host", "server.example.com")
+    assert repr(h) == "Headers(%r)" % (pairs,)
+    try:
+        h["X-Missing"]
+    except KeyError:
+        pass
+    else:
+        raise AssertionError("missing header found")
+    r, p = _parse(b"GET / HTTP/1.1\r\n\r\n")
+    assert r.items() == [] and len(r) == 0 and r.get("Host") is None
+    # what lives in ws_http is still reachable from ws_handshake
+    from microproto import ws_handshake as hs
+
+    hh = hs.Headers([("A", "1"), ("b", "2"), ("a", "3")])
+    assert hh.get_all("a") == ["1", "3"] and hh["B"] == "2" and list(hh) == [("A", "1"), ("b", "2"), ("a", "3")]
+    assert hs.is_upgrade(_parse(GOOD)[0]) and hs.VERSION == "13" and len(hs.GUID) == 36
+    from microproto.errors import PeerError
+
+    assert issubclass(hs.HandshakeError, PeerError) and hs.HandshakeError is HandshakeError
+    assert hs.status_text(426) == "Upgrade Required"
+    # a numbered refusal carries the text and the headers its status needs
+    for req, status, header in ((GOOD.replace(b"GET ", b"PUT ", 1), 405, b"\r\nAllow: GET\r\n"),
+                                (_without(b"Upgrade"), 426, b"\r\nUpgrade: websocket\r\n")):
+        try:
+            check_upgrade(_parse(req)[0])
+        except HandshakeError as e:
+            assert e.status == status and isinstance(e.reason, str) and e.reason
+            assert header in error_response(e)
+        else:
+            raise AssertionError(status)

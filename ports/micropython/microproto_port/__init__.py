@@ -12,11 +12,9 @@ ticks_ms = time.ticks_ms
 ticks_add = time.ticks_add
 ticks_diff = time.ticks_diff
 sleep_ms = time.sleep_ms
-
-
-def random_bytes(n):
-    """``n`` bytes from the board's hardware/OS random source."""
-    return os.urandom(n)
+# random_bytes(n): n bytes from the board's hardware/OS random source (None
+# on a port without os.urandom: importing still works, only its users fail)
+random_bytes = getattr(os, "urandom", None)
 
 
 def start_thread(fn, args=()):
