@@ -30,16 +30,13 @@ import hashlib
 
 
 
-def _digest(s):
-    if isinstance(s, str):
-        s = s.encode()
-    return hashlib.sha256(s).digest()
-
-
 def password_equal(given, expected):
     """True if ``given`` equals ``expected`` (str or bytes), in constant time."""
-    a = _digest(given)
-    b = _digest(expected)
+    a = b = None
+    for s in (given, expected):
+        if isinstance(s, str):
+            s = s.encode()
+        a, b = b, hashlib.sha256(s).digest()
     diff = 0
     for i in range(32):
         diff |= a[i] ^ b[i]
