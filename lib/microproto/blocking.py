@@ -19,7 +19,7 @@ class Connection:
 
     def __init__(self, sock, core, bufsize=1024, timeout_ms=None):
         self.core = core
-        self._buf = memoryview(bytearray(bufsize))
+        self.buf = memoryview(bytearray(bufsize))
         self.eof = False
         self.timeout_ms = timeout_ms
         self.set_socket(sock)
@@ -27,7 +27,7 @@ class Connection:
     def set_socket(self, sock):
         """Use ``sock`` from now on (after a STARTTLS upgrade, say)."""
         self.sock = sock
-        self._read = net.reader(sock)
+        self.read = net.reader(sock)
         if self.timeout_ms is not None:
             net.set_timeout_ms(sock, self.timeout_ms)
 
@@ -49,25 +49,25 @@ class Connection:
                 return ev
             if self.eof:
                 raise PeerError("connection closed by peer")
-            n = self._read(self._buf)
+            n = self.read(self.buf)
             if n:
-                core.receive_data(self._buf[:n])
+                core.receive_data(self.buf[:n])
             else:
                 self.eof = True
                 core.receive_data(b"")
 
-    def run(self, conversation):
+    def run(self, conv):
         """Drive a conversation generator and return its result.
 
         The generator yields bytes to send (or None) and receives the next
         event in return; what it returns is returned here.
         """
         try:
-            out = next(conversation)
+            out = next(conv)
             while True:
                 if out:
                     net.send_all(self.sock, out)
-                out = conversation.send(self.next_event())
+                out = conv.send(self.next_event())
         except StopIteration as e:
             return e.value
 

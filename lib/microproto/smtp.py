@@ -15,44 +15,28 @@ unless ``allow_plaintext_auth=True``.
 
 The protocol itself is in ``microproto.smtp_core`` (sans-I/O); what a plain
 send does not need is loaded on first use: AUTH, DSN, BDAT, batches,
-a server without 8BITMIME, SMTPUTF8 and ``send_mail``
-(``microproto.smtp_ext``), the errors ``SMTPReplyError`` and
+a server without 8BITMIME, SMTPUTF8, ``send_mail``, the TLS set-up
+(with ``microproto_port.tls``) and the client's methods ``login``,
+``send_many``, ``sendmail``, ``noop`` and ``rset`` (``microproto.smtp_ext``),
+the errors ``SMTPReplyError`` and
 ``SMTPRecipientsRefused`` (``microproto.smtp_errors``), ``AsyncSMTP``
-(``microproto.smtp_async``), the TLS set-up (``microproto_port.tls``) and
-the command line (``microproto.smtp_cli``). Messages are built with
+(``microproto.smtp_async``) and the command line (``microproto.smtp_cli``). Messages are built with
 ``microproto.message``. Limits (reply line and line count, chunk sizes,
 ``timeout_ms`` per socket operation) are constructor arguments.
 """
 
 from microproto.blocking import Connection
 from microproto.errors import PeerError, UsageError
-from microproto.smtp_core import Reply, SendResult, Session
+from microproto.smtp_core import Reply, SendResult, Session, _fail
 from microproto_port import RUNTIME, net
 
-__all__ = ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
-
-
 def __getattr__(name):
-    # loaded when first asked for (a plain blocking send needs none of them)
-    if name == "AsyncSMTP":
-        from microproto.smtp_async import AsyncSMTP
-
-        return AsyncSMTP
-    if name[:4] == "SMTP":
-        # SMTPReplyError, SMTPRecipientsRefused: loaded when an error happens
-        from microproto import smtp_errors
-
-        return getattr(smtp_errors, name)
-    if name == "send_mail":
-        from microproto.smtp_ext import send_mail
-
-        return send_mail
-    if name == "main":
-        # the command line (``python -m microproto.smtp``, see ``--help``)
-        from microproto.smtp_cli import main
-
-        return main
-    raise AttributeError(name)
+    # loaded when first asked for (a plain blocking send needs none of
+    # them): AsyncSMTP (smtp_async), main, the command line (smtp_cli, see
+    # ``python -m microproto.smtp --help``), send_mail (smtp_ext), the
+    # errors SMTPReplyError, SMTPRecipientsRefused (smtp_errors), and
+    # ``__all__`` (their names with SMTP, SendResult and Reply)
+    return _fail(36, name)
 
 
 def _prepare(message, from_addr, to_addrs, size, eight_bit):
@@ -105,48 +89,49 @@ class SMTP:
     With ``connect=False``, call ``connect()`` yourself. Use as a context
     manager: QUIT and close on exit. ``capabilities``: the EHLO keywords
     (dict: keyword -> list of parameters), ``secure``: TLS is up.
+
+    Methods: ``connect()``, ``login(user, password, mechanism=None)``,
+    ``send(...)``, ``send_many(mails)``, ``sendmail(from_addr, to_addrs,
+    message)``, ``noop()``, ``rset()``, ``quit()``, ``close()``. ``login``,
+    ``send_many``, ``sendmail``, ``noop`` and ``rset`` are loaded from
+    ``microproto.smtp_ext`` on first use (see ``smtp_ext``), as are the
+    TLS set-up and the TLS part of ``connect``.
     """
 
-    _copy = False  # the asyncio client copies chunks: a stream may keep what it was given to write
-
-    def __init__(self, host, port=None, tls="starttls", *, connect=True, cafile=None, cadata=None, verify=True, timeout_ms=30000,
-                 local_hostname="localhost", allow_plaintext_auth=False, server_hostname=None, bufsize=1024,
-                 read_size=1024, chunk=None, max_line=1000, max_lines=64, pipelining=True, chunking=False):
+    def __init__(self, host, port=None, tls="starttls", *, connect=True, cafile=None, cadata=None, timeout_ms=30000,
+                 local_hostname="localhost", server_hostname=None, bufsize=1024,
+                 chunk=None, max_line=1000, max_lines=64, pipelining=True, chunking=False, **args):
         self.host = host
-        if tls in (None, "none", "", False):
-            tls = None
-        elif tls not in ("starttls", "implicit"):
-            raise UsageError("tls must be 'starttls', 'implicit' or None, not %r" % (tls,))
-        self.tls = tls
-        self.port = port or (587 if self.tls == "starttls" else 465 if self.tls else 25)
+        self.tls = None if tls in (None, "none", "", False) else tls
+        self.port = port or 25
         self.timeout_ms = timeout_ms
-        self.allow_plaintext_auth = allow_plaintext_auth
         self.server_hostname = server_hostname or host
         self.pipelining = pipelining
         self.chunking = chunking
-        self._bufsize = bufsize
-        self._read_size = read_size
+        self.bufsize = bufsize
         if chunk is None:
             # a board's heap, or fewer and larger writes where memory is plenty
             chunk = 2048 if RUNTIME == "micropython" else 16384
-        # the asyncio client copies chunks: a stream may keep what it was given to write
-        self.session = Session(local_hostname, chunk, self._copy, max_line=max_line, max_lines=max_lines)
+        self.session = Session(local_hostname, chunk, False, max_line=max_line, max_lines=max_lines)
         # the EHLO keywords (dict: keyword -> list of parameters), kept
         # up to date by the session
         self.capabilities = self.session.caps
         self.secure = False
         self.phase = "connect"
         self.conn = None
-        self._ctx = None
-        if self.tls:
-            from microproto_port import tls as _tls
-
-            self._tlsmod = _tls
-            self._ctx = _tls.client_context(cafile, cadata, verify)
+        if self.tls or args:
+            # ``tls`` checked, the port by it, the context, ``args``
+            # (``verify``, ``allow_plaintext_auth``): smtp_ext.tls
+            _fail(42, (self, port, cafile, cadata, args))
         if connect:
             self.connect()
 
+    def __getattr__(self, name):
+        # login, send_many, sendmail, noop, rset: from smtp_ext.method
+        return _fail(44, (self, name))
+
     def _run(self, phase, conv):
+        # ``conv``: a conversation of ``self.session``
         self.phase = phase
         return self.conn.run(conv)
 
@@ -157,22 +142,13 @@ class SMTP:
         # it inherit it (MicroPython's SSLSocket has no settimeout)
         sock = net.tcp_connect(self.host, self.port, self.timeout_ms)
         try:
-            if self.tls == "implicit":
-                self.phase = "TLS handshake"
-                sock = self._tlsmod.wrap_client(sock, self._ctx, self.server_hostname)
-                self.secure = True
-            self.conn = Connection(sock, self.session.parser, self._bufsize, None)
-            s = self.session
-            self._run("greeting", s.simple(None, (220,)))
-            self._run("EHLO", s.hello())
-            if self.tls == "starttls":
-                self._run("STARTTLS", s.simple("STARTTLS", (220,)))
-                self.phase = "TLS handshake"
-                tsock = self._tlsmod.wrap_client(self.conn.sock, self._ctx, self.server_hostname)
-                # plaintext received before the upgrade is dropped (RFC 3207 4.2)
-                s.parser.discard()
-                self.conn.set_socket(tsock)
-                self.secure = True
+            if self.tls:
+                # TLS and STARTTLS: smtp_ext.connect
+                _fail(43, (self, sock))
+            else:
+                s = self.session
+                self.conn = Connection(sock, s.parser, self.bufsize, None)
+                self._run("greeting", s.simple(None, (220,)))
                 self._run("EHLO", s.hello())
         except BaseException:
             if self.conn is None:
@@ -180,25 +156,7 @@ class SMTP:
                 sock.close()
             self.close()
             raise
-        self.phase = "ready"
-
-    def login(self, user, password, mechanism=None):
-        """AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the server offers
-        (or ``mechanism``; "XOAUTH2" takes an access token as password).
-        Refused without TLS unless ``allow_plaintext_auth``."""
-        from microproto.smtp_ext import login
-
-        return self._run("AUTH", login(self, user, password, mechanism))
-
-    def _guarded(self, conv):
-        try:
-            return self._run("MAIL", conv)
-        except BaseException as e:
-            # a refusal (an SMTPReplyError has the ``reply``) leaves the
-            # session usable; anything else (mid-DATA, say) ends it
-            if self.session.broken or not hasattr(e, "reply"):
-                self.close()
-            raise
+        self.phase = None  # connected, nothing in progress
 
     def send(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, notify=None, ret=None,
              envid=None):
@@ -210,33 +168,17 @@ class SMTP:
         Raises ``SMTPRecipientsRefused`` if all are refused. ``notify``,
         ``ret``, ``envid``: delivery status notifications (RFC 3461), see
         ``smtp_core.Session.mail``."""
-        from_addr, to_addrs, body, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
-        return self._guarded(self.session.mail(from_addr, to_addrs, body, size, eight_bit, smtputf8, self.pipelining,
-                                               self.chunking, notify, ret, envid))
-
-    def send_many(self, mails):
-        """Send several mails on this connection: ``mails`` is an iterable
-        of ``(from_addr, to_addrs, message)`` or ``Message`` objects. With
-        PIPELINING the end of each mail goes in one write with the next
-        mail's envelope (one round trip per mail). Returns a list with, per
-        mail, its ``SendResult`` or the error that refused it; the other
-        mails still go."""
-        from microproto.smtp_ext import mail_many
-
-        return self._guarded(mail_many(self.session, mails, _prepare, self.pipelining))
-
-    def sendmail(self, from_addr, to_addrs, message):
-        """smtplib-style: returns the dict of refused recipients."""
-        d = {}
-        for a, x in self.send(from_addr, to_addrs, message).refused.items():
-            d[a] = (x.code, x.text)
-        return d
-
-    def noop(self):
-        return self._run("NOOP", self.session.simple("NOOP"))
-
-    def rset(self):
-        return self._run("RSET", self.session.simple("RSET"))
+        self.phase = "mail"
+        from_addr, to_addrs, message, size, eight_bit = _prepare(message, from_addr, to_addrs, size, eight_bit)
+        try:
+            return self._run("mail", self.session.mail(from_addr, to_addrs, message, size, eight_bit, smtputf8,
+                                                       self.pipelining, self.chunking, notify, ret, envid))
+        except BaseException as e:
+            # a refusal (an SMTPReplyError has the ``reply``) leaves the
+            # session usable; anything else (mid-DATA, say) ends it
+            if self.session.broken or not hasattr(e, "reply"):
+                self.close()
+            raise
 
     def quit(self):
         """QUIT, then close (a server that closes first is fine)."""
@@ -267,6 +209,4 @@ class SMTP:
 if __name__ == "__main__":
     import sys
 
-    from microproto.smtp_cli import main
-
-    sys.exit(main())
+    sys.exit(__getattr__("main")())

@@ -22,12 +22,14 @@ class AsyncSMTP(SMTP):
     the TCP connect and the TLS handshake.
     """
 
-    _copy = True
     # blocking-only parts of SMTP: ``async with`` and ``await send`` instead
     __enter__ = __exit__ = sendmail = None
 
-    def __init__(self, host, port=None, tls="starttls", **options):
+    def __init__(self, host, port=None, tls="starttls", read_size=1024, **options):
         SMTP.__init__(self, host, port, tls, connect=False, **options)
+        self.read_size = read_size
+        # chunks are copied: a stream may keep what it was given to write
+        self.session._stuffer.copy = True
 
     async def _run(self, phase, conv):
         self.phase = phase
@@ -44,7 +46,7 @@ class AsyncSMTP(SMTP):
             self.secure = True
         else:
             r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), t)
-        self.conn = StreamConnection(r, w, self.session.parser, self._read_size)
+        self.conn = StreamConnection(r, w, self.session.parser, self.read_size)
         s = self.session
         try:
             await self._run("greeting", s.simple(None, (220,)))
@@ -62,7 +64,7 @@ class AsyncSMTP(SMTP):
         except BaseException:
             await self.close()
             raise
-        self.phase = "ready"
+        self.phase = None  # connected, nothing in progress
         return self
 
     async def login(self, user, password, mechanism=None):
@@ -72,7 +74,7 @@ class AsyncSMTP(SMTP):
 
     async def _guarded(self, conv):
         try:
-            return await self._run("MAIL", conv)
+            return await self._run("mail", conv)
         except BaseException as e:
             # as SMTP._guarded: a refusal leaves the session usable
             if self.session.broken or not hasattr(e, "reply"):

@@ -80,7 +80,7 @@ def _describe(e, s):
     """One line for an exception, with the phase it happened in."""
     where = ""
     if s is not None:
-        where = " during %s" % (s.session.stage if s.phase == "MAIL" else s.phase)
+        where = " during %s" % (s.session.stage if s.phase == "mail" else s.phase) if s.phase else ""
     if isinstance(e, SMTPRecipientsRefused):
         lines = ["error: every recipient was refused, nothing sent:"]
         for a, r in e.refused.items():

@@ -23,7 +23,7 @@ Rules of this file:
 - Time and sockets live in the drivers; this file never reads a clock.
 """
 
-from microproto.errors import PeerError, UsageError
+from microproto.errors import PeerError
 from microproto_port import const
 
 # RFC 5321 4.5.3.1: 512 octets per reply line; servers send longer EHLO
@@ -50,18 +50,16 @@ SENT = "SENT"
 def __getattr__(name):
     # the errors come from microproto.smtp_errors, the rarely used parts
     # (b64, unb64, xtext, cram_md5_response, stuff, ...) from microproto.smtp_ext
-    if name[:4] == "SMTP":
-        from microproto import smtp_errors as m
-    else:
-        from microproto import smtp_ext as m
-    return getattr(m, name)
+    return _fail(35, name)
 
 
-def _fail(what, arg=None):
-    # the error to raise, built by microproto.smtp_errors (loaded then)
-    from microproto.smtp_errors import fail
+def _fail(n, arg=None):
+    # the rarely needed parts, in microproto.smtp_errors (loaded then): the
+    # error to raise for a Reply or an error number, or a rare step (see
+    # ``smtp_errors.error``): one way in keeps names out of this module
+    from microproto import smtp_errors
 
-    return fail(what, arg)
+    return smtp_errors.error(n, arg)
 
 
 # -- replies ----------------------------------------------------------------
@@ -78,15 +76,12 @@ class Reply:
         self.enhanced = enhanced
         self.text = "\n".join(lines)
 
-    def __eq__(self, other):
-        return isinstance(other, Reply) and (self.code, self.lines, self.enhanced) == (other.code, other.lines, other.enhanced)
+    def __eq__(self, r):
+        return isinstance(r, Reply) and (self.code, self.lines, self.enhanced) == (r.code, r.lines, r.enhanced)
 
     def __str__(self):
-        ls = self.lines
-        s = "%d %s" % (self.code, " ".join((self.enhanced or "", ls[0] if ls else "")).strip())
-        if len(ls) > 1:
-            s += " ..." + " / ".join(ls[1:])
-        return s.rstrip()
+        # "250 2.0.0 first line ...second / third", made by smtp_errors
+        return _fail(30, self)
 
 
 class ReplyParser:
@@ -112,10 +107,9 @@ class ReplyParser:
     def discard(self):
         """Drop everything received and not yet taken (after STARTTLS: the
         plaintext read before the upgrade must never be trusted)."""
-        self._rest = b""
-        self._lines = []
+        self.buf = b""  # the start of a line cut by a read
+        self.lines = []  # the lines of the reply being read
         self._queue = []
-        self._enh = None
 
     def pass_through(self):
         """Make the next ``next_event`` return ``SENT`` at once (unless a reply
@@ -132,7 +126,7 @@ class ReplyParser:
         m = self.max_line
         # whole lines are taken straight from the read; a partial line is
         # kept (below ``max_line`` bytes) and joined to the next read
-        data = self._rest + data if self._rest else bytes(data)
+        data = self.buf + data if self.buf else bytes(data)
         s = 0
         try:
             while True:
@@ -140,7 +134,7 @@ class ReplyParser:
                 if e < 0:
                     if len(data) - s >= m:
                         raise _fail(4, m)
-                    self._rest = data[s:]
+                    self.buf = data[s:]
                     return
                 line = data[s:e]
                 if line.endswith(b"\r"):
@@ -150,36 +144,34 @@ class ReplyParser:
                     raise _fail(5, data[s : e + 1][:40])
                 s = e + 1
                 code = int(line[:3])
-                lines = self._lines
-                if lines and code != self._code:
-                    raise _fail(6, (self._code, code))
+                lines = self.lines
+                if lines and code != self.head[0]:
+                    raise _fail(6, (self.head[0], code))
                 if len(lines) >= self.max_lines:
                     raise _fail(7, self.max_lines)
                 try:
                     text = line[4:].decode()
                 except UnicodeError:
-                    from microproto.smtp_errors import text_of
-
-                    text = text_of(line[4:])
+                    # not UTF-8: bytes above 127 become '?'
+                    text = _fail(31, line[4:])
                 # RFC 3463 ``class.subject.detail`` first, when its class is
                 # the code's first digit: kept in ``enhanced`` (from the first
                 # line; later lines repeat it), out of the text
                 st = text.split(" ", 1)[0]
                 p = st.split(".")
-                if not (len(p) == 3 and p[0] == str(code // 100) in "245" and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit()):
+                if not (len(p) == 3 and p[0] == str(code // 100) and code // 100 != 3 and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit()):
                     st = None
                 if not lines:
-                    self._code = code
-                    self._enh = st
-                if st and st == self._enh:
+                    # the code and status of the reply's first line
+                    self.head = (code, st)
+                if st and st == self.head[1]:
                     text = text[len(st) + 1 :]
                 lines.append(text)
                 if sep == 32:
                     if len(self._queue) >= self.max_queue:
                         raise _fail(8, self.max_queue)
-                    self._queue.append(Reply(code, lines, self._enh))
-                    self._lines = []
-                    self._enh = None
+                    self._queue.append(Reply(code, lines, self.head[1]))
+                    self.lines = []
         except PeerError as e:
             self.error = e
             raise
@@ -195,7 +187,7 @@ class ReplyParser:
             self._skip -= 1
             return SENT
         if self.eof:
-            raise _fail(9, " in the middle of a reply" if self._lines or self._rest else "")
+            raise _fail(9, " in the middle of a reply" if self.lines or self.buf else "")
         return None
 
     def pending(self):
@@ -206,29 +198,32 @@ class ReplyParser:
 # -- commands ---------------------------------------------------------------
 
 
-def command(verb, arg=None):
-    """``VERB arg CRLF`` as bytes; CR/LF/NUL in ``arg`` is a ``UsageError``."""
+def command(name, arg=None):
+    """``name arg CRLF`` as bytes; CR/LF/NUL in them is a ``UsageError``."""
     if arg is not None:
-        verb += " " + arg
-    if "\r" in verb or "\n" in verb or "\x00" in verb:
-        raise UsageError("CR, LF or NUL in a command")
-    b = verb.encode()
+        name += " " + arg
+    for c in "\r\n\x00<> ":  # (the same string as ``address``'s)
+        if c < " " and c in name:
+            raise _fail(12)  # CR, LF or NUL in a command
+    b = name.encode()
     if len(b) + 2 > _MAX_COMMAND:
-        raise UsageError("command line too long")
+        raise _fail(13)  # command line too long
     return b + b"\r\n"
 
 
-def address(addr, what="address"):
-    """``<addr>`` for MAIL/RCPT; accepts ``"Name <a@b>"`` too."""
-    if not isinstance(addr, str):
-        raise UsageError("%s must be str" % what)
-    a = addr.strip()
+def address(s, name="address"):
+    """``<s>`` for MAIL/RCPT; accepts ``"Name <a@b>"`` too (``name``: what
+    it is, for the error)."""
+    if not isinstance(s, str):
+        raise _fail(14, name)  # not a str
+    a = s.strip()
     lt = a.rfind("<")
     if lt >= 0 and a.endswith(">"):
         a = a[lt + 1 : -1].strip()
-    for c in "<> \r\n\x00":
-        if c in (a if c in "<> " else addr):
-            raise UsageError("bad %s: %r" % (what, addr))
+    for c in "\r\n\x00<> ":
+        # CR, LF, NUL anywhere; <, > and space in the address itself
+        if c in (s if c < " " else a):
+            raise _fail(15, (name, s))  # bad address
     return "<" + a + ">"
 
 
@@ -247,16 +242,17 @@ class DotStuffer:
     and valid until the next call: the input is copied in, then a CR, an LF
     or a dot is inserted where one is missing. Its length changes within a
     capacity allocated once (``2 * chunk + 8`` bytes, one chunk can double,
-    plus ``base`` bytes for a command in front), so it is never reallocated
-    and encoding allocates nothing.
+    plus ``head`` bytes for a command in front), so it is never reallocated
+    and encoding allocates nothing. ``copy``: results are new ``bytes``
+    (for a writer that keeps what it is given).
     """
 
-    def __init__(self, chunk=_CHUNK, copy=False, dots=True, base=0):
+    def __init__(self, chunk=_CHUNK, copy=False, dots=True, head=0):
         self.chunk = chunk
-        self.out = bytearray(base + 2 * chunk + 8)
+        self.out = bytearray(head + 2 * chunk + 8)
         self.out[:] = b""  # empty, the capacity kept
-        self._copy = copy
-        self._dots = dots
+        self.copy = copy
+        self.dots = dots
         self._bol = True  # at the start of a line
         self._cr = False  # the last byte seen was a CR not yet written
 
@@ -297,7 +293,7 @@ class DotStuffer:
                     i = j + 2
                     if c > j:
                         c += 1
-        if self._dots:
+        if self.dots:
             if self._bol and out and out[0] == _DOT:
                 out[0:0] = b"."
             j = out.find(b"\n.")
@@ -306,45 +302,45 @@ class DotStuffer:
                 j = out.find(b"\n.", j + 3)
         if out:
             self._bol = out[-1] == _LF
-        return bytes(out) if self._copy else out
+        return bytes(out) if self.copy else out
 
-    def finish(self, keep=0):
+    def finish(self, n=0):
         """The end of the body: a pending line end, a CRLF if the body did
-        not end with one, then ``.CRLF``. With ``keep``, the first ``keep``
+        not end with one, then ``.CRLF``. With ``n``, the first ``n``
         bytes of the last ``encode`` result stay in front (one write instead
         of two: a small second write would wait for a delayed ACK)."""
         out = self.out
-        out[keep:] = b""
+        out[n:] = b""
         if self._cr or not self._bol:
             out.extend(b"\r\n")
-        if self._dots:
+        if self.dots:
             out.extend(b".\r\n")
         self._bol = True
         self._cr = False
-        return bytes(out) if self._copy else out
+        return bytes(out) if self.copy else out
 
 
 # -- body sources -----------------------------------------------------------
 
 
-def body_chunks(source, buf):
+def body_chunks(data, buf):
     """Yield ``n`` after filling ``buf`` (a bytearray) with the next ``n``
-    bytes of ``source``: bytes, bytearray, str, a binary file (``readinto``
+    bytes of ``data``: bytes, bytearray, str, a binary file (``readinto``
     or ``read``) or an iterable of bytes-like chunks (str chunks are
     encoded as UTF-8). At most ``len(buf)`` bytes each time."""
     size = len(buf)
     read = None
-    if isinstance(source, (str, bytes, bytearray, memoryview)):
-        source = (source,)
-    elif hasattr(source, "readinto"):
+    if isinstance(data, (str, bytes, bytearray, memoryview)):
+        data = (data,)
+    elif hasattr(data, "readinto"):
         while True:
-            k = source.readinto(buf)
+            k = data.readinto(buf)
             if not k:
                 return
             yield k
     else:
-        read = getattr(source, "read", None)
-    it = None if read else iter(source)
+        read = getattr(data, "read", None)
+    it = None if read else iter(data)
     while True:
         c = (read(size) or None) if read else next(it, None)
         if c is None:
@@ -374,14 +370,6 @@ class SendResult:
         self.reply = None
 
 
-def _expect(reply, command, ok=(250,)):
-    if not isinstance(reply, Reply):
-        raise _fail(10, command)
-    if reply.code not in ok:
-        raise _fail(reply, command)
-    return reply
-
-
 class Session:
     """Client state across conversations: capabilities and the parser.
 
@@ -389,24 +377,25 @@ class Session:
     conversations: run them with ``Connection.run``/``StreamConnection.run``.
     """
 
-    def __init__(self, local_hostname="localhost", chunk=_CHUNK, copy_chunks=False, **limits):
-        # built (and checked for CR, LF, NUL) once
-        self._ehlo = command("EHLO", local_hostname)
+    def __init__(self, local_hostname="localhost", chunk=_CHUNK, copy=False, **args):
+        # checked for CR, LF, NUL here, built again by ``hello``
+        command("EHLO", local_hostname)
         self.local_hostname = local_hostname
-        self.parser = ReplyParser(**limits)
+        # ``args``: the parser's limits (max_line, max_lines, max_queue)
+        self.parser = ReplyParser(**args)
         self.caps = {}
         self.esmtp = False
         self.chunk = chunk
         # the body buffers, allocated once per session and reused
-        self._stuffer = DotStuffer(chunk, copy_chunks, base=_HEAD)
-        self._inbuf = bytearray(chunk)
+        self._stuffer = DotStuffer(chunk, copy, True, _HEAD)
+        self.buf = bytearray(chunk)
         self.greeting = None
         self.stage = ""  # the step of a mail transaction in progress
         self.broken = False  # True: out of step with the server, close it
 
     def hello(self):
         """EHLO, falling back to HELO when EHLO is not understood."""
-        r = yield self._ehlo
+        r = yield command("EHLO", self.local_hostname)
         self.esmtp = r.code == 250
         # the keywords (upper case) and their parameters; the old
         # ``AUTH=X Y`` form is merged into AUTH
@@ -417,38 +406,43 @@ class Session:
             if words:
                 kw = words[0].upper()
                 params = words[1:]
-                if kw.startswith("AUTH="):
-                    params.insert(0, kw[5:])
-                    kw = "AUTH"
+                if "=" in kw:
+                    # the old ``AUTH=X Y`` form: X goes to AUTH's parameters
+                    kw = _fail(32, (kw, params))
                 old = caps.setdefault(kw, [])
                 for p in params:
                     if p not in old:
                         old.append(p)
         if not self.esmtp:
-            if r.code not in (500, 502, 504, 550):
-                raise _fail(r, "EHLO")
-            r = _expect((yield b"HELO" + self._ehlo[4:]), "HELO")
+            # EHLO not understood: HELO (or the error)
+            r = yield from _fail(33, (self, r))
         return r
 
-    def simple(self, verb=None, ok=(250,)):
+    def simple(self, name=None, args=(250,)):
         """One command without arguments (NOOP, RSET, QUIT); None reads the
         greeting (kept in ``greeting``); STARTTLS (RFC 3207) only when
         offered: on 220 the caller upgrades the socket, calls
-        ``parser.discard()`` and runs ``hello()`` again."""
-        if verb == "STARTTLS" and verb not in self.caps:
+        ``parser.discard()`` and runs ``hello()`` again. ``args``: the
+        codes that are success."""
+        if name == "STARTTLS" and name not in self.caps:
             raise _fail(2)
-        r = _expect((yield command(verb) if verb else None), verb or "greeting", ok)
-        if not verb:
+        r = yield command(name) if name else None
+        name = name or "greeting"
+        if not isinstance(r, Reply):
+            raise _fail(10, name)
+        if r.code not in args:
+            raise _fail(r, name)
+        if name == "greeting":
             self.greeting = r
-        elif verb == "STARTTLS":
+        elif name == "STARTTLS":
             self.parser.discard()
         return r
 
-    def mail(self, from_addr, to_addrs, body, size=None, eight_bit=None, smtputf8=None, pipelining=True,
+    def mail(self, from_addr, to_addrs, message, size=None, eight_bit=None, smtputf8=None, pipelining=True,
              chunking=False, notify=None, ret=None, envid=None):
         """One mail transaction: MAIL FROM, RCPT TO for each address, DATA
-        and the body streamed from ``body`` (see ``body_chunks``). Returns a
-        ``SendResult``; raises ``SMTPRecipientsRefused`` when every
+        and the body streamed from ``message`` (see ``body_chunks``). Returns
+        a ``SendResult``; raises ``SMTPRecipientsRefused`` when every
         recipient is refused, ``SMTPReplyError`` when MAIL or the data is
         refused. After a refusal the transaction is reset (RSET).
 
@@ -459,31 +453,26 @@ class Session:
         body (known, or found while sending) is a ``UsageError`` and no mail
         is delivered. ``smtputf8``: None means "when an address is not
         ASCII"; ``chunking``: send the body with BDAT (RFC 3030) when
-        offered. DSN (RFC 3461, a ``UsageError`` if not offered): ``notify``
-        is "NEVER" or a list/comma list of SUCCESS, FAILURE, DELAY (each
-        RCPT then carries ORCPT too); ``ret`` is "FULL" or "HDRS"; ``envid``
-        an envelope id for the notifications.
+        offered (``microproto.smtp_ext``). DSN (RFC 3461, a ``UsageError``
+        if not offered): ``notify`` is "NEVER" or a list/comma list of
+        SUCCESS, FAILURE, DELAY (each RCPT then carries ORCPT too); ``ret``
+        is "FULL" or "HDRS"; ``envid`` an envelope id for the notifications.
         """
-        cmds, check8, body = self.envelope(from_addr, to_addrs, body, size, eight_bit, smtputf8, notify, ret, envid)
-        bdat = chunking and "CHUNKING" in self.caps
-        pipe = pipelining and "PIPELINING" in self.caps
-        if not bdat:
-            cmds.append(b"DATA\r\n")
-        result = SendResult()
-        yield from self._envelope(cmds, to_addrs, result, pipe, not bdat)
+        args, f, message = self.envelope(from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid)
+        pipelining = pipelining and "PIPELINING" in self.caps
+        if chunking and "CHUNKING" in self.caps:
+            # BDAT: the envelope without DATA, then the body in chunks
+            return (yield from _fail(40, (self, args, to_addrs, message, pipelining, f)))
+        args.append(b"DATA\r\n")
+        r = SendResult()
+        yield from self._envelope(args, to_addrs, r, pipelining, True)
         self.stage = "message data"
-        if bdat:
-            from microproto.smtp_ext import send_bdat
+        r.reply = yield from self._send_body(message, f)
+        if r.reply.code != 250:
+            raise _fail(r.reply, "message data")
+        return r
 
-            r = yield from send_bdat(self, body, pipe, check8)
-        else:
-            r = yield from self._send_body(body, check8)
-        result.reply = r
-        if r.code != 250:
-            raise _fail(r, "BDAT" if bdat else "message data")
-        return result
-
-    def envelope(self, from_addr, to_addrs, body, size, eight_bit, smtputf8, notify, ret, envid):
+    def envelope(self, from_addr, to_addrs, message, size, eight_bit, smtputf8, notify, ret, envid):
         """The MAIL and RCPT commands of a mail (a list of bytes), the
         check of the body's bytes while sending (a function, or False) and
         the body (a str made bytes). Raises what can be known before
@@ -493,18 +482,16 @@ class Session:
         if isinstance(to_addrs, str):
             to_addrs = [to_addrs]
         if not to_addrs:
-            raise UsageError("no recipients")
-        rev = address(from_addr, "sender") if from_addr else "<>"
-        fwd = [address(a, "recipient") for a in to_addrs]
-        if isinstance(body, str):
-            body = body.encode()
+            raise _fail(16)  # no recipients
+        rev = address(from_addr or "", "sender")  # "<>" for none
+        fwd = [address(a, "to_addrs") for a in to_addrs]
+        if isinstance(message, str):
+            message = message.encode()
         a = rev + "".join(fwd)
         more = ""
-        rparams = check8 = False
+        rparams = f = False
         if eight_bit is not False and "8BITMIME" not in caps or smtputf8 or smtputf8 is None and len(a.encode()) != len(a) or notify or ret or envid:
-            from microproto.smtp_ext import envelope
-
-            more, rparams, check8, body, size = envelope(caps, fwd, a, body, size, eight_bit, smtputf8, notify, ret, envid)
+            more, rparams, f, message, size = _fail(41, (caps, fwd, a, message, size, eight_bit, smtputf8, notify, ret, envid))
         params = ""
         if size is not None and "SIZE" in caps:
             p = caps["SIZE"]
@@ -513,64 +500,68 @@ class Session:
             params = " SIZE=%d" % size
         if eight_bit is not False and "8BITMIME" in caps:
             params += " BODY=8BITMIME"
-        cmds = [command("MAIL", "FROM:" + rev + params + more)]
+        args = [command("MAIL FROM:" + rev + params + more)]
         for k in range(len(fwd)):
-            cmds.append(command("RCPT", "TO:" + fwd[k] + (rparams[k] if rparams else "")))
-        return cmds, check8, body
+            args.append(command("RCPT TO:" + fwd[k] + (rparams[k] if rparams else "")))
+        return args, f, message
 
-    def _envelope(self, cmds, to_addrs, result, pipe, data):
-        """Send MAIL, the RCPTs and DATA (when ``data``), in groups of
-        ``_PIPE_BATCH`` with PIPELINING (RFC 2920) or one by one; fill
-        ``result``; on a refusal end the transaction (RSET) and raise."""
+    def _envelope(self, args, to_addrs, value, pipelining, data):
+        """Send the commands ``args``: MAIL, the RCPTs and DATA (when
+        ``data``), in groups of ``_PIPE_BATCH`` with ``pipelining`` (RFC
+        2920) or one by one; fill ``value`` (a ``SendResult``); on a
+        refusal end the transaction (RSET) and raise."""
         if isinstance(to_addrs, str):
             to_addrs = [to_addrs]
         replies = []
-        n = len(cmds)
+        n = len(args)
         i = 0
         while i < n:
-            if not pipe and i and (replies[0].code != 250 or data and i == n - 1 and not result.accepted):
+            if not pipelining and i and (replies[0].code != 250 or data and i == n - 1 and not value.accepted):
                 break  # one by one: stop at a refused MAIL, no DATA without a recipient
-            j = i + _PIPE_BATCH if pipe else i + 1
+            j = i + _PIPE_BATCH if pipelining else i + 1
             j = n if j > n else j
-            self.stage = "MAIL FROM" if i == 0 else "RCPT TO" if i < n - 1 or not data else "DATA"
-            r = yield b"".join(cmds[i:j])
+            # the command's name, its colon cut
+            self.stage = ("MAIL FROM:" if i == 0 else "RCPT TO:" if i < n - 1 or not data else "DATA:")[:-1]
+            r = yield b"".join(args[i:j])
             while True:
                 if not isinstance(r, Reply):
                     raise _fail(10, self.stage)
                 k = len(replies)
                 if 0 < k <= len(to_addrs):
                     a = to_addrs[k - 1]
-                    result.recipients[a] = r
+                    value.recipients[a] = r
                     if r.code // 100 == 2:
-                        result.accepted.append(a)
+                        value.accepted.append(a)
                     else:
-                        result.refused[a] = r
+                        value.refused[a] = r
                 replies.append(r)
                 if k + 1 == j:
                     break
                 r = yield None
             i = j
         last = replies[-1] if data and len(replies) == n else None
-        if replies[0].code != 250 or not result.accepted or last is not None and last.code != 354:
-            from microproto.smtp_errors import refused
-
-            yield from refused(replies[0], result, last)
+        if replies[0].code != 250 or not value.accepted or last is not None and last.code != 354:
+            # the empty body a server that said 354 anyway waits for, RSET,
+            # then the error
+            yield from _fail(34, (replies[0], value, last))
         return replies
 
-    def _send_body(self, body, check8=False, tail=False):
-        """The body, dot-stuffed, then the end mark; returns the reply. With
-        ``tail``, the last piece and the end mark are returned unsent (bytes)
-        instead: a batch sends them with the next mail's commands."""
+    def _send_body(self, message, f=False, end=False):
+        """The body, dot-stuffed, then the end mark; returns the reply.
+        ``f``: the check of the body's bytes (8-bit data to a server without
+        8BITMIME, see ``envelope``). With ``end``, the last piece and the
+        end mark are returned unsent (bytes) instead: a batch sends them with
+        the next mail's commands."""
         st = self._stuffer
-        st._dots = st._bol = True  # a new body, dot-stuffed
+        st.dots = st._bol = True  # a new body, dot-stuffed
         st._cr = False
-        buf = self._inbuf
+        buf = self.buf
         held = 0  # encoded bytes not yet sent (in the stuffer's buffer)
         out = None
-        for n in body_chunks(body, buf):
-            if check8:
+        for n in body_chunks(message, buf):
+            if f:
                 # 8-bit bytes stop the body before its end mark: no mail
-                check8(self, buf, n)
+                f(self, buf, n)
             if held:
                 self.parser.pass_through()
                 r = yield out
@@ -582,7 +573,7 @@ class Session:
             out = st.encode(buf, n)
             held = len(out)
         out = st.finish(held)
-        if tail:
+        if end:
             return bytes(out)
         r = yield out
         if not isinstance(r, Reply):

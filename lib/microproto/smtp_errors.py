@@ -1,15 +1,19 @@
 """The SMTP client's errors, loaded when one happens (a send that goes
 well never needs them): ``SMTPReplyError``, ``SMTPRecipientsRefused``,
 the texts of the other errors ``microproto.smtp_core`` raises, the end
-of a refused transaction (RSET), and the reply text of a server that does
-not speak UTF-8. All stay reachable from
+of a refused transaction (RSET), and the rare steps ``smtp_core`` and
+``smtp`` reach through ``fail`` (one way in keeps their names out of the
+modules every send loads): a reply's text, the reply text of a server
+that does not speak UTF-8, the old ``AUTH=`` form, HELO, and the parts of
+``microproto.smtp_ext`` (BDAT, the envelope's rarer parts, TLS, the
+methods loaded on first use). The errors stay reachable from
 ``microproto.smtp`` and ``microproto.smtp_core``.
 """
 
 from microproto.errors import LimitError, PeerError, UsageError
-from microproto.smtp_core import Reply
+from microproto.smtp_core import Reply, command
 
-# what ``fail(k, arg)`` raises for each ``k`` (``arg`` fills the text's %)
+# what ``error(k, arg)`` raises for each ``k`` (``arg`` fills the text's %)
 _TEXTS = (
     (UsageError, "8-bit data and the server does not offer 8BITMIME: encode the body as 7-bit (quoted-printable or base64)"),
     (UsageError, "an address is not ASCII and the server does not offer SMTPUTF8"),
@@ -23,6 +27,11 @@ _TEXTS = (
     (PeerError, "server closed the connection%s"),
     (PeerError, "%s: no reply"),
     (UsageError, "chunk larger than %d bytes"),
+    (UsageError, "CR, LF or NUL in a command"),
+    (UsageError, "command line too long"),
+    (UsageError, "%s must be str"),
+    (UsageError, "bad %s: %r"),
+    (UsageError, "no recipients"),
 )
 
 
@@ -61,17 +70,98 @@ class SMTPRecipientsRefused(SMTPReplyError):
         self.reason = "all recipients refused (" + "; ".join(parts) + ")"
 
 
-def fail(what, arg=None):
+# the functions of microproto.smtp_ext that ``error(40 + i, args)`` calls
+_EXT = ("mail_bdat", "envelope", "tls", "connect", "method")
+
+
+def error(what, arg=None):
     """The error to raise: ``SMTPReplyError(what, arg)`` for a ``Reply``;
-    for a number, the error of that entry of ``_TEXTS``."""
+    for a number below 30, the error of that entry of ``_TEXTS``. From 30
+    on, the rare steps of ``smtp_core`` and ``smtp``: 30 the text of the
+    ``Reply`` ``arg``, 31 the text of reply bytes that are not UTF-8, 32
+    the keyword of an EHLO line ``(kw, params)`` with ``AUTH=X`` made
+    ``AUTH`` (X goes to params), 33 the HELO conversation after a refused
+    EHLO ``(session, reply)``, 34 the conversation that ends a refused
+    transaction ``(first, result, last)``, 35 and 36 the attribute ``arg``
+    of the module ``smtp_core`` or ``smtp`` (loaded on first use), 40 and
+    up ``microproto.smtp_ext``'s function named in ``_EXT``, called with
+    the tuple ``arg``."""
     if isinstance(what, Reply):
         return SMTPReplyError(what, arg)
+    if what == 30:
+        ls = arg.lines
+        s = "%d %s" % (arg.code, " ".join((arg.enhanced or "", ls[0] if ls else "")).strip())
+        if len(ls) > 1:
+            s += " ..." + " / ".join(ls[1:])
+        return s.rstrip()
+    if what == 31:
+        return text_of(arg)
+    if what == 32:
+        kw, params = arg
+        if kw.startswith("AUTH="):
+            params.insert(0, kw[5:])
+            return "AUTH"
+        return kw
+    if what == 33:
+        return _helo(*arg)
+    if what == 34:
+        return refused(*arg)
+    if what == 35 or what == 36:
+        return _attr(what == 35, arg)
+    if what >= 40:
+        from microproto import smtp_ext
+
+        return getattr(smtp_ext, _EXT[what - 40])(*arg)
     if what == 3:
         # RFC 1870 6.1: what the server would answer, before anything is sent
         return SMTPReplyError(Reply(552, ["message of %d bytes exceeds the server's SIZE limit of %d" % arg], "5.3.4"),
                               "SIZE")
     cls, text = _TEXTS[what]
     return cls(text if arg is None else text % arg)
+
+
+def _helo(session, r):
+    # EHLO was not understood (RFC 5321 4.1.4): HELO; any other refusal is
+    # the error
+    if r.code not in (500, 502, 504, 550):
+        raise SMTPReplyError(r, "EHLO")
+    r = yield command("HELO", session.local_hostname)
+    if not isinstance(r, Reply):
+        raise error(10, "HELO")
+    if r.code != 250:
+        raise SMTPReplyError(r, "HELO")
+    return r
+
+
+def _attr(core, name):
+    # a name of smtp_core (``core``) or smtp loaded on first use: the
+    # errors (here), AsyncSMTP (smtp_async), main (smtp_cli), the rest
+    # from smtp_ext
+    if name[:4] == "SMTP":
+        return globals()[name] if name in ("SMTPReplyError", "SMTPRecipientsRefused") else _no(name)
+    if core:
+        from microproto import smtp_ext
+
+        return getattr(smtp_ext, name)
+    if name == "AsyncSMTP":
+        from microproto.smtp_async import AsyncSMTP
+
+        return AsyncSMTP
+    if name == "main":
+        from microproto.smtp_cli import main
+
+        return main
+    if name == "send_mail":
+        from microproto.smtp_ext import send_mail
+
+        return send_mail
+    if name == "__all__":
+        return ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
+    return _no(name)
+
+
+def _no(name):
+    raise AttributeError(name)
 
 
 def refused(first, result, last):

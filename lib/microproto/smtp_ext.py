@@ -13,6 +13,7 @@ shared drivers, nothing asserts on peer data, nothing reads a clock.
 
 import binascii
 
+from microproto.blocking import Connection
 from microproto.errors import PeerError, UsageError
 from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, Session, _fail, body_chunks
 from microproto_port import const
@@ -134,7 +135,7 @@ def auth(session, user, secret, mechanism=None):
 def login(client, user, password, mechanism=None):
     """The AUTH conversation of ``SMTP.login`` and ``AsyncSMTP.login``:
     refused without TLS unless the client has ``allow_plaintext_auth``."""
-    if not client.secure and not client.allow_plaintext_auth:
+    if not client.secure and not getattr(client, "allow_plaintext_auth", False):
         raise UsageError("refusing to send credentials without TLS (allow_plaintext_auth=False)")
     return auth(client.session, user, password, mechanism)
 
@@ -235,7 +236,7 @@ def _framed(st, head):
     # ``head`` in front of the encoded chunk, in place (one write)
     out = st.out
     out[0:0] = head
-    return bytes(out) if st._copy else out
+    return bytes(out) if st.copy else out
 
 
 def send_bdat(session, body, pipelined, check8=False):
@@ -243,10 +244,10 @@ def send_bdat(session, body, pipelined, check8=False):
     dot-stuffing. With PIPELINING up to ``_BDAT_WINDOW`` chunks await
     their reply; a refused chunk stops the transfer (then RSET)."""
     st = session._stuffer
-    st._dots = False  # a new body: CRLF lines, no dot-stuffing
+    st.dots = False  # a new body: CRLF lines, no dot-stuffing
     st._bol = True
     st._cr = False
-    buf = session._inbuf
+    buf = session.buf
     window = _BDAT_WINDOW if pipelined else 1
     waiting = 0  # chunks sent whose reply has not been read
     failed = None
@@ -282,6 +283,18 @@ def send_bdat(session, body, pipelined, check8=False):
         yield b"RSET\r\n"
         raise _fail(failed, "BDAT")
     return last
+
+
+def mail_bdat(session, cmds, to_addrs, body, pipe, check8):
+    """The end of ``Session.mail`` when the body goes with BDAT: the
+    envelope (``cmds``, no DATA), then the body in chunks."""
+    result = SendResult()
+    yield from session._envelope(cmds, to_addrs, result, pipe, False)
+    session.stage = "message data"
+    result.reply = r = yield from send_bdat(session, body, pipe, check8)
+    if r.code != 250:
+        raise _fail(r, "BDAT")
+    return result
 
 
 def stuff(data, chunk=2048):
@@ -412,6 +425,106 @@ def mail_many(session, mails, prepare, pipelining=True):
     if tail is not None:
         _finish(results, pi, (yield tail))
     return results
+
+
+# -- the blocking client's parts loaded on first use ----------------------
+
+
+def tls(client, port, cafile, cadata, options):
+    """The TLS set-up of ``SMTP.__init__`` (when ``tls`` or a TLS option is
+    given): checks ``tls``, picks the port, makes the context."""
+    verify = options.pop("verify", True)
+    client.allow_plaintext_auth = options.pop("allow_plaintext_auth", False)
+    options.pop("read_size", None)  # AsyncSMTP's, accepted as before
+    if options:
+        raise TypeError("unexpected keyword argument %r" % sorted(options)[0])
+    t = client.tls
+    if t not in (None, "starttls", "implicit"):
+        raise UsageError("tls must be 'starttls', 'implicit' or None, not %r" % (t,))
+    client.port = port or (587 if t == "starttls" else 465 if t else 25)
+    if t:
+        from microproto_port import tls as m
+
+        client._tlsmod = m
+        client._ctx = m.client_context(cafile, cadata, verify)
+
+
+def connect(client, sock):
+    """The TLS part of ``SMTP.connect``: implicit TLS, or the greeting,
+    EHLO and STARTTLS, then EHLO again over TLS."""
+    s = client.session
+    if client.tls == "implicit":
+        client.phase = "TLS handshake"
+        sock = client._tlsmod.wrap_client(sock, client._ctx, client.server_hostname)
+        client.secure = True
+    client.conn = Connection(sock, s.parser, client.bufsize, None)
+    client._run("greeting", s.simple(None, (220,)))
+    client._run("EHLO", s.hello())
+    if client.tls == "starttls":
+        client._run("STARTTLS", s.simple("STARTTLS", (220,)))
+        client.phase = "TLS handshake"
+        tsock = client._tlsmod.wrap_client(client.conn.sock, client._ctx, client.server_hostname)
+        # plaintext received before the upgrade is dropped (RFC 3207 4.2)
+        s.parser.discard()
+        client.conn.set_socket(tsock)
+        client.secure = True
+        client._run("EHLO", s.hello())
+
+
+def _login(client, user, password, mechanism=None):
+    """``SMTP.login``: AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the
+    server offers (or ``mechanism``; "XOAUTH2" takes an access token as
+    password). Refused without TLS unless ``allow_plaintext_auth``."""
+    return client._run("AUTH", login(client, user, password, mechanism))
+
+
+def _send_many(client, mails):
+    """``SMTP.send_many``: several mails on this connection; ``mails`` is
+    an iterable of ``(from_addr, to_addrs, message)`` or ``Message``
+    objects. With PIPELINING the end of each mail goes in one write with
+    the next mail's envelope (one round trip per mail). Returns a list
+    with, per mail, its ``SendResult`` or the error that refused it; the
+    other mails still go."""
+    from microproto.smtp import _prepare
+
+    try:
+        return client._run("mail", mail_many(client.session, mails, _prepare, client.pipelining))
+    except BaseException as e:
+        # as SMTP.send: a refusal leaves the session usable
+        if client.session.broken or not hasattr(e, "reply"):
+            client.close()
+        raise
+
+
+def _sendmail(client, from_addr, to_addrs, message):
+    """``SMTP.sendmail``, smtplib-style: returns the dict of refused
+    recipients (address -> (code, text))."""
+    d = {}
+    for a, x in client.send(from_addr, to_addrs, message).refused.items():
+        d[a] = (x.code, x.text)
+    return d
+
+
+def _noop(client):
+    """``SMTP.noop``."""
+    return client._run("NOOP", client.session.simple("NOOP"))
+
+
+def _rset(client):
+    """``SMTP.rset``."""
+    return client._run("RSET", client.session.simple("RSET"))
+
+
+_METHODS = {"login": _login, "send_many": _send_many, "sendmail": _sendmail, "noop": _noop, "rset": _rset}
+
+
+def method(client, name):
+    """``client.name`` for the methods of ``SMTP`` loaded on first use
+    (login, send_many, sendmail, noop, rset): bound to ``client``."""
+    f = _METHODS.get(name)
+    if f is None:
+        raise AttributeError(name)
+    return lambda *args, **kw: f(client, *args, **kw)
 
 
 def send_mail(host, from_addr, to_addrs, message=None, subject=None, text=None, port=None, tls="starttls",

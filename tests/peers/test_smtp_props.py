@@ -50,8 +50,8 @@ def parse(data, cuts):
             err = (type(e), str(e))
             break
         # the state never exceeds the limits
-        assert len(p._rest) < MAX_LINE
-        assert len(p._lines) <= MAX_LINES
+        assert len(p.buf) < MAX_LINE
+        assert len(p.lines) <= MAX_LINES
         assert len(p._queue) <= MAX_QUEUE
     out = []
     while p.pending():

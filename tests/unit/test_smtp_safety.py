@@ -351,7 +351,7 @@ def test_body_steady_state_allocates_nothing():
     ):
         text = text[:256]
         s = Session(chunk=256)
-        s._inbuf[:] = text
+        s.buf[:] = text
         conv = s._send_body(_SameChunk(1000), False)
         out = next(conv)
         for _ in range(20):
