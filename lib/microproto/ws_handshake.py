@@ -52,12 +52,14 @@ class RequestParser:
     for, not two strings per header kept for the connection's life.
     """
 
+    leftover = b""  # (set on the object only when bytes follow the head)
+
     def __init__(self, max_line=4096, max_headers=48):
-        self.max_line = max_line
-        self.max_headers = max_headers
-        self._part = b""  # the start of a line not ended yet
-        self._items = []  # the header lines (str), one string once complete
-        self.leftover = b""
+        # while the head comes in: [max_line, max_headers, the start of a
+        # line not ended yet, the header lines (str)...]; once complete,
+        # the header lines as one string. (What a connection keeps is this
+        # object: the fewer attributes, the smaller its table.)
+        self._items = [max_line, max_headers, b""]
         self.request = self.method = None
 
     def receive_data(self, data):
@@ -68,36 +70,38 @@ class RequestParser:
             _fail(400, 1)  # connection closed during the request
         data = bytes(data)
         h = self._items
+        part = h[2]
         i = 0
         n = len(data)
         while i < n:
             first = self.method is None  # the request line
             j = data.find(b"\n", i)
             end = n if j < 0 else j + 1
-            k = len(self._part) + end - i
-            if k > self.max_line or (j < 0 and k >= self.max_line):
+            k = len(part) + end - i
+            if k > h[0] or (j < 0 and k >= h[0]):
                 # no line end within max_line bytes
                 if first:
                     _fail(400, 2)  # request line too long
                 _fail(431, 3)  # header line too long
             if j < 0:
-                self._part += data[i:]
+                h[2] = part + data[i:]
                 return None
-            line = self._part + data[i:end] if self._part else data[i:end]
-            self._part = b""
+            line = part + data[i:end] if part else data[i:end]
+            part = b""
             i = end
             line = line[: -2 if line.endswith(b"\r\n") else -1]
             if not line:
                 if first:
                     continue  # RFC 9112 2.2: ignore empty lines before the request
-                self._items = "\n".join(h)
+                self._items = "\n".join(h[3:])
                 self.request = self.headers = self
-                self.leftover = data[i:]
+                if i < n:
+                    self.leftover = data[i:]
                 return self
             if not first:
                 if line[0] in (0x20, 0x09):
                     _fail(400, 6)  # obsolete header line folding
-                if len(h) >= self.max_headers:
+                if len(h) - 3 >= h[1]:
                     _fail(431, 7)  # too many header lines
             # the method or the header name is a token (RFC 9110 5.6.2),
             # checked as bytes, not as str: on MicroPython each
@@ -131,6 +135,7 @@ class RequestParser:
             q = t.find("?")
             self.path = t if q < 0 else t[:q]
             self.query = "" if q < 0 else t[q + 1 :]
+        h[2] = b""
         return None
 
     def items(self):
