@@ -49,8 +49,9 @@ Memory: one buffer for the data of a call or a subnegotiation's body (at
 most ``max_sb`` bytes), a 32-byte option table (both sides' states; longer
 only for options past 31 that are offered or accepted), the output (on
 MicroPython two buffers used in turn: ``data_to_send()`` returns one, valid
-until the next call, so that output allocates nothing in steady state; one
-that grew past 256 bytes is dropped); events per call are bounded by the
+until the next call, so that output allocates nothing in steady state (echo,
+prompts); one that grew past 64 bytes is dropped, so that an idle session
+does not keep the room of its banner or of a command's output); events per call are bounded by the
 size of the data given, and their list exists only while some are queued.
 """
 
@@ -222,7 +223,7 @@ class TelnetCore:
         out = self._out
         if not out:
             return b""
-        if not _REUSE or len(out) > 256:
+        if not _REUSE or len(out) > 64:
             # a large buffer is not kept: an idle session holds little
             self._out = bytearray()
             return out
