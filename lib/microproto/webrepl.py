@@ -72,10 +72,6 @@ class WebREPL:
 
     # defaults in the class: a session stores only what differs
     busy = False  # kept for callers that read it; the console does not use it
-    root = None
-    chunk_size = 1024
-    max_file_size = 16 * 1024 * 1024
-    max_password = 64
     _fs = None  # (opener, rename, remove) when not the runtime's (microproto.webrepl_files)
     _xfer = None  # a transfer under way: [file, name, path, bytes left]
 
@@ -89,14 +85,10 @@ class WebREPL:
         self._pw = check or password
         if opener is not open or rename is not None:
             self._fs = (opener, rename, remove)
-        if root is not None:
-            self.root = root
-        if chunk_size != 1024:
-            self.chunk_size = chunk_size
-        if max_file_size != 16 * 1024 * 1024:
-            self.max_file_size = max_file_size
-        if max_password != 64:
-            self.max_password = max_password
+        self.root = root
+        self.chunk_size = chunk_size
+        self.max_file_size = max_file_size
+        self.max_password = max_password
         # the password being typed; once logged in, a file record being
         # received (82 bytes at most), or a short text message's bytes
         self._buf = bytearray()

@@ -108,10 +108,6 @@ class Session:
     name = "<telnet>"
     max_output = 16384
     max_source = 16384
-    _size = 0
-    _cap = None  # while a statement runs: its output (io.StringIO)
-    _n = 0  # characters in it
-    _cut = False  # output past max_output was dropped
 
     def __init__(self, name="<telnet>", namespace=None, max_output=16384, max_source=16384):
         if name != "<telnet>":
@@ -122,34 +118,29 @@ class Session:
             self.max_source = max_source
         self.namespace = ns = namespace if namespace is not None else {"__name__": "__main__"}
         self._lines = []
+        self._size = 0  # characters in _lines
+        self._cap = None  # while a statement runs: its output (io.StringIO)
+        self._n = 0  # characters it printed (past max_output: cut)
         ns.setdefault("input", _no_input)  # the console's stdin is not the client's
         ns["print"] = self._print
         ns["__repl_print__"] = self._repl_print
 
-    def _write(self, s):
-        # the running statement's output, at most max_output characters
-        room = self.max_output - self._n
-        if room <= 0:
-            self._cut = True
-            return
-        if len(s) > room:
-            s = s[:room]
-        self._cap.write(s)
-        self._n += len(s)
-
     def _print(self, *args, sep=" ", end="\n", file=None):
-        if file is not None or self._cap is None:
+        # the running statement's output: at most max_output characters kept
+        cap = self._cap
+        if file is not None or cap is None:
             print(*args, sep=sep, end=end, file=file or sys.stdout)
             return
-        self._write(sep.join([str(a) for a in args]))
-        self._write(end)
+        s = sep.join([str(a) for a in args]) + end
+        room = self.max_output - self._n
+        self._n += len(s)
+        if room > 0:
+            cap.write(s if len(s) <= room else s[:room])
 
     def _repl_print(self, value):
         if value is not None:
             self.namespace["_"] = value
-            w = self._write if self._cap is not None else sys.stdout.write
-            w(repr(value))
-            w("\n")
+            self._print(repr(value))
 
     @property
     def prompt(self):
@@ -160,17 +151,17 @@ class Session:
         return self._cap is not None
 
     def reset(self):
-        self._lines = []
+        self._lines.clear()
         self._size = 0
 
     def push(self, line):
-        self._lines.append(line)
+        lines = self._lines
+        lines.append(line)
         self._size += len(line) + 1
         if self._size > self.max_source:
             self.reset()
             return "statement longer than %d characters: discarded\n" % self.max_source, False
-        source = "\n".join(self._lines)
-        lines = self._lines
+        source = "\n".join(lines)
         forced = len(lines) > 2 and not lines[-1].strip() and not lines[-2].strip()
         if not forced and needs_more(source):
             return "", True
@@ -179,24 +170,22 @@ class Session:
             return "", False
         cap = self._cap = io.StringIO()
         self._n = 0
-        self._cut = False
-        w = self._write
+        p = self._print
         try:
             exec(compile(source + "\n", self.name, "single"), self.namespace)
         except SystemExit:
-            w("SystemExit ignored (use Ctrl-D to end the session)\n")
+            p("SystemExit ignored (use Ctrl-D to end the session)")
         except BaseException as e:
             tb = io.StringIO()
             sys.print_exception(e, tb)
             own = '  File "%s"' % __file__
             for t in tb.getvalue().split("\n")[:-1]:
                 if not t.startswith(own):
-                    w(t)
-                    w("\n")
+                    p(t)
         finally:
             self._cap = None
         t = cap.getvalue()
-        if self._cut:
+        if self._n > self.max_output:
             t += "\n[output cut at %d characters]\n" % self.max_output
         return t, False
 
