@@ -169,6 +169,40 @@ def test_send_compressed_and_inflate_our_own_output():
         p = q = None
 
 
+def _inflate_all(z, bits):
+    # a client's inflater with a ``bits`` window, the RFC 7692 tail appended
+    i = inflate.Inflater(bits, False)
+    i.feed(z)
+    i.end()
+    out = bytearray()
+    while True:
+        piece = i.read(4096)
+        if not piece:
+            return out
+        out.extend(piece)
+
+
+def test_sent_messages_fit_a_4k_window():
+    # the server compresses with at most a 12-bit window (twice as fast as
+    # 15 bits with zlib), or the smaller one negotiated: a client inflating
+    # with that window gets the message back, although the message repeats
+    # 6000 pseudo-random bytes (a 32 KiB window would reach 6000 back)
+    x = 1
+    block = bytearray(6000)
+    for k in range(6000):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        block[k] = x >> 16 & 0xFF
+    data = bytes(block) * 2
+    for offer, bits in (("permessage-deflate", 12), ("permessage-deflate; server_max_window_bits=10", 10)):
+        p = _core(offer)
+        p.send_binary(data)
+        fr = frames(p.data_to_send())
+        assert len(fr) == 1 and fr[0][:3] == (True, 0x40, 2)
+        assert _inflate_all(fr[0][3], bits) == data, offer
+        # the repeat 6000 bytes back was found in neither case
+        assert len(fr[0][3]) > len(data) * 9 // 10
+
+
 def test_stored_blocks_inflate_with_zlib_semantics():
     # whatever the runtime's Deflater makes must inflate with the RFC 7692
     # tail appended, as a client does; 300 blocks of 256 bytes, or as many as
