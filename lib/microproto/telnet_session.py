@@ -15,7 +15,7 @@ from microproto.aio import Driven, close_stream, write
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import TelnetCore
-from microproto_port import const, ticks_diff, ticks_ms
+from microproto_port import const, streams, ticks_diff, ticks_ms
 
 _WAIT = const("Sorry, too many failed logins: try again later.\r\n")  # as telnet's
 # the echo of one feed, for every session: handed to the session's core and
@@ -55,7 +55,16 @@ class _Connection(Driven):
         if not self.busy:
             asyncio.create_task(self.flush())
 
-    close = Driven._end
+    def _end(self):
+        # the session is over: the driver's end, and on MicroPython the
+        # session's own task, if it is waiting for input, stops reading
+        t = self._task
+        self._task = None
+        Driven._end(self)
+        if t is not None and t is not asyncio.current_task():
+            t.cancel()
+
+    close = _end
 
     def _open_shell(self):
         core = self.core
@@ -300,8 +309,22 @@ async def run(server, reader, writer, peer):
             conn._open_shell()
         else:
             conn.core.send_text("Password: ")
-        await conn.start()
+        # the driver's start(), except that on MicroPython this task reads
+        # (Driven._reader) instead of a reader task while it waits for the
+        # end: one task and one wait less per session
+        fed = streams.accepted(conn)
+        conn.rearm()
         await conn.flush()
+        if not fed and not conn.closed:
+            conn._task = asyncio.current_task()  # what _end cancels
+            try:
+                await conn._reader()
+            except asyncio.CancelledError:
+                if conn._task is not None:
+                    raise  # not _end's: the loop is shutting down
+                t = asyncio.current_task()
+                if hasattr(t, "uncancel"):
+                    t.uncancel()  # CPython 3.11+: the cancel was ours
         await conn.done.wait()
         s = conn.session
         if s is not None:
