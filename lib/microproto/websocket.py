@@ -139,25 +139,34 @@ class WebSocket(Driven):
     _full = False  # reading paused: the queue is full
     _pong_want = None
     _eof_sent = False
+    # (defaults read from the class: fewer attributes of its own, on
+    # MicroPython a less crowded attribute table, faster lookups)
+    subprotocol = None
+    _max_queue = 16
 
     def __init__(self, o, reader, writer, request, core, subprotocol, remote_address):
         Driven.__init__(self, reader, writer, core, None, o.read_size, o.write_timeout_ms)
         self.request = request
         self.path = request.path
         self.request_headers = request.headers
-        self.subprotocol = subprotocol
+        if subprotocol is not None:
+            self.subprotocol = subprotocol
         self.remote_address = remote_address
-        self._max_queue = o.max_queue
+        if o.max_queue != 16:
+            self._max_queue = o.max_queue
         self._queue = []
         if not core.stream:
             core.sink = self._queue  # whole messages straight into the queue
         # what the handler waits on for a message: an Event on MicroPython,
-        # on CPython a future made only when it waits (see _sleep)
+        # on CPython a future made only when it waits (see _next)
         self._msg_ev = asyncio.Event() if _EVENT else None
-        if streams.READINTO:
-            # reads land in the core's scratch buffer: the core copies out
-            # what it keeps (frames are unmasked while copied)
-            self.rbuf = core._scratch
+
+    @property
+    def rbuf(self):
+        # (the driver's read buffer, read once) where streams.READINTO:
+        # the core's scratch buffer, which the core copies out of what it
+        # keeps (frames are unmasked while copied)
+        return self.core._scratch if streams.READINTO else None
 
     # -- public API ----------------------------------------------------------
 

@@ -137,7 +137,13 @@ class ServerProtocol:
     """One server-side WebSocket connection after the opening handshake."""
 
     # defaults read from the class until a connection first changes them (an
-    # idle connection's own attributes stay few: a smaller instance)
+    # idle connection's own attributes stay few: a smaller instance, and on
+    # MicroPython a less crowded attribute table: faster lookups)
+    stream = False
+    deflate = None
+    allow_unmasked = False
+    ping_timeout_ms = 20000
+    close_timeout_ms = 5000
     failed = False
     fail_code = None
     fail_reason = ""
@@ -192,12 +198,17 @@ class ServerProtocol:
         self.parts = parts
         self.max_size = max_size
         self.max_frame = max_size if max_frame is None else max_frame
-        self.stream = stream
-        self.deflate = deflate
-        self.allow_unmasked = allow_unmasked
+        if stream:
+            self.stream = stream
+        if deflate is not None:
+            self.deflate = deflate
+        if allow_unmasked:
+            self.allow_unmasked = allow_unmasked
         self.ping_interval_ms = ping_interval_ms
-        self.ping_timeout_ms = ping_timeout_ms
-        self.close_timeout_ms = close_timeout_ms
+        if ping_timeout_ms != 20000:
+            self.ping_timeout_ms = ping_timeout_ms
+        if close_timeout_ms != 5000:
+            self.close_timeout_ms = close_timeout_ms
         self.state = OPEN
         self._now = now_ms
         self._ping_due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
