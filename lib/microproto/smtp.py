@@ -26,7 +26,7 @@ the errors ``SMTPReplyError`` and
 """
 
 from microproto.blocking import Connection
-from microproto.errors import PeerError, UsageError
+from microproto.errors import PeerError
 from microproto.smtp_core import Reply, SendResult, Session, _fail
 from microproto_port import RUNTIME, net
 
@@ -36,6 +36,10 @@ def __getattr__(name):
     # ``python -m microproto.smtp --help``), send_mail (smtp_ext), the
     # errors SMTPReplyError, SMTPRecipientsRefused (smtp_errors), and
     # ``__all__`` (their names with SMTP, SendResult and Reply)
+    if name == "AsyncSMTP":
+        from microproto import smtp_async
+
+        return smtp_async.AsyncSMTP
     return _fail(36, name)
 
 
@@ -65,9 +69,9 @@ def _prepare(message, from_addr, to_addrs, size, eight_bit):
         except (OSError, AttributeError, ValueError):
             pass
     if from_addr is None:
-        raise UsageError("no sender address")
+        raise _fail(17)  # no sender address
     if to_addrs is None:
-        raise UsageError("no recipients")
+        raise _fail(16)  # no recipients
     return from_addr, to_addrs, message, size, eight_bit
 
 
@@ -121,14 +125,18 @@ class SMTP:
         self.conn = None
         if self.tls or args:
             # ``tls`` checked, the port by it, the context, ``args``
-            # (``verify``, ``allow_plaintext_auth``): smtp_ext.tls
-            _fail(42, (self, port, cafile, cadata, args))
+            # (``verify``, ``allow_plaintext_auth``)
+            from microproto import smtp_ext
+
+            smtp_ext.tls(self, port, cafile, cadata, args)
         if connect:
             self.connect()
 
     def __getattr__(self, name):
-        # login, send_many, sendmail, noop, rset: from smtp_ext.method
-        return _fail(44, (self, name))
+        # login, send_many, sendmail, noop, rset (bound to this client)
+        from microproto import smtp_ext
+
+        return smtp_ext.method(self, name)
 
     def _run(self, phase, conv):
         # ``conv``: a conversation of ``self.session``
@@ -143,8 +151,10 @@ class SMTP:
         sock = net.tcp_connect(self.host, self.port, self.timeout_ms)
         try:
             if self.tls:
-                # TLS and STARTTLS: smtp_ext.connect
-                _fail(43, (self, sock))
+                # implicit TLS, or STARTTLS after the greeting and EHLO
+                from microproto import smtp_ext
+
+                smtp_ext.connect(self, sock)
             else:
                 s = self.session
                 self.conn = Connection(sock, s.parser, self.bufsize, None)

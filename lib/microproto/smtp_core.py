@@ -99,7 +99,7 @@ class ReplyParser:
         self.max_line = max_line
         self.max_lines = max_lines
         self.max_queue = max_queue
-        self._skip = 0
+        self.count = 0  # SENT events owed to ``pass_through``
         self.eof = False
         self.error = None
         self.discard()
@@ -109,12 +109,12 @@ class ReplyParser:
         plaintext read before the upgrade must never be trusted)."""
         self.buf = b""  # the start of a line cut by a read
         self.lines = []  # the lines of the reply being read
-        self._queue = []
+        self.items = []  # the complete replies not yet taken
 
     def pass_through(self):
         """Make the next ``next_event`` return ``SENT`` at once (unless a reply
         is waiting): lets a conversation write without awaiting a reply."""
-        self._skip += 1
+        self.count += 1
 
     def receive_data(self, data):
         """Feed received bytes (``b""``: the server closed)."""
@@ -168,9 +168,9 @@ class ReplyParser:
                     text = text[len(st) + 1 :]
                 lines.append(text)
                 if sep == 32:
-                    if len(self._queue) >= self.max_queue:
+                    if len(self.items) >= self.max_queue:
                         raise _fail(8, self.max_queue)
-                    self._queue.append(Reply(code, lines, self.head[1]))
+                    self.items.append(Reply(code, lines, self.head[1]))
                     self.lines = []
         except PeerError as e:
             self.error = e
@@ -180,11 +180,11 @@ class ReplyParser:
         """The next complete ``Reply`` (or ``SENT``, see ``pass_through``);
         None when more bytes are needed. Raises ``PeerError`` once the
         server has closed with no complete reply left."""
-        if self._queue:
-            self._skip = 0
-            return self._queue.pop(0)
-        if self._skip:
-            self._skip -= 1
+        if self.items:
+            self.count = 0  # SENT events owed to ``pass_through``
+            return self.items.pop(0)
+        if self.count:
+            self.count -= 1
             return SENT
         if self.eof:
             raise _fail(9, " in the middle of a reply" if self.lines or self.buf else "")
@@ -192,7 +192,7 @@ class ReplyParser:
 
     def pending(self):
         """Number of complete replies waiting."""
-        return len(self._queue)
+        return len(self.items)
 
 
 # -- commands ---------------------------------------------------------------
@@ -253,8 +253,8 @@ class DotStuffer:
         self.out[:] = b""  # empty, the capacity kept
         self.copy = copy
         self.dots = dots
-        self._bol = True  # at the start of a line
-        self._cr = False  # the last byte seen was a CR not yet written
+        self.start = True  # at the start of a line
+        self.wait = False  # the last byte seen was a CR not yet written
 
     def encode(self, data, n=None):
         if n is None:
@@ -265,9 +265,9 @@ class DotStuffer:
         if len(data) > n:
             data = memoryview(data)[:n]
         out[:] = data
-        if self._cr and n:
+        if self.wait and n:
             # a CR ended the last chunk: its line end goes first
-            self._cr = False
+            self.wait = False
             out[0:0] = b"\r" if out[0] == _LF else b"\r\n"
         c = out.count(b"\r\n")
         if out.count(b"\n") != c or out.count(b"\r") != c:
@@ -280,7 +280,7 @@ class DotStuffer:
                     if c + 1 == len(out):
                         # a CR at the end: it may begin a CRLF, held back
                         out[c:] = b""
-                        self._cr = True
+                        self.wait = True
                         break
                     if out[c + 1] != _LF:
                         out[c + 1 : c + 1] = b"\n"
@@ -294,14 +294,14 @@ class DotStuffer:
                     if c > j:
                         c += 1
         if self.dots:
-            if self._bol and out and out[0] == _DOT:
+            if self.start and out and out[0] == _DOT:
                 out[0:0] = b"."
             j = out.find(b"\n.")
             while j >= 0:
                 out[j + 1 : j + 1] = b"."
                 j = out.find(b"\n.", j + 3)
         if out:
-            self._bol = out[-1] == _LF
+            self.start = out[-1] == _LF
         return bytes(out) if self.copy else out
 
     def finish(self, n=0):
@@ -311,12 +311,12 @@ class DotStuffer:
         of two: a small second write would wait for a delayed ACK)."""
         out = self.out
         out[n:] = b""
-        if self._cr or not self._bol:
+        if self.wait or not self.start:
             out.extend(b"\r\n")
         if self.dots:
             out.extend(b".\r\n")
-        self._bol = True
-        self._cr = False
+        self.start = True
+        self.wait = False
         return bytes(out) if self.copy else out
 
 
@@ -406,7 +406,7 @@ class Session:
             if words:
                 kw = words[0].upper()
                 params = words[1:]
-                if "=" in kw:
+                if b"=" in kw.encode():
                     # the old ``AUTH=X Y`` form: X goes to AUTH's parameters
                     kw = _fail(32, (kw, params))
                 old = caps.setdefault(kw, [])
@@ -462,7 +462,9 @@ class Session:
         pipelining = pipelining and "PIPELINING" in self.caps
         if chunking and "CHUNKING" in self.caps:
             # BDAT: the envelope without DATA, then the body in chunks
-            return (yield from _fail(40, (self, args, to_addrs, message, pipelining, f)))
+            from microproto import smtp_ext
+
+            return (yield from smtp_ext.mail_bdat(self, args, to_addrs, message, pipelining, f))
         args.append(b"DATA\r\n")
         r = SendResult()
         yield from self._envelope(args, to_addrs, r, pipelining, True)
@@ -491,7 +493,10 @@ class Session:
         more = ""
         rparams = f = False
         if eight_bit is not False and "8BITMIME" not in caps or smtputf8 or smtputf8 is None and len(a.encode()) != len(a) or notify or ret or envid:
-            more, rparams, f, message, size = _fail(41, (caps, fwd, a, message, size, eight_bit, smtputf8, notify, ret, envid))
+            from microproto import smtp_ext
+
+            more, rparams, f, message, size = smtp_ext.envelope(caps, fwd, a, message, size, eight_bit, smtputf8, notify, ret,
+                                                                envid)
         params = ""
         if size is not None and "SIZE" in caps:
             p = caps["SIZE"]
@@ -553,8 +558,8 @@ class Session:
         end mark are returned unsent (bytes) instead: a batch sends them with
         the next mail's commands."""
         st = self._stuffer
-        st.dots = st._bol = True  # a new body, dot-stuffed
-        st._cr = False
+        st.dots = st.start = True  # a new body, dot-stuffed
+        st.wait = False
         buf = self.buf
         held = 0  # encoded bytes not yet sent (in the stuffer's buffer)
         out = None

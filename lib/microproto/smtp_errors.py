@@ -2,11 +2,10 @@
 well never needs them): ``SMTPReplyError``, ``SMTPRecipientsRefused``,
 the texts of the other errors ``microproto.smtp_core`` raises, the end
 of a refused transaction (RSET), and the rare steps ``smtp_core`` and
-``smtp`` reach through ``fail`` (one way in keeps their names out of the
+``smtp`` reach through ``error`` (one way in keeps their names out of the
 modules every send loads): a reply's text, the reply text of a server
-that does not speak UTF-8, the old ``AUTH=`` form, HELO, and the parts of
-``microproto.smtp_ext`` (BDAT, the envelope's rarer parts, TLS, the
-methods loaded on first use). The errors stay reachable from
+that does not speak UTF-8, the old ``AUTH=`` form, HELO, and the names
+those modules load on first use. The errors stay reachable from
 ``microproto.smtp`` and ``microproto.smtp_core``.
 """
 
@@ -32,6 +31,7 @@ _TEXTS = (
     (UsageError, "%s must be str"),
     (UsageError, "bad %s: %r"),
     (UsageError, "no recipients"),
+    (UsageError, "no sender address"),
 )
 
 
@@ -70,10 +70,6 @@ class SMTPRecipientsRefused(SMTPReplyError):
         self.reason = "all recipients refused (" + "; ".join(parts) + ")"
 
 
-# the functions of microproto.smtp_ext that ``error(40 + i, args)`` calls
-_EXT = ("mail_bdat", "envelope", "tls", "connect", "method")
-
-
 def error(what, arg=None):
     """The error to raise: ``SMTPReplyError(what, arg)`` for a ``Reply``;
     for a number below 30, the error of that entry of ``_TEXTS``. From 30
@@ -83,9 +79,7 @@ def error(what, arg=None):
     ``AUTH`` (X goes to params), 33 the HELO conversation after a refused
     EHLO ``(session, reply)``, 34 the conversation that ends a refused
     transaction ``(first, result, last)``, 35 and 36 the attribute ``arg``
-    of the module ``smtp_core`` or ``smtp`` (loaded on first use), 40 and
-    up ``microproto.smtp_ext``'s function named in ``_EXT``, called with
-    the tuple ``arg``."""
+    of the module ``smtp_core`` or ``smtp`` (loaded on first use)."""
     if isinstance(what, Reply):
         return SMTPReplyError(what, arg)
     if what == 30:
@@ -108,10 +102,6 @@ def error(what, arg=None):
         return refused(*arg)
     if what == 35 or what == 36:
         return _attr(what == 35, arg)
-    if what >= 40:
-        from microproto import smtp_ext
-
-        return getattr(smtp_ext, _EXT[what - 40])(*arg)
     if what == 3:
         # RFC 1870 6.1: what the server would answer, before anything is sent
         return SMTPReplyError(Reply(552, ["message of %d bytes exceeds the server's SIZE limit of %d" % arg], "5.3.4"),
@@ -135,33 +125,16 @@ def _helo(session, r):
 
 def _attr(core, name):
     # a name of smtp_core (``core``) or smtp loaded on first use: the
-    # errors (here), AsyncSMTP (smtp_async), main (smtp_cli), the rest
-    # from smtp_ext
-    if name[:4] == "SMTP":
-        return globals()[name] if name in ("SMTPReplyError", "SMTPRecipientsRefused") else _no(name)
-    if core:
-        from microproto import smtp_ext
-
-        return getattr(smtp_ext, name)
-    if name == "AsyncSMTP":
-        from microproto.smtp_async import AsyncSMTP
-
-        return AsyncSMTP
-    if name == "main":
-        from microproto.smtp_cli import main
-
-        return main
-    if name == "send_mail":
-        from microproto.smtp_ext import send_mail
-
-        return send_mail
-    if name == "__all__":
+    # errors (here), main (smtp_cli), send_mail and the rest of smtp_core's
+    # (smtp_ext), smtp's ``__all__`` (smtp loads AsyncSMTP itself)
+    if name in ("SMTPReplyError", "SMTPRecipientsRefused"):
+        return globals()[name]
+    if name == "__all__" and not core:
         return ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
-    return _no(name)
-
-
-def _no(name):
-    raise AttributeError(name)
+    m = "ext" if core or name == "send_mail" else "cli" if name == "main" else None
+    if m is None or name[:4] == "SMTP":
+        raise AttributeError(name)
+    return getattr(__import__("microproto.smtp_" + m, None, None, (name,)), name)
 
 
 def refused(first, result, last):

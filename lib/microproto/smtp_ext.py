@@ -13,7 +13,6 @@ shared drivers, nothing asserts on peer data, nothing reads a clock.
 
 import binascii
 
-from microproto.blocking import Connection
 from microproto.errors import PeerError, UsageError
 from microproto.smtp_core import SENT, DotStuffer, Reply, SendResult, Session, _fail, body_chunks
 from microproto_port import const
@@ -245,8 +244,8 @@ def send_bdat(session, body, pipelined, check8=False):
     their reply; a refused chunk stops the transfer (then RSET)."""
     st = session._stuffer
     st.dots = False  # a new body: CRLF lines, no dot-stuffing
-    st._bol = True
-    st._cr = False
+    st.start = True
+    st.wait = False
     buf = session.buf
     window = _BDAT_WINDOW if pipelined else 1
     waiting = 0  # chunks sent whose reply has not been read
@@ -452,6 +451,8 @@ def tls(client, port, cafile, cadata, options):
 def connect(client, sock):
     """The TLS part of ``SMTP.connect``: implicit TLS, or the greeting,
     EHLO and STARTTLS, then EHLO again over TLS."""
+    from microproto.blocking import Connection
+
     s = client.session
     if client.tls == "implicit":
         client.phase = "TLS handshake"

@@ -52,7 +52,7 @@ def parse(data, cuts):
         # the state never exceeds the limits
         assert len(p.buf) < MAX_LINE
         assert len(p.lines) <= MAX_LINES
-        assert len(p._queue) <= MAX_QUEUE
+        assert len(p.items) <= MAX_QUEUE
     out = []
     while p.pending():
         out.append(p.next_event())
