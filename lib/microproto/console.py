@@ -42,15 +42,19 @@ def page_handler(request):
     """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere.
     The page is streamed from the file (the server reads it into one 1 KiB
     buffer and sends it from there), never read whole."""
-    if request.path not in ("/", "/index.html"):
+    # (comparisons and [name, value] lists, not constant tuples: each str
+    # of a constant tuple is an object of its own in the heap)
+    p = request.path
+    if p != "/" and p != "/index.html":
         return None
-    if request.method not in ("GET", "HEAD"):
-        return 405, [("Allow", "GET, HEAD")], b""
+    m = request.method
+    if m != "GET" and m != "HEAD":
+        return 405, [["Allow", "GET, HEAD"]], b""
     import os
 
-    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(os.stat(PAGE)[6])),
-               ("Cache-Control", "no-store")]
-    if request.method == "HEAD":
+    headers = [["Content-Type", "text/html; charset=utf-8"], ["Content-Length", str(os.stat(PAGE)[6])],
+               ["Cache-Control", "no-store"]]
+    if m == "HEAD":
         return 200, headers, b""
     return 200, headers, open(PAGE, "rb")
 
@@ -200,7 +204,7 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
 
     started = getattr(time, "monotonic", time.time)()  # status.now_s()'s clock
     s = await websocket.serve(handler, host, port, http_handler=http, **ws_options)
-    if address is None and host not in ("0.0.0.0", "", "::"):
+    if address is None and host and host != "0.0.0.0" and host != "::":
         address = host
     s.board = [started, address, None]  # the status view's: the Telnet server is the third
     s.last_error = None

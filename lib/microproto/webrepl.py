@@ -200,24 +200,25 @@ class WebREPL:
             e[:] = b""
             while ev is not None:
                 kind = ev[0]
+                note = None
                 if kind == "line":
                     try:
                         self._events.append(("exec", ev[1].decode()))  # already bytes
                     except UnicodeError:
-                        self._text(echo)
-                        echo = b""
-                        self.output("invalid UTF-8 in the line: ignored\n")
+                        note = "invalid UTF-8 in the line: ignored\n"
                 elif kind == "interrupt":
-                    self._events.append(("interrupt", None))
+                    self._events.append(ev)  # ("interrupt", None) as it is
                 elif kind == "eof":
                     self._text(echo)
                     self._text(b"\r\nbye\r\n")
                     self.end(1000, "end of session")
                     return
-                elif kind == "overlong":
+                else:  # overlong
+                    note = "line longer than %d bytes: ignored\n" % ld.max_line
+                if note:
                     self._text(echo)
                     echo = b""
-                    self.output("line longer than %d bytes: ignored\n" % ld.max_line)
+                    self.output(note)
                 ev = ld.next_event()
             self._text(echo)
             return
@@ -225,28 +226,30 @@ class WebREPL:
             data = data.encode()
         if st == _S_PASSWORD:
             for b in data:
-                if b == 13 or b == 10:
-                    pw = bytes(buf)
-                    buf[:] = b""
+                long = False
+                if b != 13 and b != 10:
+                    if len(buf) < self.max_password:
+                        buf.append(b)
+                        continue
+                    long = True  # refused as a wrong one, without a login event
+                    ok = False
+                else:
                     check = self._pw
+                    pw = bytes(buf)
                     ok = check(pw) if callable(check) else password_equal(pw, check)
                     self._events.append(("login", ok))
-                    if ok:
-                        self._state = _S_REPL
-                        self._pw = None
-                        out.append((True, b"\r\nWebREPL connected\r\n>>> "))
-                    elif ok is None:
-                        out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
-                        self.end(1013, "try again later")
-                    else:
-                        out.append((True, b"\r\nAccess denied\r\n"))
-                        self.end(1008, "wrong password")
-                    return
-                if len(buf) >= self.max_password:
+                buf[:] = b""
+                if ok:
+                    self._state = _S_REPL
+                    self._pw = None
+                    out.append((True, b"\r\nWebREPL connected\r\n>>> "))
+                elif ok is None:
+                    out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
+                    self.end(1013, "try again later")
+                else:
                     out.append((True, b"\r\nAccess denied\r\n"))
-                    self.end(1008, "password too long")
-                    return
-                buf.append(b)
+                    self.end(1008, "password too long" if long else "wrong password")
+                return
         elif st != _S_REPL:
             # file transfers (microproto.webrepl_files) load when used
             from microproto import webrepl_files

@@ -53,3 +53,18 @@ def test_continuation_with_characters_outside_ascii():
     assert not nm("x = 1  # " + e + " [")
     assert nm("def f" + e + "():")
     assert not nm("\"" + e + "\\\"" + e + "\"")
+
+
+def test_compound_statements_by_their_first_word():
+    # as MicroPython's REPL reads them: a line ending with ":", a decorator,
+    # or a compound keyword as a word (followed by anything but a letter,
+    # digit or "_") keeps the statement open until an empty line
+    nm = getattr(repl, "needs_more", None)
+    if nm is None:
+        return  # CPython's port: code.InteractiveConsole decides
+    for src in ("if x:", "if x: pass", "if(x): pass", "  while 1: pass", "for i in range(3): print(i)",
+                "@dec", "class A: pass", "async def f(): pass", "with\topen('f') as f: f", "try:", "for"):
+        assert nm(src), src
+    for src in ("define = 1", "if_x = 1", "tryit()", "x = 1", "", "classes", "\nif x: pass", "if x: pass\n",
+                "if x:\n  y\n"):
+        assert not nm(src), src

@@ -35,7 +35,9 @@ import io
 import os
 import sys
 
-_KEYWORDS = ("if", "while", "for", "try", "def", "class", "with", "async", "@")
+# the words that open a compound statement (one bytes object: a tuple of
+# str would make an object of each)
+_KEYWORDS = b" if while for try def class with async "
 
 
 def needs_more(source):
@@ -85,14 +87,16 @@ def needs_more(source):
     last = lines[-1]
     if last.endswith("\\"):
         return True
-    first = lines[0].lstrip()
-    compound = first.endswith(":")
-    if not compound:
-        for k in _KEYWORDS:
-            if first.startswith(k) and (k == "@" or first[len(k) : len(k) + 1] in (" ", "(", ":")):
-                compound = True
-                break
-    if compound:
+    # a compound statement (its first line ends with ":", starts with a
+    # decorator or with one of _KEYWORDS as a word, as MicroPython's REPL
+    # reads it) goes on until an empty line
+    i = 0
+    while i < n and (b[i] == 0x20 or b[i] == 0x09 or 0x0B <= b[i] <= 0x0D):  # (not past the first line)
+        i += 1
+    j = i
+    while j < n and (b[j] > 0x7F or b[j] == 0x5F or 0x30 <= b[j] <= 0x39 or 0x61 <= b[j] | 0x20 <= 0x7A):
+        j += 1
+    if lines[0].endswith(":") or b.startswith(b"@", i) or b" " + b[i:j] + b" " in _KEYWORDS:
         return last.strip() != ""
     return False
 
