@@ -45,8 +45,9 @@ Rules of this file (the server side of a Telnet connection):
 Events: ``("data", bytes)`` (adjacent data merged per call), ``("interrupt",
 None)``, ``("naws", (cols, rows))``, ``("ttype", name)``, ``("eof", None)``,
 ``("timeout", what)``.
-Memory: one buffer for the data of a call or a subnegotiation's body (at
-most ``max_sb`` bytes), a 32-byte option table (both sides' states; longer
+Memory: one buffer for the data of a call that holds commands or a
+subnegotiation's body (at most ``max_sb`` bytes; made for such a call and
+kept only while a subnegotiation is open), a 32-byte option table (both sides' states; longer
 only for options past 31 that are offered or accepted), the output (on
 MicroPython two buffers used in turn: ``data_to_send()`` returns one, valid
 until the next call, so that output allocates nothing in steady state (echo,
@@ -144,6 +145,7 @@ class TelnetCore:
     term_type = None
     _o = _OPTIONS
     _events = ()  # a list while events are queued
+    _buf = None  # data of the current call, or an open SB's body
     _n = 0  # option commands received
     _st = 0  # parser state
     on_data = None
@@ -174,7 +176,6 @@ class TelnetCore:
         if o != _OPTIONS:
             self._o = o
         self._opts = bytearray(32)  # grows for an option past 31 we track
-        self._buf = bytearray()  # data of the current call, or an SB body
         self._out = bytearray()
         if _REUSE:
             self._spare = bytearray()
@@ -321,7 +322,7 @@ class TelnetCore:
         driver calls when the server itself fails: a bug, no memory)."""
         self.error = exc or PeerError(reason, code)
         if self._st & 7 >= _S_SB_OPT:
-            self._buf[:] = b""  # a subnegotiation's body is not data
+            self._buf = None  # a subnegotiation's body is not data
         self._st = 0
         self._out += b"\r\ntelnet: " + reason.encode() + b"\r\n"
 
@@ -354,6 +355,8 @@ class TelnetCore:
         n = len(data)
         i = 0
         buf = self._buf
+        if buf is None:
+            buf = self._buf = bytearray()
         err = None
         while i < n:
             if not state or state == _S_SB:
@@ -443,5 +446,7 @@ class TelnetCore:
         else:
             self.fail(None, err.reason, err)  # an SB body is dropped
         self._event(None, None)  # the data gathered, as one event
+        if not buf and self._buf is buf:
+            self._buf = None  # an idle session keeps no buffer
         if err is not None:
             raise err

@@ -11,7 +11,7 @@ rules and limits are those of ``microproto.telnet``.
 import asyncio
 import gc
 
-from microproto.aio import Driven, close_stream, write
+from microproto.aio import Driven, close_stream
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import TelnetCore
@@ -214,6 +214,47 @@ class _Connection(Driven):
             self.rearm()
             await self.flush()
 
+    async def run(self):
+        # the session's life (the coroutine run() returns: its frame is what
+        # an idle session keeps of the task that serves it)
+        server = self.server
+        try:
+            # the driver's start(), except that on MicroPython this task
+            # reads (Driven._reader) instead of a reader task while it
+            # waits for the end: one task and one wait less per session
+            fed = streams.accepted(self)
+            self.rearm()
+            await self.flush()
+            if not fed and not self.closed:
+                self._task = asyncio.current_task()  # what _end cancels
+                try:
+                    await self._reader()
+                except asyncio.CancelledError:
+                    if self._task is not None:
+                        raise  # not _end's: the loop is shutting down
+                    fed = asyncio.current_task()
+                    if hasattr(fed, "uncancel"):
+                        fed.uncancel()  # CPython 3.11+: the cancel was ours
+            await self.done.wait()
+            s = self.session
+            if s is not None:
+                try:
+                    s.interrupt()
+                    s.close()
+                except Exception:
+                    pass
+            # after a protocol error the client may still be sending:
+            # closing with unread input resets the connection, which can
+            # destroy the message in flight; read and drop for a while (one
+            # deadline in all)
+            await self.finish(2000 if self.core.error is not None else 0)
+        except asyncio.CancelledError:
+            pass  # the loop is shutting down: this is the top of the task
+        finally:
+            server.connections.remove(self)
+            if not server.connections:
+                _wake(server, None)  # the clock stops now, not at a deadline gone
+
     def rearm(self):
         """The session's deadline may have appeared or moved earlier: start
         the server's clock (one task for all its sessions, instead of the
@@ -289,57 +330,22 @@ def _low_memory(server):
     return gc.mem_free() < need
 
 
-async def run(server, reader, writer, peer):
-    """Serve one accepted connection of ``server`` (a ``telnet.Server``)
-    until it ends."""
+def run(server, reader, writer, peer):
+    """Serve one accepted connection of ``server`` (a ``telnet.Server``);
+    returns what to await until it ends."""
     if _low_memory(server):
         try:
-            await write(writer, b"Sorry, this server is low on memory: try again later.\r\n", 2000)
+            writer.write(b"Sorry, this server is low on memory: try again later.\r\n")
         except Exception:
             pass
-        await close_stream(writer)
-        return
+        return close_stream(writer)  # (as the driver's refusal at accept)
     conn = _Connection(server, reader, writer, peer)
+    core = conn.core
+    core.start(ticks_ms())
+    if core.logged_in:
+        conn._open_shell()
+    else:
+        core.send_text("Password: ")
+    # only now: the clock must not see a session without its deadlines
     server.connections.append(conn)
-    try:
-        # no await before start(): the clock must not see a session
-        # without its deadlines
-        conn.core.start(ticks_ms())
-        if conn.core.logged_in:
-            conn._open_shell()
-        else:
-            conn.core.send_text("Password: ")
-        # the driver's start(), except that on MicroPython this task reads
-        # (Driven._reader) instead of a reader task while it waits for the
-        # end: one task and one wait less per session
-        fed = streams.accepted(conn)
-        conn.rearm()
-        await conn.flush()
-        if not fed and not conn.closed:
-            conn._task = asyncio.current_task()  # what _end cancels
-            try:
-                await conn._reader()
-            except asyncio.CancelledError:
-                if conn._task is not None:
-                    raise  # not _end's: the loop is shutting down
-                t = asyncio.current_task()
-                if hasattr(t, "uncancel"):
-                    t.uncancel()  # CPython 3.11+: the cancel was ours
-        await conn.done.wait()
-        s = conn.session
-        if s is not None:
-            try:
-                s.interrupt()
-                s.close()
-            except Exception:
-                pass
-        # after a protocol error the client may still be sending: closing
-        # with unread input resets the connection, which can destroy the
-        # message in flight; read and drop for a while (one deadline in all)
-        await conn.finish(2000 if conn.core.error is not None else 0)
-    except asyncio.CancelledError:
-        pass  # the loop is shutting down: this is the top of the task
-    finally:
-        server.connections.remove(conn)
-        if not server.connections:
-            _wake(server, None)  # the clock stops now, not at a deadline gone
+    return conn.run()

@@ -86,7 +86,7 @@ def run_core(data, points, max_sb=16, max_negotiations=40):
         sent += core.data_to_send()
         # bounded memory: the buffer holds at most the body of an SB in
         # progress (max_sb bytes); pending data is flushed at every call's end
-        assert len(core._buf) <= max_sb
+        assert core._buf is None or len(core._buf) <= max_sb
         assert not core._buf or core._st & 7 >= 3
         if err:
             break
