@@ -150,6 +150,8 @@ class WebREPL:
             self._out.append((True, data))
 
     # -- input ------------------------------------------------------------
+    # (what is said once per session is a str encoded when said: a
+    # constant (True, b"...") would stay in the heap as a tuple and a bytes)
 
     def receive(self, data, is_text):
         """One complete WebSocket message from the client."""
@@ -210,7 +212,7 @@ class WebREPL:
                     self._events.append(ev)  # ("interrupt", None) as it is
                 elif kind == "eof":
                     self._text(echo)
-                    self._text(b"\r\nbye\r\n")
+                    self._text("\r\nbye\r\n".encode())
                     self.end(1000, "end of session")
                     return
                 else:  # overlong
@@ -242,12 +244,12 @@ class WebREPL:
                 if ok:
                     self._state = _S_REPL
                     self._pw = None
-                    out.append((True, b"\r\nWebREPL connected\r\n>>> "))
+                    out.append((True, "\r\nWebREPL connected\r\n>>> ".encode()))
                 elif ok is None:
-                    out.append((True, b"\r\nAccess denied: too many failed logins, try again later\r\n"))
+                    out.append((True, "\r\nAccess denied: too many failed logins, try again later\r\n".encode()))
                     self.end(1013, "try again later")
                 else:
-                    out.append((True, b"\r\nAccess denied\r\n"))
+                    out.append((True, "\r\nAccess denied\r\n".encode()))
                     self.end(1008, "password too long" if long else "wrong password")
                 return
         elif st != _S_REPL:
@@ -279,5 +281,5 @@ class WebREPL:
 
     def interrupted(self):
         """The driver handled Ctrl-C with nothing running: fresh prompt."""
-        self._text(b"\r\nKeyboardInterrupt\r\n")
+        self._text("\r\nKeyboardInterrupt\r\n".encode())
         self._out.append((True, b">>> "))
