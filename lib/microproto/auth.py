@@ -58,14 +58,15 @@ class Gate:
         self.max_peers = max_peers
         self.sessions = 0
         self.failures = 0  # all peers, in the current window
-        # once a password failed: [tick the window started (None: none),
-        # tick of the last failure, {address: [failures, tick of the last}]
-        self.book = None
+        # the failure bookkeeping, once a password failed: [tick the window
+        # started (None: none), tick of the last failure, {address:
+        # [failures, tick of the last]}]
+        self.state = None
 
     def admit(self, peer, now):
         if self.sessions >= self.max_sessions:
             return "busy"
-        if self.book is not None:
+        if self.state is not None:
             from microproto.auth_fail import blocked
 
             if blocked(self, peer, now):
@@ -74,14 +75,14 @@ class Gate:
         return None
 
     def check(self, peer, given, expected, now):
-        if self.book is not None:
-            from microproto.auth_fail import throttled
+        if self.state is not None:
+            from microproto.auth_fail import blocked
 
-            if throttled(self, peer, now):
+            if blocked(self, peer, now, 1):  # (1: the overall limit too)
                 return None
         if password_equal(given, expected):
-            if self.book is not None:
-                self.book[2].pop(peer, None)
+            if self.state is not None:
+                self.state[2].pop(peer, None)
             return True
         from microproto.auth_fail import failed
 

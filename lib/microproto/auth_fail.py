@@ -1,43 +1,39 @@
 """The failure bookkeeping of ``microproto.auth.Gate`` (rules in
 ``microproto.auth``), loaded with the first wrong password: a server
 nobody guesses at never loads it. Functions of the gate ``g``; its
-``book`` is ``[tick the window started (None: none), tick of the last
+``state`` is ``[tick the window started (None: none), tick of the last
 failure, {address: [failures, tick of the last one]}]``."""
 
 from microproto_port import ticks_diff
 
 
-def blocked(g, peer, now):
+def blocked(g, peer, now, mode=0):
     """True if ``peer`` must wait (``fail_delay_ms`` after its last failure,
-    or ``max_failures`` reached within ``window_ms``)."""
-    peers = g.book[2]
-    r = peers.get(peer)
-    if r is None:
-        return False
-    age = ticks_diff(now, r[1])
-    if age >= g.window_ms:
-        del peers[peer]
-        return False
-    return age < g.fail_delay_ms or r[0] >= g.max_failures
-
-
-def throttled(g, peer, now):
-    """True if no password may be compared now (the peer waits, or past
-    ``max_failures_total`` in the window: one comparison per
-    ``fail_delay_ms`` in all)."""
-    b = g.book
-    if b[0] is not None and ticks_diff(now, b[0]) >= g.window_ms:
+    or ``max_failures`` reached within ``window_ms``). ``mode`` 1 (before a
+    password is compared): also True past ``max_failures_total`` in the
+    window, one comparison per ``fail_delay_ms`` in all; the window's count
+    starts again once it ended. (One function, not two: each name a module
+    loads is heap on a board.)"""
+    b = g.state
+    if mode and b[0] is not None and ticks_diff(now, b[0]) >= g.window_ms:
         b[0] = None
         g.failures = 0
-    return blocked(g, peer, now) or (g.failures >= g.max_failures_total
-                                     and ticks_diff(now, b[1]) < g.fail_delay_ms)
+    peers = b[2]
+    r = peers.get(peer)
+    if r is not None:
+        age = ticks_diff(now, r[1])
+        if age >= g.window_ms:
+            del peers[peer]
+        elif age < g.fail_delay_ms or r[0] >= g.max_failures:
+            return True
+    return mode and g.failures >= g.max_failures_total and ticks_diff(now, b[1]) < g.fail_delay_ms
 
 
 def failed(g, peer, now):
     """Count a wrong password from ``peer``."""
-    b = g.book
+    b = g.state
     if b is None:
-        b = g.book = [None, now, {}]
+        b = g.state = [None, now, {}]
     if b[0] is None:
         b[0] = now
     b[1] = now

@@ -8,8 +8,8 @@ upgrade; ``accept_response`` builds the 101 reply. Failures are
 What a well-formed upgrade does not need lives in ``microproto.ws_http``,
 loaded when first used (the first refused request loads it), and is still
 reachable from here: ``HandshakeError``, ``response``, ``error_response``,
-``status_text``, ``select_subprotocol``, ``is_upgrade``, ``accept_key``,
-``Headers``, ``GUID``, ``VERSION``.
+``status_text``, ``select_subprotocol``, ``is_upgrade``, ``tokens``,
+``accept_key``, ``Headers``, ``GUID``, ``VERSION``.
 
 Limits: ``max_line`` bytes per request or header line (request line over
 it: 400, header line: 431), ``max_headers`` header lines (431).
@@ -21,18 +21,20 @@ import hashlib
 
 def __getattr__(name):
     # HandshakeError, response, error_response, ...: see the docstring
-    if name[:2] == "__":
+    if name[0] == "_":
         raise AttributeError(name)  # (probes for __path__ and the like)
     from microproto import ws_http
 
     return getattr(ws_http, name)
 
 
-def _fail(status, why):
-    # raise the HandshakeError of reason number ``why`` (ws_http's table)
+def throw(code, reason):
+    """(Internal) raise ``HandshakeError(code, reason)``, ``reason`` the
+    number of a line of ws_http's table. (Its name and parameters are names
+    the firmware already holds: each new name is heap on a board.)"""
     from microproto.ws_http import HandshakeError
 
-    raise HandshakeError(status, why)
+    raise HandshakeError(code, reason)
 
 
 class RequestParser:
@@ -48,18 +50,20 @@ class RequestParser:
     ``HandshakeError`` on malformed or oversized input.
 
     One object per connection, and it holds the header lines as they came,
-    one string (``"Name: value"`` a line): the pairs are made when asked
-    for, not two strings per header kept for the connection's life.
+    one string (``"Name: value"`` a line; ``head``, internal): the pairs
+    are made when asked for, not two strings per header kept for the
+    connection's life.
     """
 
     leftover = b""  # (set on the object only when bytes follow the head)
 
     def __init__(self, max_line=4096, max_headers=48):
-        # while the head comes in: [max_line, max_headers, the start of a
+        # head, while it comes in: [max_line, max_headers, the start of a
         # line not ended yet, the header lines (str)...]; once complete,
         # the header lines as one string. (What a connection keeps is this
-        # object: the fewer attributes, the smaller its table.)
-        self._items = [max_line, max_headers, b""]
+        # object: the fewer attributes, the smaller its table; and "head"
+        # is a name the firmware already holds.)
+        self.head = [max_line, max_headers, b""]
         self.request = self.method = None
 
     def receive_data(self, data):
@@ -67,9 +71,9 @@ class RequestParser:
             self.leftover += bytes(data)
             return self
         if not data:
-            _fail(400, 1)  # connection closed during the request
+            throw(400, 1)  # connection closed during the request
         data = bytes(data)
-        h = self._items
+        h = self.head
         part = h[2]
         i = 0
         n = len(data)
@@ -81,8 +85,8 @@ class RequestParser:
             if k > h[0] or (j < 0 and k >= h[0]):
                 # no line end within max_line bytes
                 if first:
-                    _fail(400, 2)  # request line too long
-                _fail(431, 3)  # header line too long
+                    throw(400, 2)  # request line too long
+                throw(431, 3)  # header line too long
             if j < 0:
                 h[2] = part + data[i:]
                 return None
@@ -93,16 +97,16 @@ class RequestParser:
             if not line:
                 if first:
                     continue  # RFC 9112 2.2: ignore empty lines before the request
-                self._items = "\n".join(h[3:])
+                self.head = "\n".join(h[3:])
                 self.request = self.headers = self
                 if i < n:
                     self.leftover = data[i:]
                 return self
             if not first:
                 if line[0] in (0x20, 0x09):
-                    _fail(400, 6)  # obsolete header line folding
+                    throw(400, 6)  # obsolete header line folding
                 if len(h) - 3 >= h[1]:
-                    _fail(431, 7)  # too many header lines
+                    throw(431, 7)  # too many header lines
             # the method or the header name is a token (RFC 9110 5.6.2),
             # checked as bytes, not as str: on MicroPython each
             # one-character str taken out of a str is interned for good (a
@@ -113,20 +117,20 @@ class RequestParser:
                 if b < 33 or b > 126 or b in b'"(),/:;<=>?@[\\]{}':
                     ok = False
             if not ok:
-                _fail(400, 4 if first else 8)  # malformed request line / header line
+                throw(400, 4 if first else 8)  # malformed request line / header line
             try:
-                line = str(line, "utf-8")
+                s = str(line, "utf-8")
             except UnicodeError:
-                _fail(400, 0)  # request head is not UTF-8
+                throw(400, 0)  # request head is not UTF-8
             if not first:
-                h.append(line)
+                h.append(s)
                 continue
-            p = line.split(" ")
+            p = s.split(" ")
             if len(p) != 3 or not p[1]:
-                _fail(400, 4)  # malformed request line
+                throw(400, 4)  # malformed request line
             m, t, v = p
             if not v.startswith("HTTP/1."):
-                _fail(400, 5)  # unsupported HTTP version
+                throw(400, 5)  # unsupported HTTP version
             # the usual method and version: the module's own strings, not
             # a copy per connection
             self.method = "GET" if m == "GET" else m
@@ -140,7 +144,7 @@ class RequestParser:
 
     def items(self):
         """The ``(name, value)`` pairs, in order."""
-        t = self._items
+        t = self.head
         if type(t) is list:
             return list(t)  # (``Headers(items)``)
         out = []
@@ -180,17 +184,6 @@ class RequestParser:
         return "Headers(%r)" % (self.items(),)
 
 
-def tokens(values):
-    """Comma-separated tokens of one or more header values, lower-cased."""
-    out = []
-    for v in values:
-        for t in v.split(","):
-            t = t.strip().lower()
-            if t:
-                out.append(t)
-    return out
-
-
 def check_upgrade(request, legacy=False):
     """Validate ``request`` as a WebSocket opening handshake (RFC 6455
     4.2.1); return the client's key or raise ``HandshakeError``.
@@ -199,22 +192,30 @@ def check_upgrade(request, legacy=False):
     a missing Sec-WebSocket-Version is taken as 13 and any one non-empty
     Sec-WebSocket-Key of at most 64 bytes is accepted."""
     if request.method != "GET":
-        _fail(405, 9)  # method must be GET
+        throw(405, 9)  # method must be GET
     if request.version != "HTTP/1.1":
-        _fail(400, 10)  # HTTP/1.1 required
+        throw(400, 10)  # HTTP/1.1 required
     h = request.headers
-    if "websocket" not in tokens(h.get_all("Upgrade")):
-        _fail(426, 11)  # not a WebSocket upgrade
-    if "upgrade" not in tokens(h.get_all("Connection")):
-        _fail(400, 12)  # Connection header must contain Upgrade
+    # Upgrade must list the token "websocket", Connection "upgrade" (comma-
+    # separated tokens, any case; ws_http.tokens)
+    for n in ("upgrade", "connection"):
+        t = []
+        for v in h.get_all(n):
+            for v in v.split(","):
+                t.append(v.strip().lower())
+        if n == "upgrade":
+            if "websocket" not in t:
+                throw(426, 11)  # not a WebSocket upgrade
+        elif "upgrade" not in t:
+            throw(400, 12)  # Connection header must contain Upgrade
     if len(h.get_all("Host")) != 1:
-        _fail(400, 13)  # exactly one Host header required
+        throw(400, 13)  # exactly one Host header required
     v = h.get_all("Sec-WebSocket-Version")
     if v != ["13"] and (v or not legacy):
-        _fail(426, 14)  # unsupported WebSocket version
+        throw(426, 14)  # unsupported WebSocket version
     v = h.get_all("Sec-WebSocket-Key")
     if len(v) != 1:
-        _fail(400, 15)  # exactly one Sec-WebSocket-Key required
+        throw(400, 15)  # exactly one Sec-WebSocket-Key required
     key = v[0]
     if legacy and 0 < len(key) <= 64:
         return key
@@ -223,7 +224,7 @@ def check_upgrade(request, legacy=False):
     except Exception:  # binascii.Error (ValueError); micropython-lib's pure binascii raises Exception
         v = b""
     if len(key) != 24 or len(v) != 16:
-        _fail(400, 16)  # Sec-WebSocket-Key must be 16 bytes in base64
+        throw(400, 16)  # Sec-WebSocket-Key must be 16 bytes in base64
     return key
 
 

@@ -10,7 +10,7 @@ a file streamed through one 1 KiB buffer), and the refusals at accept. What
 """
 
 from microproto.errors import PeerError
-from microproto.ws_handshake import RequestParser, check_upgrade, tokens
+from microproto.ws_handshake import RequestParser, check_upgrade
 from microproto_port import ticks_ms
 
 # RFC 6455 1.3
@@ -58,8 +58,19 @@ def Headers(items=()):
     """Request headers from ``(name, value)`` pairs, with what a parsed
     request's ``headers`` offers (case-insensitive ``get``, ...)."""
     h = RequestParser()
-    h._items = list(items)
+    h.head = list(items)
     return h
+
+
+def tokens(values):
+    """Comma-separated tokens of one or more header values, lower-cased."""
+    out = []
+    for v in values:
+        for t in v.split(","):
+            t = t.strip().lower()
+            if t:
+                out.append(t)
+    return out
 
 
 def is_upgrade(request):

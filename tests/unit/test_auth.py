@@ -22,7 +22,7 @@ def test_forgets_the_oldest_peer_past_max_peers():
     assert g.check("d", "x", "pw", 1000) is False  # a 4th address: "a", the oldest, is forgotten
     assert g.admit("a", 1100) is None
     assert [g.admit(p, 1100) for p in "bcd"] == ["wait"] * 3
-    assert len(g.book[2]) == 3 and g.failures == 4  # the overall count still holds "a"
+    assert len(g.state[2]) == 3 and g.failures == 4  # the overall count still holds "a"
 
 
 def test_a_window_across_the_tick_wrap():
@@ -37,4 +37,4 @@ def test_a_window_across_the_tick_wrap():
     assert g.admit("a", ticks_add(t0, 4000)) == "wait"  # max_failures within window_ms
     assert g.admit("a", ticks_add(t0, 6500)) is None  # window_ms after the last failure
     assert g.check("a", b"pw", b"pw", ticks_add(t0, 6500)) is True
-    assert "a" not in g.book[2]  # a right password clears the record
+    assert "a" not in g.state[2]  # a right password clears the record

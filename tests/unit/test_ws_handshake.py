@@ -238,6 +238,7 @@ def test_the_request_is_its_own_headers_and_moved_names_stay_reachable():
     hh = hs.Headers([("A", "1"), ("b", "2"), ("a", "3")])
     assert hh.get_all("a") == ["1", "3"] and hh["B"] == "2" and list(hh) == [("A", "1"), ("b", "2"), ("a", "3")]
     assert hs.is_upgrade(_parse(GOOD)[0]) and hs.VERSION == "13" and len(hs.GUID) == 36
+    assert hs.tokens(["a, B", " ,c "]) == ["a", "b", "c"]
     from microproto.errors import PeerError
 
     assert issubclass(hs.HandshakeError, PeerError) and hs.HandshakeError is HandshakeError
