@@ -15,10 +15,10 @@ unless ``allow_plaintext_auth=True``.
 
 The protocol itself is in ``microproto.smtp_core`` (sans-I/O); what a plain
 send does not need is loaded on first use: AUTH, DSN, BDAT, batches,
-a server without 8BITMIME, SMTPUTF8, ``send_mail``, the TLS set-up
-(with ``microproto_port.tls``) and the client's methods ``login``,
-``send_many``, ``sendmail``, ``noop`` and ``rset`` (``microproto.smtp_ext``),
-the errors ``SMTPReplyError`` and
+a server without 8BITMIME, SMTPUTF8, ``send_mail`` and the client's
+methods ``login``, ``send_many``, ``sendmail``, ``noop`` and ``rset``
+(``microproto.smtp_ext``), the TLS set-up and the TLS part of ``connect``
+(``microproto.smtp_tls``, with ``microproto_port.tls``), the errors ``SMTPReplyError`` and
 ``SMTPRecipientsRefused`` (``microproto.smtp_errors``), ``AsyncSMTP``
 (``microproto.smtp_async``) and the command line (``microproto.smtp_cli``). Messages are built with
 ``microproto.message``. Limits (reply line and line count, chunk sizes,
@@ -98,8 +98,8 @@ class SMTP:
     ``send(...)``, ``send_many(mails)``, ``sendmail(from_addr, to_addrs,
     message)``, ``noop()``, ``rset()``, ``quit()``, ``close()``. ``login``,
     ``send_many``, ``sendmail``, ``noop`` and ``rset`` are loaded from
-    ``microproto.smtp_ext`` on first use (see ``smtp_ext``), as are the
-    TLS set-up and the TLS part of ``connect``.
+    ``microproto.smtp_ext`` on first use (see ``smtp_ext.method``); the
+    TLS set-up and the TLS part of ``connect`` from ``microproto.smtp_tls``.
     """
 
     def __init__(self, host, port=None, tls="starttls", *, connect=True, cafile=None, cadata=None, timeout_ms=30000,
@@ -125,10 +125,10 @@ class SMTP:
         self.conn = None
         if self.tls or args:
             # ``tls`` checked, the port by it, the context, ``args``
-            # (``verify``, ``allow_plaintext_auth``)
-            from microproto import smtp_ext
+            # (``verify``, ``allow_plaintext_auth``): microproto.smtp_tls
+            from microproto import smtp_tls
 
-            smtp_ext.tls(self, port, cafile, cadata, args)
+            smtp_tls.tls(self, port, cafile, cadata, args)
         if connect:
             self.connect()
 
@@ -152,9 +152,9 @@ class SMTP:
         try:
             if self.tls:
                 # implicit TLS, or STARTTLS after the greeting and EHLO
-                from microproto import smtp_ext
+                from microproto import smtp_tls
 
-                smtp_ext.connect(self, sock)
+                smtp_tls.connect(self, sock)
             else:
                 s = self.session
                 self.conn = Connection(sock, s.parser, self.bufsize, None)

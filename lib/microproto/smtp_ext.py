@@ -426,106 +426,51 @@ def mail_many(session, mails, prepare, pipelining=True):
     return results
 
 
-# -- the blocking client's parts loaded on first use ----------------------
-
-
-def tls(client, port, cafile, cadata, options):
-    """The TLS set-up of ``SMTP.__init__`` (when ``tls`` or a TLS option is
-    given): checks ``tls``, picks the port, makes the context."""
-    verify = options.pop("verify", True)
-    client.allow_plaintext_auth = options.pop("allow_plaintext_auth", False)
-    options.pop("read_size", None)  # AsyncSMTP's, accepted as before
-    if options:
-        raise TypeError("unexpected keyword argument %r" % sorted(options)[0])
-    t = client.tls
-    if t not in (None, "starttls", "implicit"):
-        raise UsageError("tls must be 'starttls', 'implicit' or None, not %r" % (t,))
-    client.port = port or (587 if t == "starttls" else 465 if t else 25)
-    if t:
-        from microproto_port import tls as m
-
-        client._tlsmod = m
-        client._ctx = m.client_context(cafile, cadata, verify)
-
-
-def connect(client, sock):
-    """The TLS part of ``SMTP.connect``: implicit TLS, or the greeting,
-    EHLO and STARTTLS, then EHLO again over TLS."""
-    from microproto.blocking import Connection
-
-    s = client.session
-    if client.tls == "implicit":
-        client.phase = "TLS handshake"
-        sock = client._tlsmod.wrap_client(sock, client._ctx, client.server_hostname)
-        client.secure = True
-    client.conn = Connection(sock, s.parser, client.bufsize, None)
-    client._run("greeting", s.simple(None, (220,)))
-    client._run("EHLO", s.hello())
-    if client.tls == "starttls":
-        client._run("STARTTLS", s.simple("STARTTLS", (220,)))
-        client.phase = "TLS handshake"
-        tsock = client._tlsmod.wrap_client(client.conn.sock, client._ctx, client.server_hostname)
-        # plaintext received before the upgrade is dropped (RFC 3207 4.2)
-        s.parser.discard()
-        client.conn.set_socket(tsock)
-        client.secure = True
-        client._run("EHLO", s.hello())
-
-
-def _login(client, user, password, mechanism=None):
-    """``SMTP.login``: AUTH with the first of PLAIN, LOGIN, CRAM-MD5 the
-    server offers (or ``mechanism``; "XOAUTH2" takes an access token as
-    password). Refused without TLS unless ``allow_plaintext_auth``."""
-    return client._run("AUTH", login(client, user, password, mechanism))
+# -- the blocking client's methods loaded on first use --------------------
 
 
 def _send_many(client, mails):
-    """``SMTP.send_many``: several mails on this connection; ``mails`` is
-    an iterable of ``(from_addr, to_addrs, message)`` or ``Message``
-    objects. With PIPELINING the end of each mail goes in one write with
-    the next mail's envelope (one round trip per mail). Returns a list
-    with, per mail, its ``SendResult`` or the error that refused it; the
-    other mails still go."""
+    # SMTP.send_many: as SMTP.send, a refusal leaves the session usable
     from microproto.smtp import _prepare
 
     try:
         return client._run("mail", mail_many(client.session, mails, _prepare, client.pipelining))
     except BaseException as e:
-        # as SMTP.send: a refusal leaves the session usable
         if client.session.broken or not hasattr(e, "reply"):
             client.close()
         raise
 
 
-def _sendmail(client, from_addr, to_addrs, message):
-    """``SMTP.sendmail``, smtplib-style: returns the dict of refused
-    recipients (address -> (code, text))."""
-    d = {}
-    for a, x in client.send(from_addr, to_addrs, message).refused.items():
-        d[a] = (x.code, x.text)
-    return d
-
-
-def _noop(client):
-    """``SMTP.noop``."""
-    return client._run("NOOP", client.session.simple("NOOP"))
-
-
-def _rset(client):
-    """``SMTP.rset``."""
-    return client._run("RSET", client.session.simple("RSET"))
-
-
-_METHODS = {"login": _login, "send_many": _send_many, "sendmail": _sendmail, "noop": _noop, "rset": _rset}
-
-
 def method(client, name):
-    """``client.name`` for the methods of ``SMTP`` loaded on first use
-    (login, send_many, sendmail, noop, rset): bound to ``client``."""
-    f = _METHODS.get(name)
-    if f is None:
-        raise AttributeError(name)
-    return lambda *args, **kw: f(client, *args, **kw)
+    """``client.name`` for the methods of ``SMTP`` loaded on first use,
+    bound to ``client``:
+
+    - ``login(user, password, mechanism=None)``: AUTH with the first of
+      PLAIN, LOGIN, CRAM-MD5 the server offers (or ``mechanism``;
+      "XOAUTH2" takes an access token as password); refused without TLS
+      unless ``allow_plaintext_auth``.
+    - ``send_many(mails)``: several mails on this connection; ``mails`` is
+      an iterable of ``(from_addr, to_addrs, message)`` or ``Message``
+      objects. With PIPELINING the end of each mail goes in one write with
+      the next mail's envelope (one round trip per mail). Returns a list
+      with, per mail, its ``SendResult`` or the error that refused it; the
+      other mails still go.
+    - ``sendmail(from_addr, to_addrs, message)``: smtplib-style, returns
+      the dict of refused recipients (address -> (code, text)).
+    - ``noop()``, ``rset()``.
+    """
+    if name == "login":
+        return lambda user, password, mechanism=None: client._run("AUTH", login(client, user, password, mechanism))
+    if name == "send_many":
+        return lambda mails: _send_many(client, mails)
+    if name == "sendmail":
+        return lambda from_addr, to_addrs, message: {
+            a: (x.code, x.text) for a, x in client.send(from_addr, to_addrs, message).refused.items()
+        }
+    if name == "noop" or name == "rset":
+        verb = name.upper()
+        return lambda: client._run(verb, client.session.simple(verb))
+    raise AttributeError(name)
 
 
 def send_mail(host, from_addr, to_addrs, message=None, subject=None, text=None, port=None, tls="starttls",
