@@ -55,16 +55,22 @@ class RequestParser:
     connection's life.
     """
 
-    leftover = b""  # (set on the object only when bytes follow the head)
+    # What a connection keeps is this object: the fewer attributes it holds,
+    # the smaller its table. The usual values are the class's, set on the
+    # object only when a request differs (no query, GET, HTTP/1.1, no bytes
+    # after the head); target is None until the request line came.
+    request = target = None
+    method = "GET"
+    version = "HTTP/1.1"
+    query = ""
+    leftover = b""
 
     def __init__(self, max_line=4096, max_headers=48):
         # head, while it comes in: [max_line, max_headers, the start of a
         # line not ended yet, the header lines (str)...]; once complete,
-        # the header lines as one string. (What a connection keeps is this
-        # object: the fewer attributes, the smaller its table; and "head"
-        # is a name the firmware already holds.)
+        # the header lines as one string ("head": a name the firmware
+        # already holds)
         self.head = [max_line, max_headers, b""]
-        self.request = self.method = None
 
     def receive_data(self, data):
         if self.request is not None:
@@ -78,7 +84,7 @@ class RequestParser:
         i = 0
         n = len(data)
         while i < n:
-            first = self.method is None  # the request line
+            first = self.target is None  # the request line
             j = data.find(b"\n", i)
             end = n if j < 0 else j + 1
             k = len(part) + end - i
@@ -131,14 +137,17 @@ class RequestParser:
             m, t, v = p
             if not v.startswith("HTTP/1."):
                 throw(400, 5)  # unsupported HTTP version
-            # the usual method and version: the module's own strings, not
-            # a copy per connection
-            self.method = "GET" if m == "GET" else m
-            self.version = "HTTP/1.1" if v == "HTTP/1.1" else v
-            self.target = t
+            # the usual method and version: the class's strings, not a copy
+            # per connection
+            if m != "GET":
+                self.method = m
+            if v != "HTTP/1.1":
+                self.version = v
+            self.target = self.path = t
             q = t.find("?")
-            self.path = t if q < 0 else t[:q]
-            self.query = "" if q < 0 else t[q + 1 :]
+            if q >= 0:
+                self.path = t[:q]
+                self.query = t[q + 1 :]
         h[2] = b""
         return None
 
