@@ -84,7 +84,7 @@ class Gate:
             if self.state is not None:
                 self.state[2].pop(peer, None)
             return True
-        from microproto.auth_fail import failed
+        from microproto.auth_fail import fail
 
-        failed(self, peer, now)
+        fail(self, peer, now)
         return False

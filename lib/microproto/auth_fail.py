@@ -29,7 +29,7 @@ def blocked(g, peer, now, mode=0):
     return mode and g.failures >= g.max_failures_total and ticks_diff(now, b[1]) < g.fail_delay_ms
 
 
-def failed(g, peer, now):
+def fail(g, peer, now):
     """Count a wrong password from ``peer``."""
     b = g.state
     if b is None:
