@@ -24,6 +24,10 @@ from microproto.errors import PeerError
 from microproto_port import RUNTIME, streams, ticks_add, ticks_diff, ticks_ms
 
 
+# builtins of the hot paths as module globals (see ws_protocol)
+len, type, list, memoryview = len, type, list, memoryview
+
+
 def __getattr__(name):
     if name == "StreamConnection":
         from microproto.aio_client import StreamConnection

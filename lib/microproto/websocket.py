@@ -70,7 +70,7 @@ from microproto.aio import write as _write
 from microproto.auth import Gate
 from microproto.errors import PeerError, UsageError
 from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
-from microproto_port import RUNTIME, streams, ticks_ms
+from microproto_port import RUNTIME, streams, ticks_diff, ticks_ms
 
 
 class _Options:
@@ -144,8 +144,10 @@ class WebSocket(Driven):
     subprotocol = None
     _max_queue = 16
 
-    def __init__(self, o, reader, writer, request, core, subprotocol, remote_address):
+    def __init__(self, server, reader, writer, request, core, subprotocol, remote_address):
+        o = server.options
         Driven.__init__(self, reader, writer, core, None, o.read_size, o.write_timeout_ms)
+        self._srv = server  # whose clock runs our deadlines (rearm)
         self.request = request
         self.path = request.path
         self.request_headers = request.headers
@@ -358,25 +360,85 @@ class WebSocket(Driven):
         except OSError:
             pass
 
+    def rearm(self):
+        """The driver's ``rearm``, with one clock task per server (``_clock``)
+        instead of a timer task per connection: started when a deadline
+        appears, woken when one moves earlier than it sleeps."""
+        d = self.core.next_deadline_ms()
+        if d is None or self.closed:
+            return
+        s = self._srv
+        if s._clock is None:
+            s._clock = asyncio.create_task(_clock(s))
+        else:
+            _wake(s, d)
+
+
+def _wake(server, d):
+    # wake the server's clock if it sleeps past ``d`` (None: whatever it sleeps for)
+    a = server._at
+    if a is not None and (d is None or ticks_diff(d, a) < 0):
+        server._at = None
+        server._clock.cancel()  # its sleep ends; it looks again
+
+
+async def _clock(server):
+    # the deadlines of a server's connections (keepalive pings and their
+    # pongs, close handshakes): tick those whose deadline has come and send
+    # what that queued, sleep until the next; stop when none has one (a
+    # connection's rearm() starts it again)
+    try:
+        while True:
+            now = ticks_ms()
+            first = None
+            for ws in server.connections:
+                core = ws.core
+                d = None if ws.closed else core.next_deadline_ms()
+                if d is not None and ticks_diff(d, now) <= 0:
+                    core.tick(now)
+                    ws.on_events()
+                    c = ws._out()
+                    if c is not None:
+                        asyncio.create_task(c)  # a drain: the others do not wait for it
+                    if core.close_expected():
+                        ws._end()
+                    d = None if ws.closed else core.next_deadline_ms()
+                if d is not None and (first is None or ticks_diff(d, first) < 0):
+                    first = d
+            if first is None:
+                break
+            wait = ticks_diff(first, ticks_ms())
+            if wait > 0:
+                server._at = first
+                try:
+                    await asyncio.sleep(wait / 1000)
+                except asyncio.CancelledError:
+                    if server._at is not None:
+                        raise  # not ours (_wake clears it first): the loop's end
+                server._at = None
+    finally:
+        server._at = None
+        server._clock = None
+
+
+# builtins of the hot paths as module globals (see ws_protocol)
+len, str, isinstance, StopAsyncIteration = len, str, isinstance, StopAsyncIteration
 
 _EVENT = RUNTIME == "micropython"
+# what a send that needs no wait returns: a ready awaitable, the same each
+# time (nothing allocated). MicroPython awaits an iterator: one at its end
+_READY = iter(())
 if not _EVENT:
     import types
 
     WebSocket._next = types.coroutine(WebSocket._next)
 
+    def _ready():
+        return
+        yield
 
-class _Ready:
-    # a ready awaitable: ``await`` takes its iterator, one already at its end
-    # (the same each time: nothing allocated)
-    def __iter__(self):
-        return _DONE
-
-    __await__ = __iter__
-
-
-_READY = _Ready()
-_DONE = iter(())
+    # CPython: a generator-based coroutine, at its end once awaited
+    _READY = types.coroutine(_ready)()
 
 
 def _refusal(why):
@@ -397,6 +459,8 @@ class Server:
         self.connections = []
         self._server = None
         self._closing = False
+        self._clock = None  # the task that runs the connections' deadlines
+        self._at = None  # when it wakes if nothing wakes it before
         # the buffer every connection reads into and its core unmasks from:
         # one per server, a read is handed to the core at once (made with
         # the first connection)
@@ -456,6 +520,8 @@ class Server:
             await ws.finish()
             if ws in self.connections:
                 self.connections.remove(ws)
+            if not self.connections:
+                _wake(self, None)  # the clock stops now, not at a deadline gone
 
     async def _handshake(self, reader, writer, peer):
         # (WebSocket, bytes after the head) once the 101 is sent, or None
@@ -510,7 +576,7 @@ class Server:
             scratch=self._scratch,
         )
         self._scratch = core._scratch
-        ws = WebSocket(o, reader, writer, request, core, subprotocol, peer)
+        ws = WebSocket(self, reader, writer, request, core, subprotocol, peer)
         try:
             key = request._ws_key
             request._ws_key = None  # (the connection does not keep it)

@@ -31,8 +31,9 @@ inflation; None: no limit); a frame at most ``max_frame`` (default
 ``max_size``; not applied in ``stream`` mode, where nothing is joined);
 a compressed message at most ``max_size`` bytes inflated and ``2 *
 max_size + 1024`` compressed, in ``stream`` mode too (bombs);
-the receive path uses one ``scratch_size`` buffer, a 125-byte control
-buffer and a message buffer (made with the first data frame, at once to a
+the receive path uses one ``scratch_size`` buffer (or the ``scratch``
+given: a driver's, shared by its connections), a 125-byte control buffer
+(while a control frame comes in) and a message buffer (made with the first data frame, at once to a
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
 handed out: 2N (on MicroPython every 64 KiB of a message over a quarter
@@ -50,6 +51,11 @@ import gc
 from microproto.errors import UsageError
 from microproto_port import const, ticks_add, ticks_diff
 from microproto_port.fast import copy_into, mask_into, utf8_check
+
+# builtins of the hot paths as module globals: on MicroPython a global is
+# found through a per-instruction cache, a builtin only after a lookup that
+# misses the module's table (twice) and then searches the builtins
+len, str, bytes, bytearray, type = len, str, bytes, bytearray, type
 
 OPEN = 1
 CLOSING = 2
@@ -170,6 +176,7 @@ class ServerProtocol:
     _mn = 0
     _utf = 0
     _piece = None
+    _ctl = None  # a control frame's payload: made with one, dropped after it
     _mv = None  # a view of _msg (a message handed out is a slice of it)
     # whole messages (not stream mode) go to this list when set (the
     # asyncio driver's queue: no event tuple per message), else they are
@@ -214,7 +221,6 @@ class ServerProtocol:
         self._ping_due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
         self._hb = bytearray(14)
         self._left = -1
-        self._ctl = bytearray(_MAX_CONTROL)
         # (``scratch``: a buffer shared by the connections of one driver,
         # which reads into it only to hand the bytes to receive_data at once)
         self._scratch = bytearray(scratch_size) if scratch is None else scratch
@@ -408,10 +414,13 @@ class ServerProtocol:
                     # a control frame (after a failure: only a Close) into its buffer
                     if op == _CLOSE or (op >= 8 and not self.failed):
                         cn = self._cn
+                        ctl = self._ctl
+                        if ctl is None:
+                            ctl = self._ctl = bytearray(_MAX_CONTROL)
                         if self._masked:
-                            mask_into(self._ctl, cn, data, i, k, hb, self._phase)
+                            mask_into(ctl, cn, data, i, k, hb, self._phase)
                         else:
-                            copy_into(self._ctl, cn, data, i, k)
+                            copy_into(ctl, cn, data, i, k)
                         self._cn = cn + k
                         self._phase = (self._phase + k) & 3
                 elif not self._mz and not self.stream:
@@ -481,13 +490,18 @@ class ServerProtocol:
         self._left = -1
         if self.failed or op < 0:
             if op == _CLOSE:
-                code, reason = parse_close(memoryview(self._ctl)[: self._cn])
+                ctl = self._ctl
+                self._ctl = None
+                code, reason = parse_close(memoryview(ctl or b"")[: self._cn])
                 if reason is None:
                     code, reason = 1006, ""
                 self._set_closed(code, reason)
             return
         if op >= 8:
-            payload = bytes(memoryview(self._ctl)[: self._cn])
+            # (the buffer goes: an idle connection holds none)
+            ctl = self._ctl
+            self._ctl = None
+            payload = bytes(memoryview(ctl or b"")[: self._cn])
             if op == _PING:
                 if self.state == OPEN:
                     self._frame(_PONG, payload, True, 0)
