@@ -252,8 +252,10 @@ class _Connection(Driven):
             pass  # the loop is shutting down: this is the top of the task
         finally:
             server.connections.remove(self)
-            if not server.connections:
-                _wake(server, None)  # the clock stops now, not at a deadline gone
+            if not server.connections and server._armed is not None:
+                # the clock stops now, not at a deadline gone
+                server._armed = None
+                server._timer_task.cancel()
 
     def rearm(self):
         """The session's deadline may have appeared or moved earlier: start
@@ -267,15 +269,10 @@ class _Connection(Driven):
         if t is None:
             server._timer_task = asyncio.create_task(_clock(server))
         else:
-            _wake(server, d)
-
-
-def _wake(server, d):
-    # wake the clock if it sleeps past ``d`` (None: whatever it sleeps for)
-    a = server._armed
-    if a is not None and (d is None or ticks_diff(d, a) < 0):
-        server._armed = None
-        server._timer_task.cancel()  # its sleep ends; it looks again
+            a = server._armed
+            if a is not None and ticks_diff(d, a) < 0:
+                server._armed = None
+                t.cancel()  # its sleep ends; it looks again
 
 
 async def _clock(server):
@@ -305,14 +302,16 @@ async def _clock(server):
                 await asyncio.sleep(ticks_diff(first, ticks_ms()) / 1000)
             except asyncio.CancelledError:
                 if server._armed is not None:
-                    raise  # not ours (_wake clears it first): the loop's end
+                    raise  # not ours (a wake clears it first): the loop's end
             server._armed = None
     finally:
         server._armed = None
         server._timer_task = None
 
 
-def _low_memory(server):
+def run(server, reader, writer, peer):
+    """Serve one accepted connection of ``server`` (a ``telnet.Server``);
+    returns what to await until it ends."""
     # MicroPython: a session needs a few KB; running the heap dry breaks
     # more than this session (seen: a crash inside select.poll on the
     # unix port), so refuse while less than min_free_heap is free, or an
@@ -320,20 +319,14 @@ def _low_memory(server):
     # (poll's array grows with the sockets). An eighth, not a quarter:
     # on a board's heap (about 112 KB) min_free_heap governs either way;
     # a quarter made a 64-bit unix port need 4/3 of what its sessions
-    # hold, and the 1 MB exhaustion test passes with an eighth (144
-    # sessions held, refused politely, still serving)
-    if not server.min_free_heap or not hasattr(gc, "mem_free"):
-        return False
-    need = max(server.min_free_heap, (gc.mem_free() + gc.mem_alloc()) >> 3)
-    if gc.mem_free() < need:
-        gc.collect()
-    return gc.mem_free() < need
-
-
-def run(server, reader, writer, peer):
-    """Serve one accepted connection of ``server`` (a ``telnet.Server``);
-    returns what to await until it ends."""
-    if _low_memory(server):
+    # hold. 32 KiB by default: the last session admitted can still
+    # compile a max_line statement (measured: docs/telnet.md, Memory)
+    need = server.min_free_heap if hasattr(gc, "mem_free") else 0
+    if need:
+        need = max(need, (gc.mem_free() + gc.mem_alloc()) >> 3)
+        if gc.mem_free() < need:
+            gc.collect()
+    if need and gc.mem_free() < need:
         try:
             writer.write(b"Sorry, this server is low on memory: try again later.\r\n")
         except Exception:
