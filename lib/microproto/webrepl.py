@@ -41,8 +41,8 @@ anyway: any name, absolute or relative to the working directory. With
 ``root="/some/dir"``: names are relative to it; absolute names and ``..``
 components are refused.
 
-The file records are handled by ``microproto.webrepl_files``, loaded with
-the first record.
+Binary messages once logged in (file records and transfers) are handled
+by ``microproto.webrepl_files``, loaded with the first.
 
 Events (``next_event()``): ``("login", True|False)``, ``("exec", str)``,
 ``("interrupt", None)``, ``("close", code, reason)``, ``("file", kind,
@@ -52,8 +52,6 @@ name, ok)`` after each transfer.
 from microproto.auth import password_equal
 from microproto.linedisc import LineDiscipline
 from microproto_port import RUNTIME, const
-
-_REC_SIZE = const(82)
 
 _S_PASSWORD = const(0)
 _S_REPL = const(1)
@@ -252,24 +250,12 @@ class WebREPL:
                     out.append((True, "\r\nAccess denied\r\n".encode()))
                     self.end(1008, "password too long" if long else "wrong password")
                 return
-        elif st != _S_REPL:
-            # file transfers (microproto.webrepl_files) load when used
-            from microproto import webrepl_files
-
-            (webrepl_files.put if st == _S_PUT else webrepl_files.get)(self, data)
-        elif buf or data[:2] == b"WA":
-            # a record may come split over several messages (the PyPI
-            # webrepl client sends its first 10 bytes on their own)
-            need = _REC_SIZE - len(buf)
-            buf.extend(data[:need])
-            if len(buf) == _REC_SIZE:
-                rec = bytes(buf)
-                buf[:] = b""
-                from microproto.webrepl_files import record
-
-                record(self, rec + bytes(data[need:]) if len(data) > need else rec)
         else:
-            self.end(1003, "binary data outside a file transfer")
+            # binary data once logged in: file records and transfers
+            # (microproto.webrepl_files, loaded with the first)
+            from microproto.webrepl_files import binary
+
+            binary(self, data)
 
     def output(self, text, more=False):
         """The driver ran a line: send its output and the next prompt."""
@@ -281,5 +267,4 @@ class WebREPL:
 
     def interrupted(self):
         """The driver handled Ctrl-C with nothing running: fresh prompt."""
-        self._text("\r\nKeyboardInterrupt\r\n".encode())
-        self._out.append((True, b">>> "))
+        self.output("\nKeyboardInterrupt\n")

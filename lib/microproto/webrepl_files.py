@@ -1,6 +1,7 @@
 """WebREPL file transfers (the "WA" records, put and get) of a
-``microproto.webrepl.WebREPL`` session: loaded with the first record, so a
-console that only types costs none of it. Functions of the session ``c``."""
+``microproto.webrepl.WebREPL`` session: loaded with the first binary message
+after the login, so a console that only types costs none of it. Functions
+of the session ``c``."""
 
 import struct
 
@@ -17,6 +18,29 @@ _REC_FMT = "<2sBBQLH64s"
 _S_REPL = const(1)
 _S_PUT = const(2)
 _S_GET = const(3)
+
+
+def binary(c, data):
+    """A binary message from the client, once logged in (bytes)."""
+    st = c._state
+    if st == _S_PUT:
+        put(c, data)
+        return
+    if st == _S_GET:
+        get(c, data)
+        return
+    buf = c._buf
+    if buf or data[:2] == b"WA":
+        # a record may come split over several messages (the PyPI
+        # webrepl client sends its first 10 bytes on their own)
+        need = _REC_SIZE - len(buf)
+        buf.extend(data[:need])
+        if len(buf) == _REC_SIZE:
+            rec = bytes(buf)
+            buf[:] = b""
+            record(c, rec + bytes(data[need:]) if len(data) > need else rec)
+    else:
+        c.end(1003, "binary data outside a file transfer")
 
 
 def _name(name, root):

@@ -326,3 +326,19 @@ def test_upload_over_the_limit_is_refused():
     s.messages_to_send()
     s.receive(_record(1, "big", 101), False)
     assert s.messages_to_send() == [(False, ERR)]
+
+
+def test_file_transfers_load_with_the_first_binary_message():
+    # a console that only types costs none of microproto.webrepl_files
+    import sys
+
+    sys.modules.pop("microproto.webrepl_files", None)
+    s = _login()
+    s.receive("6*7\r", True)
+    s.output("42\n")
+    s.receive("\x03", True)
+    s.interrupted()
+    assert "microproto.webrepl_files" not in sys.modules
+    s.receive(_record(3, ""), False)  # the version record
+    assert "microproto.webrepl_files" in sys.modules
+    assert len(s.messages_to_send()[-1][1]) == 3
