@@ -147,18 +147,22 @@ def console_route(request, server, password):
     ``max_failures`` per window, and towards the overall limit). Loaded by
     the console only when ``/status`` is asked. ``server``: the console's
     WebSocket server."""
-    if request.method not in ("GET", "HEAD"):
-        return 405, [("Allow", "GET, HEAD")], b""
+    # (comparisons and [name, value] lists, not constant tuples: each str
+    # of a constant tuple is an object of its own in the heap)
+    m = request.method
+    if m != "GET" and m != "HEAD":
+        return 405, [["Allow", "GET, HEAD"]], b""
     from microproto.ws_http import _basic_password
     from microproto_port import ticks_ms
 
     given = _basic_password(request)
     if given is None:
-        return 401, [("WWW-Authenticate", 'Basic realm="console"')], b""
+        return 401, [["WWW-Authenticate", 'Basic realm="console"']], b""
     # throttled per address, like the console's logins
-    ok = server.gate.check((getattr(request, "peer", None) or ("/status",))[0], given, password, ticks_ms())
+    peer = getattr(request, "peer", None)
+    ok = server.gate.check(peer[0] if peer else "/status", given, password, ticks_ms())
     if not ok:
-        return (403, [], b"") if ok is False else (429, [("Retry-After", "5")], b"")
+        return (403, [], b"") if ok is False else (429, [["Retry-After", "5"]], b"")
     body = to_json(console_status(server)).encode()
-    return 200, [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                 ("Content-Length", str(len(body)))], b"" if request.method == "HEAD" else body
+    return 200, [["Content-Type", "application/json"], ["Cache-Control", "no-store"],
+                 ["Content-Length", str(len(body))]], b"" if m == "HEAD" else body
