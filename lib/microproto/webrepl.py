@@ -97,7 +97,7 @@ class WebREPL:
         ld._echo = e = bytearray()
         self._em = (True, e)
         self._state = _S_PASSWORD
-        self._out = [(True, b"Password: ")]  # (is_text, bytes)
+        self._out = [(True, "Password: ".encode())]  # (is_text, bytes)
         self._spare = []  # the list handed out last time
         self._events = []
 
