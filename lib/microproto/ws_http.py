@@ -161,12 +161,6 @@ def static_handler(root, index="index.html"):
     return make(root, index)
 
 
-async def _maybe_await(x):
-    if hasattr(x, "send") and hasattr(x, "throw"):
-        return await x
-    return x
-
-
 async def check(server, request, peer):
     """The check of a request head with the ``origins``, ``password``,
     ``http_handler`` or ``auth`` options: None to upgrade (key kept on the
@@ -195,7 +189,9 @@ async def check(server, request, peer):
             raise HandshakeError(403, "wrong password")
     if not is_upgrade(request) and o.http_handler is not None:
         request.peer = peer  # (ip, port) or None: a route may throttle per address
-        r = await _maybe_await(o.http_handler(request))
+        r = o.http_handler(request)
+        if hasattr(r, "send") and hasattr(r, "throw"):  # (a coroutine: the handler may be async)
+            r = await r
         if r is None:
             return 404, [("Content-Type", "text/plain")], b"not found\n"
         return r
@@ -203,7 +199,9 @@ async def check(server, request, peer):
     if server._closing:
         raise HandshakeError(503, "shutting down", [("Retry-After", "5")])
     if o.auth is not None:
-        ok = await _maybe_await(o.auth(request))
+        ok = o.auth(request)
+        if hasattr(ok, "send") and hasattr(ok, "throw"):
+            ok = await ok
         if ok is not True:
             status = ok if isinstance(ok, int) and not isinstance(ok, bool) else 401
             raise HandshakeError(status, "not authorized", _AUTH if status == 401 else ())
