@@ -37,7 +37,7 @@ class DeflateParams:
             parts.append("client_no_context_takeover")
         if self.server_max_window_bits != 15:
             parts.append("server_max_window_bits=%d" % self.server_max_window_bits)
-        if self._client_bits_sent:
+        if self.client_max_window_bits != 15:
             parts.append("client_max_window_bits=%d" % self.client_max_window_bits)
         return "; ".join(parts)
 
@@ -104,7 +104,6 @@ def _bits(v):
 
 def _accept(params, can_compress, can_takeover, max_window_bits):
     p = DeflateParams()
-    p._client_bits_sent = False
     seen = []
     client_bits_offered = False
     client_bits_value = None
@@ -137,11 +136,14 @@ def _accept(params, can_compress, can_takeover, max_window_bits):
         # RFC 7692 7.1.1.2: the server may ask for this even if not offered.
         p.client_no_context_takeover = True
     if client_bits_offered:
-        b = client_bits_value or 15
+        # the client lets the server choose: 12 bits at most (a 4 KiB window
+        # to inflate instead of 32 KiB, and the client compresses faster)
+        b = client_bits_value or 12
+        if b > 12:
+            b = 12
         if max_window_bits < b:
             b = max_window_bits
         p.client_max_window_bits = b
-        p._client_bits_sent = b != 15 or client_bits_value is not None
     elif max_window_bits < 15:
         # We cannot limit a client that did not offer the parameter.
         return None
@@ -156,7 +158,8 @@ def negotiate(values, can_compress=True, can_takeover=True, max_window_bits=15):
 
     ``max_window_bits``: the largest client window this server inflates
     (smaller saves RAM on a board; offers that cannot be limited are
-    declined)."""
+    declined). A client that offers ``client_max_window_bits`` is asked
+    for at most 12 bits (a 4 KiB window)."""
     offers = split_offers(values)
     if not offers:
         return None

@@ -25,7 +25,9 @@ def test_split_offers():
 
 def test_negotiation():
     assert _neg("permessage-deflate") == "permessage-deflate"
-    assert _neg("permessage-deflate; client_max_window_bits") == "permessage-deflate"
+    # a client that lets the server choose its window is asked for 4 KiB
+    assert _neg("permessage-deflate; client_max_window_bits") == "permessage-deflate; client_max_window_bits=12"
+    assert _neg("permessage-deflate; client_max_window_bits=15") == "permessage-deflate; client_max_window_bits=12"
     assert _neg("permessage-deflate; client_max_window_bits=10") == "permessage-deflate; client_max_window_bits=10"
     assert _neg("permessage-deflate; server_max_window_bits=12") == "permessage-deflate; server_max_window_bits=12"
     assert (
