@@ -27,10 +27,14 @@ def shell_for(name):
 
 
 class _ReplSession(Session):
-    """A REPL (``microproto_port.repl.Session``) as a shell session."""
+    """A REPL (``microproto_port.repl.Session``) as a shell session. Its
+    globals (and the rest of the REPL's state) are made with the first line
+    typed: a session that is only logged in holds none of it."""
+
+    namespace = None  # until the first line
+    _lines = ()
 
     def __init__(self, shell):
-        Session.__init__(self, "<telnet>")
         self.shell = shell
 
     def banner(self):
@@ -40,13 +44,20 @@ class _ReplSession(Session):
         return "... " if self._lines else ">>> "
 
     async def line(self, text):
+        if self.namespace is None:
+            Session.__init__(self, "<telnet>")
         return (await self.apush(text))[0]
 
     def interrupt(self):
-        if self.running:
-            return Session.interrupt(self)
-        self.reset()
+        if self.namespace is not None:
+            if self.running:
+                return Session.interrupt(self)
+            self.reset()
         return False
+
+    def close(self):
+        if self.namespace is not None:
+            Session.close(self)
 
 
 class ReplShell:

@@ -88,3 +88,45 @@ def test_input_does_not_read_the_server_console():
     s = repl.Session()
     out, more = s.push("input('x? ')")
     assert not more and "EOFError" in out, out
+
+
+def test_telnet_repl_session_holds_no_repl_state_until_a_line_comes():
+    # issue 8: a session that is only logged in holds no globals; Ctrl-C
+    # and the end of the session work before the first line too
+    from microproto.telnet_shells import ReplShell
+
+    s = ReplShell(banner="hello").open(None)
+    assert s.namespace is None
+    assert s.banner() == "hello" and s.prompt() == ">>> "
+    assert s.interrupt() is False
+    s.close()
+    assert s.namespace is None
+
+
+def _line(s, text):
+    # one line through the shell session: CPython runs the statement in a
+    # thread under an event loop; MicroPython runs it inline, so the
+    # coroutine is done at its first step (no event loop needed: the
+    # WebAssembly port has no asyncio.run)
+    import sys
+
+    if sys.implementation.name == "cpython":
+        return asyncio.run(s.line(text))
+    c = s.line(text)
+    try:
+        c.send(None)
+    except StopIteration as e:
+        return e.value
+    raise AssertionError("the line did not run inline")
+
+
+def test_telnet_repl_session_makes_its_globals_with_the_first_line():
+    from microproto.telnet_shells import ReplShell
+
+    shell = ReplShell()
+    s = shell.open(None)
+    t = shell.open(None)
+    assert [_line(s, "x = 6"), _line(s, "x * 7"), _line(s, "if x:"), s.prompt()] == ["", "42\n", "", "... "]
+    assert s.namespace["x"] == 6
+    assert s.interrupt() is False and s.prompt() == ">>> "  # the half statement goes
+    assert t.namespace is None  # each session its own, made on use
