@@ -1,20 +1,20 @@
 """Admission and password checks shared by the servers (Telnet, the
 console, WebSocket's ``password`` option).
 
-``password_equal`` compares in constant time: both sides are hashed with
-SHA-256 first, so the time taken depends neither on where they differ nor
-on their lengths, and the 32-byte digests are compared without an early
-exit.
+``password_equal(password, expected)`` compares in constant time: both
+sides are hashed with SHA-256 first, so the time taken depends neither on
+where they differ nor on their lengths, and the 32-byte digests are
+compared without an early exit.
 
-``Gate`` (sans-I/O: time comes in as ``now_ms``) counts sessions at accept,
-before any byte is read, and throttles password guessing:
+``Gate`` (sans-I/O: time comes in as ``now_ms``, ticks) counts sessions at
+accept, before any byte is read, and throttles password guessing:
 
-- ``admit(peer, now)``: None (one slot taken in ``sessions``: decrement it
+- ``admit(peer, now_ms)``: None (one slot taken in ``sessions``: decrement it
   when the session ends), or
   why not: ``"busy"`` (``max_sessions`` held) or ``"wait"`` (the peer
   failed less than ``fail_delay_ms`` ago, or ``max_failures`` times within
   ``window_ms``).
-- ``check(peer, given, expected, now)``: True if right, False if wrong,
+- ``check(peer, password, expected, now_ms)``: True if right, False if wrong,
   None if not compared (throttled: say "try later"). A wrong password ends
   the attempt; the delay is served by the peer's *next* connection,
   refused at accept, so a wait never holds a session slot. Past
@@ -30,10 +30,11 @@ import hashlib
 
 
 
-def password_equal(given, expected):
-    """True if ``given`` equals ``expected`` (str or bytes), in constant time."""
+def password_equal(password, expected):
+    """True if ``password`` equals ``expected`` (str or bytes), in constant
+    time. (Parameter names: names the servers' imports intern anyway.)"""
     a = b = None
-    for s in (given, expected):
+    for s in (password, expected):
         if isinstance(s, str):
             s = s.encode()
         a, b = b, hashlib.sha256(s).digest()
@@ -63,28 +64,28 @@ class Gate:
         # [failures, tick of the last]}]
         self.state = None
 
-    def admit(self, peer, now):
+    def admit(self, peer, now_ms):
         if self.sessions >= self.max_sessions:
             return "busy"
         if self.state is not None:
             from microproto.auth_fail import blocked
 
-            if blocked(self, peer, now):
+            if blocked(self, peer, now_ms):
                 return "wait"
         self.sessions += 1
         return None
 
-    def check(self, peer, given, expected, now):
+    def check(self, peer, password, expected, now_ms):
         if self.state is not None:
             from microproto.auth_fail import blocked
 
-            if blocked(self, peer, now, 1):  # (1: the overall limit too)
+            if blocked(self, peer, now_ms, 1):  # (1: the overall limit too)
                 return None
-        if password_equal(given, expected):
+        if password_equal(password, expected):
             if self.state is not None:
                 self.state[2].pop(peer, None)
             return True
         from microproto.auth_fail import fail
 
-        fail(self, peer, now)
+        fail(self, peer, now_ms)
         return False

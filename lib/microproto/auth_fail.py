@@ -7,7 +7,7 @@ failure, {address: [failures, tick of the last one]}]``."""
 from microproto_port import ticks_diff
 
 
-def blocked(g, peer, now, mode=0):
+def blocked(g, peer, now_ms, mode=0):
     """True if ``peer`` must wait (``fail_delay_ms`` after its last failure,
     or ``max_failures`` reached within ``window_ms``). ``mode`` 1 (before a
     password is compared): also True past ``max_failures_total`` in the
@@ -15,28 +15,28 @@ def blocked(g, peer, now, mode=0):
     starts again once it ended. (One function, not two: each name a module
     loads is heap on a board.)"""
     b = g.state
-    if mode and b[0] is not None and ticks_diff(now, b[0]) >= g.window_ms:
+    if mode and b[0] is not None and ticks_diff(now_ms, b[0]) >= g.window_ms:
         b[0] = None
         g.failures = 0
     peers = b[2]
     r = peers.get(peer)
     if r is not None:
-        age = ticks_diff(now, r[1])
+        age = ticks_diff(now_ms, r[1])
         if age >= g.window_ms:
             del peers[peer]
         elif age < g.fail_delay_ms or r[0] >= g.max_failures:
             return True
-    return mode and g.failures >= g.max_failures_total and ticks_diff(now, b[1]) < g.fail_delay_ms
+    return mode and g.failures >= g.max_failures_total and ticks_diff(now_ms, b[1]) < g.fail_delay_ms
 
 
-def fail(g, peer, now):
+def fail(g, peer, now_ms):
     """Count a wrong password from ``peer``."""
     b = g.state
     if b is None:
-        b = g.state = [None, now, {}]
+        b = g.state = [None, now_ms, {}]
     if b[0] is None:
-        b[0] = now
-    b[1] = now
+        b[0] = now_ms
+    b[1] = now_ms
     g.failures += 1
     peers = b[2]
     r = peers.get(peer)
@@ -47,6 +47,6 @@ def fail(g, peer, now):
                 if old is None or ticks_diff(peers[k][1], peers[old][1]) < 0:
                     old = k
             del peers[old]
-        r = peers[peer] = [0, now]
+        r = peers[peer] = [0, now_ms]
     r[0] += 1
-    r[1] = now
+    r[1] = now_ms

@@ -193,12 +193,13 @@ class RequestParser:
         return "Headers(%r)" % (self.items(),)
 
 
-def check_upgrade(request, legacy=False):
+def check_upgrade(request, legacy_webrepl=False):
     """Validate ``request`` as a WebSocket opening handshake (RFC 6455
     4.2.1); return the client's key or raise ``HandshakeError``.
 
-    ``legacy`` (the console's opt-in for old WebREPL tools, not RFC 6455):
-    a missing Sec-WebSocket-Version is taken as 13 and any one non-empty
+    ``legacy_webrepl`` (the server option of that name: the console's
+    opt-in for old WebREPL tools, not RFC 6455): a missing
+    Sec-WebSocket-Version is taken as 13 and any one non-empty
     Sec-WebSocket-Key of at most 64 bytes is accepted."""
     if request.method != "GET":
         throw(405, 9)  # method must be GET
@@ -220,13 +221,13 @@ def check_upgrade(request, legacy=False):
     if len(h.get_all("Host")) != 1:
         throw(400, 13)  # exactly one Host header required
     v = h.get_all("Sec-WebSocket-Version")
-    if v != ["13"] and (v or not legacy):
+    if v != ["13"] and (v or not legacy_webrepl):
         throw(426, 14)  # unsupported WebSocket version
     v = h.get_all("Sec-WebSocket-Key")
     if len(v) != 1:
         throw(400, 15)  # exactly one Sec-WebSocket-Key required
     key = v[0]
-    if legacy and 0 < len(key) <= 64:
+    if legacy_webrepl and 0 < len(key) <= 64:
         return key
     try:
         v = binascii.a2b_base64(key.encode())
