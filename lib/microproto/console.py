@@ -95,8 +95,10 @@ async def _session(ws, server, o):
     # o: (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
     peer = ws.remote_address[0] if ws.remote_address else None
     password = o[0]
+    # (what the check needs as its defaults, not as a closure: no cell stays
+    # in this frame after the login drops the check)
     core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
-                check=lambda given: server.gate.check(peer, given, password, ticks_ms()))
+                check=lambda given, g=server.gate, p=peer, pw=password: g.check(p, given, pw, ticks_ms()))
     repl = o[6]("<console>")
     lines = [None]  # the task running lines while there is one, then the lines queued
     # the login deadline counts from the connection: keystrokes do not move it
