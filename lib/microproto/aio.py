@@ -25,7 +25,7 @@ from microproto_port import RUNTIME, streams, ticks_add, ticks_diff, ticks_ms
 
 
 # builtins of the hot paths as module globals (see ws_protocol)
-len, type, list, memoryview = len, type, list, memoryview
+len, type, list = len, type, list
 
 
 def __getattr__(name):

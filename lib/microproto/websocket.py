@@ -55,7 +55,8 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   window inflated; lower it on a board to save RAM).
 - ``max_line`` (4096), ``max_headers`` (48): request head limits (400/431).
 - ``read_size`` (4096; 1024 on MicroPython): bytes per socket read, the
-  size of the buffer each connection reads into.
+  size of the buffer the connections read into (one per server: a read is
+  handed to the connection's core at once).
 - ``legacy_webrepl`` (False): for the device console only, accept what old
   WebREPL tools send against RFC 6455: unmasked client frames, no
   Sec-WebSocket-Version, a key that is not 16 bytes of base64.
@@ -370,18 +371,14 @@ class WebSocket(Driven):
         if d is None or self.closed:
             return
         s = self._srv
-        if s._clock is None:
+        t = s._clock
+        if t is None:
             s._clock = asyncio.create_task(_clock(s))
         else:
-            _wake(s, d)
-
-
-def _wake(server, d):
-    # wake the server's clock if it sleeps past ``d`` (None: whatever it sleeps for)
-    a = server._at
-    if a is not None and (d is None or ticks_diff(d, a) < 0):
-        server._at = None
-        server._clock.cancel()  # its sleep ends; it looks again
+            a = s._at
+            if a is not None and ticks_diff(d, a) < 0:
+                s._at = None
+                t.cancel()  # its sleep ends; it looks again
 
 
 async def _clock(server):
@@ -416,7 +413,7 @@ async def _clock(server):
                     await asyncio.sleep(wait / 1000)
                 except asyncio.CancelledError:
                     if server._at is not None:
-                        raise  # not ours (_wake clears it first): the loop's end
+                        raise  # not ours (a wake clears it first): the loop's end
                 server._at = None
     finally:
         server._at = None
@@ -522,8 +519,9 @@ class Server:
             await ws.finish()
             if ws in self.connections:
                 self.connections.remove(ws)
-            if not self.connections:
-                _wake(self, None)  # the clock stops now, not at a deadline gone
+            if not self.connections and self._at is not None:
+                self._at = None
+                self._clock.cancel()  # the clock stops now, not at a deadline gone
 
     async def _handshake(self, reader, writer, peer):
         # (WebSocket, bytes after the head) once the 101 is sent, or None
