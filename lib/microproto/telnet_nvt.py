@@ -149,9 +149,6 @@ class TelnetCore:
     _n = 0  # option commands received
     _st = 0  # parser state
     on_data = None
-    _last_rx = 0
-    _login_end = 0
-    _now = 0
 
     def __init__(
         self,
@@ -177,6 +174,8 @@ class TelnetCore:
             self._o = o
         self._opts = bytearray(32)  # grows for an option past 31 we track
         self._out = bytearray()
+        # the clock (start() sets it; every session has it: not the class's)
+        self._now = self._last_rx = self._login_end = 0
         if _REUSE:
             self._spare = bytearray()
 

@@ -25,12 +25,10 @@ _ECHO = bytearray()
 
 class _Connection(Driven):
     """A session's connection; also what its shell session sees of it
-    (``term``): ``peer``, ``cols``, ``rows``, ``term_type``,
-    ``write(text)``, ``close()``."""
+    (``term``): ``peer``, ``cols``, ``rows``, ``term_type`` (the NVT
+    core's, as they are now), ``write(text)``, ``close()``."""
 
     # until set: an instance stores only what differs
-    cols = rows = 0
-    term_type = None
     session = None
     busy = False
     queue = None  # lines typed ahead of a running command
@@ -96,12 +94,15 @@ class _Connection(Driven):
             elif kind == "interrupt":
                 ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
                 self._interrupt()
-            elif kind == "naws":
-                self.cols, self.rows = v
-            elif kind == "ttype":
-                self.term_type = v
-            else:  # eof, timeout
+            elif kind == "eof" or kind == "timeout":
                 self._end()
+            # naws, ttype: the core keeps cols, rows and term_type
+
+    def __getattr__(self, name):
+        # cols, rows, term_type: the core's (not a copy per session)
+        if name == "cols" or name == "rows" or name == "term_type":
+            return getattr(self.core, name)
+        raise AttributeError(name)
 
     def __call__(self, v):
         # data from the client, after the NVT: to the raw session, or
