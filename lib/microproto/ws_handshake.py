@@ -21,7 +21,7 @@ import hashlib
 
 def __getattr__(name):
     # HandshakeError, response, error_response, ...: see the docstring
-    if name[0] == "_":
+    if name[:1] == "_":
         raise AttributeError(name)  # (probes for __path__ and the like)
     from microproto import ws_http
 
