@@ -130,8 +130,31 @@ class _Connection(Driven):
                 if not self.busy:
                     core.send_text("\nlogout\n")
                     self._end()
-            else:  # line, overlong
-                self._line(v if kind == "line" else None)
+            elif not core.logged_in and kind == "line":
+                # one attempt per connection: a wrong password ends it, and
+                # the gate makes the address wait before it is admitted again
+                core.send_text("\n")
+                server = self.server
+                v = server.gate.check(self.peer and self.peer[0], v, server.password, ticks_ms())
+                if v:
+                    core.logged_in = True
+                    self._open_shell()
+                else:
+                    core.send_text(_WAIT if v is None else "Login incorrect\n")
+                    self._end()
+            else:  # a line, or an overlong one (None)
+                v = v if kind == "line" else None
+                if self.busy:
+                    q = self.queue
+                    if q is None:
+                        q = self.queue = []
+                    if len(q) < self.server.max_queued_lines:
+                        q.append(v)
+                    else:
+                        core.send_data(b"\x07")
+                else:
+                    self.busy = core.busy = True
+                    asyncio.create_task(self._commands(v))
 
     def _interrupt(self):
         self.queue = None
@@ -140,33 +163,6 @@ class _Connection(Driven):
             return
         if not self.busy:
             self.core.send_text("\nKeyboardInterrupt\n" + s.prompt())
-
-    def _line(self, raw):
-        core = self.core
-        server = self.server
-        if not core.logged_in and raw is not None:
-            # one attempt per connection: a wrong password ends it, and the
-            # gate makes the address wait before it is admitted again
-            core.send_text("\n")
-            ok = server.gate.check(self.peer and self.peer[0], raw, server.password, ticks_ms())
-            if ok:
-                core.logged_in = True
-                self._open_shell()
-                return
-            core.send_text(_WAIT if ok is None else "Login incorrect\n")
-            self._end()
-            return
-        if self.busy:
-            q = self.queue
-            if q is None:
-                q = self.queue = []
-            if len(q) < server.max_queued_lines:
-                q.append(raw)
-            else:
-                core.send_data(b"\x07")
-            return
-        self.busy = core.busy = True
-        asyncio.create_task(self._commands(raw))
 
     async def _commands(self, raw):
         core = self.core
