@@ -209,6 +209,64 @@ def test_login_and_idle_timeouts():
     assert b"idle timeout" in idle, idle
 
 
+def test_one_clock_for_the_sessions_deadlines():
+    # one task of the server keeps every session's deadline: it wakes for a
+    # session whose deadline comes before the one it sleeps until, ends each
+    # session at its own, and stops when the last session leaves
+    from microproto_port import ticks_diff, ticks_ms
+
+    port = free_port()
+
+    async def main():
+        server = await telnet.serve(
+            "echo", "127.0.0.1", port, password="pw", login_timeout_s=0.6, idle_timeout_s=3, verbose=False
+        )
+        try:
+            ra, wa = await asyncio.open_connection("127.0.0.1", port)
+            await read_until(ra, b"Password: ")
+            wa.write(b"pw\r\n")
+            await wa.drain()
+            await read_until(ra, b"> ")
+            ta = ticks_ms()  # A: idle for 3 s from here
+            rb, wb = await asyncio.open_connection("127.0.0.1", port)
+            tb = ticks_ms()  # B: never logs in, 0.6 s: before A's deadline
+            slow = await read_until(rb, b"\x00never")
+            tb = ticks_diff(ticks_ms(), tb)
+            idle = await read_until(ra, b"\x00never")
+            ta = ticks_diff(ticks_ms(), ta)
+            for w in (wa, wb):
+                w.close()
+                await w.wait_closed()
+        finally:
+            server.close()
+            await server.wait_closed()
+        # a session that leaves 30 s before its deadline: the clock stops
+        # when it goes, not at that deadline
+        server = await telnet.serve(
+            "echo", "127.0.0.1", port, password="pw", login_timeout_s=30, idle_timeout_s=60, verbose=False
+        )
+        try:
+            rc, wc = await asyncio.open_connection("127.0.0.1", port)
+            await read_until(rc, b"Password: ")
+            armed = server._timer_task is not None
+            wc.close()
+            await wc.wait_closed()
+            for _ in range(200):
+                await asyncio.sleep(0.01)
+                if not server.connections and server._timer_task is None:
+                    break
+            stopped = server._timer_task is None
+        finally:
+            server.close()
+            await server.wait_closed()
+        return slow, tb, idle, ta, armed, stopped
+
+    slow, tb, idle, ta, armed, stopped = asyncio.run(main())
+    assert b"login timeout" in slow and 400 <= tb < 2500, (slow, tb)
+    assert b"idle timeout" in idle and ta >= 2500, (idle, ta)
+    assert armed and stopped, (armed, stopped)
+
+
 def test_ip_discards_the_typed_line():
     port = free_port()
 
