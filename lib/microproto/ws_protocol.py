@@ -225,7 +225,7 @@ class ServerProtocol:
         # which reads into it only to hand the bytes to receive_data at once)
         self._scratch = bytearray(scratch_size) if scratch is None else scratch
         self._events = []
-        self._out = []
+        self._out = None  # made with the first frame sent (an idle connection has none)
         # (an attribute of its own although None: with the message buffer,
         # its view and the send state, 18 attributes in a table of 23, not
         # 17 in a full one, where every lookup that misses scans it all)
@@ -624,15 +624,18 @@ class ServerProtocol:
             for i in range(9, 1, -1):
                 buf[i] = n & 0xFF
                 n >>= 8
+        out = self._out
+        if out is None:
+            out = self._out = []
         if small:
             if payload:
                 buf[h:] = payload
-            self._out.append(buf)
+            out.append(buf)
         else:
             # a large payload goes out as a view: what the transport cannot
             # take at once is then copied once, not sliced and copied again
-            self._out.append(bytes(memoryview(buf)[:h]))
-            self._out.append(memoryview(payload) if self.parts else payload)
+            out.append(bytes(memoryview(buf)[:h]))
+            out.append(memoryview(payload) if self.parts else payload)
 
     def send_text(self, data):
         """Queue a text message (``str``, or UTF-8 ``bytes``)."""
@@ -699,7 +702,7 @@ class ServerProtocol:
             return b if type(b) is bytes or type(b) is bytearray else bytes(b)
         n = self.pending(out)
         if self.parts and n > _JOIN:
-            self._out = []
+            self._out = None
             return out  # header and payload as they are: no copy
         buf = bytearray(n)
         o = 0
@@ -713,6 +716,6 @@ class ServerProtocol:
     def pending(self, out=None):
         """Number of bytes queued and not yet taken by ``data_to_send``."""
         n = 0
-        for b in self._out if out is None else out:
+        for b in (self._out or ()) if out is None else out:
             n += len(b)
         return n
