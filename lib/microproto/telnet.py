@@ -46,7 +46,8 @@ with the first connection:
   long is cut (its buffers freed).
 - ``max_sessions``: counted at accept, before anything is read; more
   connections get a polite refusal and are closed; so do new ones while
-  less than ``min_free_heap`` bytes, or an eighth of the heap, are free
+  less than ``min_free_heap`` bytes, or an eighth of the heap, plus 1 KiB
+  per open session (for sessions that end together), are free
   (MicroPython; ``gc.mem_free``).
 - ``max_line`` bytes per input line, ``max_sb`` bytes per subnegotiation,
   ``max_negotiations`` option commands per session, ``read_size`` bytes

@@ -18,6 +18,7 @@ from microproto.telnet_nvt import TelnetCore
 from microproto_port import const, streams, ticks_diff, ticks_ms
 
 _WAIT = const("Sorry, too many failed logins: try again later.\r\n")  # as telnet's
+_END = const(1024)  # heap kept free per open session for its end (see run)
 # the echo of one feed, for every session: handed to the session's core and
 # emptied before the feed returns
 _ECHO = bytearray()
@@ -246,7 +247,8 @@ class _Connection(Driven):
                     if hasattr(c, "uncancel"):
                         c.uncancel()  # CPython 3.11+: the cancel was ours
                 self._end()
-            await self.done.wait()
+            if not self.done.is_set():
+                await self.done.wait()  # CPython: the port feeds the core
             c = self.session
             if c is not None:
                 try:
@@ -333,10 +335,13 @@ def run(server, reader, writer, peer):
     # on a board's heap (about 112 KB) min_free_heap governs either way;
     # a quarter made a 64-bit unix port need 4/3 of what its sessions
     # hold. 32 KiB by default: the last session admitted can still
-    # compile a max_line statement (measured: docs/telnet.md, Memory)
+    # compile a max_line statement (measured: docs/telnet.md, Memory).
+    # Plus _END per open session: sessions that end together (their last
+    # read, their close under a deadline) need that much each for a moment
+    # (without it, 395 sessions of a 1 MB heap closed at once ran it dry)
     need = server.min_free_heap if hasattr(gc, "mem_free") else 0
     if need:
-        need = max(need, (gc.mem_free() + gc.mem_alloc()) >> 3)
+        need = max(need, (gc.mem_free() + gc.mem_alloc()) >> 3) + _END * len(server.connections)
         if gc.mem_free() < need:
             gc.collect()
     if need and gc.mem_free() < need:
