@@ -394,7 +394,14 @@ class Driven:
 if RUNTIME != "micropython":
     import types
 
-    Driven._reader = types.coroutine(Driven._reader)
+    _reader_gen = types.coroutine(Driven._reader)
+
+    async def _reader(self):
+        # CPython: a native coroutine around the generator (what
+        # asyncio.create_task takes on 3.12+)
+        await _reader_gen(self)
+
+    Driven._reader = _reader
 
 
 async def close_stream(writer, timeout_ms=2000):

@@ -430,7 +430,14 @@ _READY = iter(())
 if not _EVENT:
     import types
 
-    WebSocket._next = types.coroutine(WebSocket._next)
+    _next_gen = types.coroutine(WebSocket._next)
+
+    async def _next(self, end):
+        # CPython: a native coroutine around the generator (what
+        # asyncio.create_task and wait_for take on 3.12+)
+        return await _next_gen(self, end)
+
+    WebSocket._next = _next
 
     def _ready():
         return
