@@ -285,7 +285,7 @@ class Driven:
                 pass
 
     def _reader(self):
-        # a generator, awaited as a coroutine (CPython: types.coroutine).
+        # a generator, awaited as a coroutine (CPython: streams.native).
         # Into ``rbuf`` from a MicroPython stream, the read is the stream's
         # own (wait for the socket in asyncio's IO queue, ``readinto``)
         # without a coroutine per read
@@ -392,16 +392,7 @@ class Driven:
 
 
 if RUNTIME != "micropython":
-    import types
-
-    _reader_gen = types.coroutine(Driven._reader)
-
-    async def _reader(self):
-        # CPython: a native coroutine around the generator (what
-        # asyncio.create_task takes on 3.12+)
-        await _reader_gen(self)
-
-    Driven._reader = _reader
+    Driven._reader = streams.native(Driven._reader)  # (CPython: see there)
 
 
 async def close_stream(writer, timeout_ms=2000):

@@ -210,7 +210,7 @@ class WebSocket(Driven):
         # the next item of the queue: a message, or (stream mode) a
         # fragment ``(data, is_text, fin)``; at the end, raises ``end``
         # (ConnectionClosed, or StopAsyncIteration for ``async for``).
-        # A generator, awaited as a coroutine (CPython: types.coroutine),
+        # A generator, awaited as a coroutine (CPython: streams.native),
         # that waits without a coroutine of its own per wait
         q = self._queue
         while True:
@@ -428,23 +428,9 @@ _EVENT = RUNTIME == "micropython"
 # time (nothing allocated). MicroPython awaits an iterator: one at its end
 _READY = iter(())
 if not _EVENT:
-    import types
-
-    _next_gen = types.coroutine(WebSocket._next)
-
-    async def _next(self, end):
-        # CPython: a native coroutine around the generator (what
-        # asyncio.create_task and wait_for take on 3.12+)
-        return await _next_gen(self, end)
-
-    WebSocket._next = _next
-
-    def _ready():
-        return
-        yield
-
-    # CPython: a generator-based coroutine, at its end once awaited
-    _READY = types.coroutine(_ready)()
+    # CPython (see microproto_port.streams): what awaits there
+    WebSocket._next = streams.native(WebSocket._next)
+    _READY = streams.READY
 
 
 def _refusal(why):

@@ -5,6 +5,7 @@ ports/micropython/microproto_port/streams.py."""
 import asyncio
 import socket
 import struct
+import types
 
 _LINGER_0 = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close resets
 
@@ -13,6 +14,32 @@ READINTO = False
 
 # the driver hands parts to the transport whole (it keeps them as they are, or copies them once)
 PIECE = 1 << 30
+
+
+def native(gen):
+    """A coroutine function around ``gen``, a generator function that the
+    shared code awaits as a coroutine (on MicroPython a generator is one:
+    it waits without a coroutine of its own per wait). Here it runs as a
+    generator-based coroutine inside a native one, which asyncio's
+    ``create_task`` and ``wait_for`` take on every version (3.12+ refuse
+    a generator). Not in the MicroPython port."""
+    g = types.coroutine(gen)
+
+    async def run(*args):
+        return await g(*args)
+
+    return run
+
+
+def _ready():
+    return
+    yield
+
+
+# a ready awaitable, the same each time: a generator-based coroutine at its
+# end once first awaited (MicroPython's driver awaits an empty iterator).
+# Not in the MicroPython port.
+READY = types.coroutine(_ready)()
 
 
 def abort(writer):
