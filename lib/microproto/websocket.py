@@ -561,12 +561,11 @@ class Server:
             ping_interval_ms=o.ping_interval_ms,
             ping_timeout_ms=o.ping_timeout_ms,
             close_timeout_ms=o.close_timeout_ms,
-            scratch_size=o.read_size,
+            scratch_size=self._scratch or o.read_size,  # (the server's buffer once made)
             allow_unmasked=o.legacy_webrepl,
             defer_close=True,
             now_ms=ticks_ms(),
             parts=True,
-            scratch=self._scratch,
         )
         self._scratch = core._scratch
         ws = WebSocket(self, reader, writer, request, core, subprotocol, peer)

@@ -31,8 +31,9 @@ inflation; None: no limit); a frame at most ``max_frame`` (default
 ``max_size``; not applied in ``stream`` mode, where nothing is joined);
 a compressed message at most ``max_size`` bytes inflated and ``2 *
 max_size + 1024`` compressed, in ``stream`` mode too (bombs);
-the receive path uses one ``scratch_size`` buffer (or the ``scratch``
-given: a driver's, shared by its connections), a 125-byte control buffer
+the receive path uses one ``scratch_size`` buffer (or, when
+``scratch_size`` is a buffer, that one: a driver's, shared by its
+connections), a 125-byte control buffer
 (while a control frame comes in) and a message buffer (made with the first data frame, at once to a
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
@@ -55,7 +56,7 @@ from microproto_port.fast import copy_into, mask_into, utf8_check
 # builtins of the hot paths as module globals: on MicroPython a global is
 # found through a per-instruction cache, a builtin only after a lookup that
 # misses the module's table (twice) and then searches the builtins
-len, str, bytes, bytearray, type = len, str, bytes, bytearray, type
+len, str, bytes, bytearray = len, str, bytes, bytearray
 
 OPEN = 1
 CLOSING = 2
@@ -89,7 +90,7 @@ _collect = gc.collect if hasattr(gc, "mem_free") else None
 # receive_data (one collection per 64 KiB; a smaller one costs none)
 _LARGE = (gc.mem_free() + gc.mem_alloc()) >> 2 if _collect is not None else 0
 _stream = []
-_OHDR = bytearray(10)  # a large frame's header, built here and copied out at once
+_ohdr = bytearray(10)  # a large frame's header, built here and copied out at once
 
 
 def _more():
@@ -199,7 +200,6 @@ class ServerProtocol:
         defer_close=False,
         now_ms=0,
         parts=False,
-        scratch=None,
     ):
         self.defer_close = defer_close
         self.parts = parts
@@ -221,9 +221,10 @@ class ServerProtocol:
         self._ping_due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
         self._hb = bytearray(14)
         self._left = -1
-        # (``scratch``: a buffer shared by the connections of one driver,
-        # which reads into it only to hand the bytes to receive_data at once)
-        self._scratch = bytearray(scratch_size) if scratch is None else scratch
+        # (``scratch_size`` may be the buffer itself: one shared by the
+        # connections of a driver, which reads into it only to hand the
+        # bytes to receive_data at once)
+        self._scratch = bytearray(scratch_size) if type(scratch_size) is int else scratch_size
         self._events = []
         self._out = None  # made with the first frame sent (an idle connection has none)
         # (an attribute of its own although None: with the message buffer,
@@ -611,7 +612,7 @@ class ServerProtocol:
         h = 2 if n < 126 else 4 if n < 0x10000 else 10
         # header and a small payload in one new piece; a large one's header
         # in a shared buffer, copied out below
-        buf = bytearray(h + n) if small else _OHDR
+        buf = bytearray(h + n) if small else _ohdr
         buf[0] = (0x80 if fin else 0) | rsv | op
         if n < 126:
             buf[1] = n
@@ -698,8 +699,9 @@ class ServerProtocol:
         if not out:
             return b""
         if len(out) == 1:
-            b = out.pop()  # (the list is kept: no new one per message)
-            return b if type(b) is bytes or type(b) is bytearray else bytes(b)
+            # one part is a frame made whole in one bytearray (a larger one
+            # is two parts); the list is kept: no new one per message
+            return out.pop()
         n = self.pending(out)
         if self.parts and n > _JOIN:
             self._out = None
