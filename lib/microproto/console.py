@@ -42,21 +42,10 @@ def page_handler(request):
     """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere.
     The page is streamed from the file (the server reads it into one 1 KiB
     buffer and sends it from there), never read whole."""
-    # (comparisons and [name, value] lists, not constant tuples: each str
-    # of a constant tuple is an object of its own in the heap)
-    p = request.path
-    if p != "/" and p != "/index.html":
-        return None
-    m = request.method
-    if m != "GET" and m != "HEAD":
-        return 405, [["Allow", "GET, HEAD"]], b""
-    import os
+    # (microproto.console_page, loaded with the first such request)
+    from microproto.console_page import page_handler as h
 
-    headers = [["Content-Type", "text/html; charset=utf-8"], ["Content-Length", str(os.stat(PAGE)[6])],
-               ["Cache-Control", "no-store"]]
-    if m == "HEAD":
-        return 200, headers, b""
-    return 200, headers, open(PAGE, "rb")
+    return h(request)
 
 
 def _flush(ws, core):

@@ -1,65 +1,37 @@
 """What the WebSocket server needs beyond a well-formed plain upgrade,
 loaded when first used (a server without these options, serving well-formed
-upgrades, never loads it): ``HandshakeError`` and the text of each refusal,
-HTTP responses (``response``, ``error_response``, ``status_text``),
+upgrades, never loads it): HTTP responses (``response``, ``status_text``),
 subprotocol selection, the checks of the ``origins``, ``password``, ``auth``
-and ``http_handler`` options, answers from an ``http_handler`` (bytes, str or
-a file streamed through one 1 KiB buffer), and the refusals at accept. What
-``microproto.ws_handshake`` lists as reachable from it is defined here;
-``static_handler`` is reachable from ``microproto.websocket``.
+and ``http_handler`` options, and answers from an ``http_handler`` (bytes,
+str or a file streamed through one 1 KiB buffer). What only a refused
+request needs (``HandshakeError`` and the text of each refusal,
+``error_response``, ``refusal`` at accept) and what no server path uses
+(``Headers``, ``accept_key``, ``GUID``, ``VERSION``) live in
+``microproto.ws_refuse``, loaded with the first refusal and reachable from
+here; ``static_handler`` (``microproto.ws_static``) too. What
+``microproto.ws_handshake`` lists as reachable from it is reachable here.
 """
 
-from microproto.errors import PeerError
-from microproto.ws_handshake import RequestParser, check_upgrade
+from microproto.ws_handshake import check_upgrade, throw
 from microproto_port import ticks_ms
-
-# RFC 6455 1.3
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-VERSION = "13"
-
-# why a request is refused, one reason a line: ``HandshakeError`` takes a
-# line's number (one string object instead of one per reason)
-_WHY = ("request head is not UTF-8\nconnection closed during the request\nrequest line too long\n"
-        "header line too long\nmalformed request line\nunsupported HTTP version\n"
-        "obsolete header line folding\ntoo many header lines\nmalformed header line\n"
-        "method must be GET\nHTTP/1.1 required\nnot a WebSocket upgrade\n"
-        "Connection header must contain Upgrade\nexactly one Host header required\n"
-        "unsupported WebSocket version\nexactly one Sec-WebSocket-Key required\n"
-        "Sec-WebSocket-Key must be 16 bytes in base64")
 
 # reason phrases, one "CODE Phrase" a line (bytes: one object, no names)
 _REASONS = (b"101 Switching Protocols\n200 OK\n204 No Content\n304 Not Modified\n400 Bad Request\n"
             b"401 Unauthorized\n403 Forbidden\n404 Not Found\n405 Method Not Allowed\n426 Upgrade Required\n"
             b"429 Too Many Requests\n431 Request Header Fields Too Large\n500 Internal Server Error\n"
             b"503 Service Unavailable\n")
-_AUTH = [("WWW-Authenticate", 'Basic realm="microproto"')]
 
 
-class HandshakeError(PeerError):
-    """The request cannot be upgraded: answer with ``status`` (``reason``:
-    text, or the number of a line of ``_WHY``; the headers a refusal of
-    that number must carry come with it)."""
-
-    def __init__(self, status, reason, headers=()):
-        if type(reason) is int:
-            if reason == 9:  # method must be GET
-                headers = [("Allow", "GET")]
-            elif reason == 11:  # not a WebSocket upgrade
-                headers = [("Upgrade", "websocket"), ("Connection", "Upgrade")]
-            elif reason == 14:  # unsupported WebSocket version
-                headers = [("Sec-WebSocket-Version", VERSION)]
-            reason = _WHY.split("\n")[reason]
-        super().__init__(reason, status)
-        self.status = status
-        self.headers = list(headers)
-
-
-def Headers(items=()):
-    """Request headers from ``(name, value)`` pairs, with what a parsed
-    request's ``headers`` offers (case-insensitive ``get``, ...)."""
-    h = RequestParser()
-    h.head = list(items)
-    return h
+def __getattr__(name):
+    # HandshakeError, error_response, refusal, Headers, accept_key, GUID,
+    # VERSION: microproto.ws_refuse; static_handler: microproto.ws_static
+    if name[:1] == "_":
+        raise AttributeError(name)  # (probes for __path__ and the like)
+    if name == "static_handler":
+        from microproto import ws_static as m
+    else:
+        from microproto import ws_refuse as m
+    return getattr(m, name)
 
 
 def tokens(values):
@@ -76,14 +48,6 @@ def tokens(values):
 def is_upgrade(request):
     """True if the request asks for a WebSocket (the Upgrade header)."""
     return "websocket" in tokens(request.headers.get_all("Upgrade"))
-
-
-def accept_key(key):
-    """Sec-WebSocket-Accept for the client's ``key`` (str)."""
-    import binascii
-    import hashlib
-
-    return str(binascii.b2a_base64(hashlib.sha1(key.encode() + GUID).digest())[:-1], "ascii")
 
 
 def status_text(status):
@@ -119,22 +83,6 @@ def response(status, headers=(), body=b"", reason=None):
     return "".join(parts).encode() + body
 
 
-def error_response(err):
-    """The response to a ``HandshakeError`` (closes the connection)."""
-    body = (err.reason + "\n").encode()
-    hs = list(err.headers) + [("Content-Type", "text/plain; charset=utf-8"), ("Connection", "close")]
-    return response(err.status, hs, body)
-
-
-def refusal(why):
-    """The HTTP answer to a connection refused at accept (the gate's ``why``)."""
-    if why == "busy":
-        e = HandshakeError(503, "too many connections", [("Retry-After", "5")])
-    else:
-        e = HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
-    return error_response(e)
-
-
 def _basic_password(request):
     v = request.headers.get("Authorization")
     if not v or not v[:6].lower() == "basic ":
@@ -151,16 +99,6 @@ def _basic_password(request):
     return raw[c + 1 :] if c >= 0 else b""
 
 
-def static_handler(root, index="index.html"):
-    """An ``http_handler`` serving the files under directory ``root``
-    (``microproto.ws_static``, loaded when used): GET/HEAD only; 404 for
-    ``..``, ``\\``, NUL, names starting with ``.``, ``.py``/``.mpy`` files
-    and paths through a symbolic link. (``websocket.static_handler``.)"""
-    from microproto.ws_static import static_handler as make
-
-    return make(root, index)
-
-
 async def check(server, request, peer):
     """The check of a request head with the ``origins``, ``password``,
     ``http_handler`` or ``auth`` options: None to upgrade (key kept on the
@@ -175,36 +113,36 @@ async def check(server, request, peer):
         # a page of this server (Origin's host is the Host), or no browser
         if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != (
                 request.headers.get("Host") or "").lower():
-            raise HandshakeError(403, "origin not allowed")
+            throw(403, 17)  # origin not allowed
     elif origins is not None and origin not in origins:
-        raise HandshakeError(403, "origin not allowed")
+        throw(403, 17)
     if o.password is not None:
         got = _basic_password(request)
         if got is None:
-            raise HandshakeError(401, "password required", _AUTH)
+            throw(401, 19)  # password required (with WWW-Authenticate)
         ok = server.gate.check(peer and peer[0], got, o.password, ticks_ms())
         if ok is None:
-            raise HandshakeError(429, "too many failed logins: try again later", [("Retry-After", "5")])
+            throw(429, 21)  # too many failed logins (with Retry-After)
         if not ok:
-            raise HandshakeError(403, "wrong password")
+            throw(403, 18)  # wrong password
     if not is_upgrade(request) and o.http_handler is not None:
         request.peer = peer  # (ip, port) or None: a route may throttle per address
         r = o.http_handler(request)
         if hasattr(r, "send") and hasattr(r, "throw"):  # (a coroutine: the handler may be async)
             r = await r
         if r is None:
-            return 404, [("Content-Type", "text/plain")], b"not found\n"
+            return 404, [["Content-Type", "text/plain"]], b"not found\n"
         return r
     key = check_upgrade(request, o.legacy_webrepl)
     if server._closing:
-        raise HandshakeError(503, "shutting down", [("Retry-After", "5")])
+        throw(503, 22)  # shutting down (with Retry-After)
     if o.auth is not None:
         ok = o.auth(request)
         if hasattr(ok, "send") and hasattr(ok, "throw"):
             ok = await ok
         if ok is not True:
-            status = ok if isinstance(ok, int) and not isinstance(ok, bool) else 401
-            raise HandshakeError(status, "not authorized", _AUTH if status == 401 else ())
+            # not authorized (with WWW-Authenticate if 401)
+            throw(ok if isinstance(ok, int) and not isinstance(ok, bool) else 401, 20)
     request._ws_key = key
     return None
 
@@ -248,7 +186,7 @@ async def answer(writer, result, timeout_ms):
     elif body is not None and not isinstance(body, (bytes, bytearray)):
         f = body
         body = b""
-    headers = list(headers) + [("Connection", "close")]
+    headers = list(headers) + [["Connection", "close"]]
     data = response(status, headers, body or b"")
     if f is not None:
         # Content-Length comes from the handler's own headers

@@ -23,6 +23,12 @@ def _is_link(os, parent, name):
     return False
 
 
+# file types: ".ext type" a line (one string, searched: no dict, no string
+# object per type)
+_TYPES = ("\n.html text/html; charset=utf-8\n.js text/javascript\n.css text/css\n.json application/json"
+          "\n.png image/png\n.svg image/svg+xml\n.txt text/plain; charset=utf-8\n.ico image/x-icon\n")
+
+
 def static_handler(root, index="index.html"):
     """An ``http_handler`` serving the files under directory ``root``
     (GET/HEAD only; 404 for anything else). Refused (404): ``..``, ``\\``,
@@ -31,14 +37,14 @@ def static_handler(root, index="index.html"):
     symbolic link (it could lead out of ``root``)."""
     import os
 
-    types = {"html": "text/html; charset=utf-8", "js": "text/javascript", "css": "text/css",
-             "json": "application/json", "png": "image/png", "svg": "image/svg+xml",
-             "txt": "text/plain; charset=utf-8", "ico": "image/x-icon"}
     root = root.rstrip("/")
 
     def handler(request):
-        if request.method not in ("GET", "HEAD"):
-            return 405, [("Allow", "GET, HEAD")], b""
+        # (comparisons and [name, value] lists, not constant tuples: each
+        # str of a constant tuple is an object of its own in the heap)
+        m = request.method
+        if m != "GET" and m != "HEAD":
+            return 405, [["Allow", "GET, HEAD"]], b""
         path = request.path
         if "\\" in path or "\0" in path or not path.startswith("/"):
             return 404, [], b"not found\n"
@@ -57,9 +63,16 @@ def static_handler(root, index="index.html"):
             f = open(parent, "rb")
         except (OSError, ValueError):
             return None
-        ext = path.rsplit(".", 1)[-1] if "." in path else ""
-        hdrs = [("Content-Type", types.get(ext, "application/octet-stream")), ("Content-Length", str(size))]
-        if request.method == "HEAD":
+        # the type by the extension (after the last dot of the last part)
+        e = path[path.rfind(".") :] if "." in path else "/"
+        t = "application/octet-stream"
+        if "/" not in e and " " not in e and "\n" not in e:
+            i = _TYPES.find("\n" + e + " ")
+            if i >= 0:
+                i += len(e) + 2
+                t = _TYPES[i : _TYPES.find("\n", i)]
+        hdrs = [["Content-Type", t], ["Content-Length", str(size)]]
+        if m == "HEAD":
             f.close()
             return 200, hdrs, b""
         return 200, hdrs, f
