@@ -60,14 +60,20 @@ def inflate(p):
     """Take what the inflater can give: into the message, or as pieces."""
     inf = p.deflate.inflater
     text = p._mop == 1
-    chunk = len(p._scratch)
-    if chunk > _INFLATE_CHUNK:
-        chunk = _INFLATE_CHUNK
+    # pieces of the scratch buffer's size up to 8 KiB; a joined message in
+    # the inflater's (CPython: as large as the budget in one read, zlib
+    # grows its output as it goes)
+    chunk = inf.CHUNK
+    if p.stream or not chunk:
+        chunk = len(p._scratch)
+        if chunk > _INFLATE_CHUNK:
+            chunk = _INFLATE_CHUNK
     while not p.failed:
         # the inflated size is bounded by max_size in stream mode too
         budget = chunk if p.max_size is None else p.max_size - p._mn
+        ask = budget + 1 if budget < chunk else chunk
         try:
-            out = inf.read(budget + 1 if budget < chunk else chunk)
+            out = inf.read(ask)
         except ValueError:
             p.fail(1007, 16)  # invalid compressed data
             return
@@ -90,3 +96,5 @@ def inflate(p):
             p._reserve(mn + n)
             copy_into(p._msg, mn, out, 0, n)
             p._mn = mn + n
+        if n < ask and not inf.pending():
+            return  # all input taken and all it gave out (no read for b"")

@@ -23,6 +23,10 @@ _TAIL = b"\x00\x00\xff\xff"
 
 
 class Inflater:
+    # largest read into a joined message (ws_stream): the whole budget
+    # (max_size) at once; zlib grows its output as it goes
+    CHUNK = 1 << 30
+
     def __init__(self, wbits=15, takeover=True):
         self._wbits = wbits
         self._takeover = takeover

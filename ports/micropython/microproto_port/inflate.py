@@ -51,6 +51,8 @@ class _Source(io.IOBase):
 
 
 class Inflater:
+    CHUNK = 0  # reads of the scratch buffer's size up to 8 KiB (DeflateIO.read allocates them whole)
+
     def __init__(self, wbits=15, takeover=False):
         self._wbits = wbits
         self._acc = bytearray()
