@@ -6,10 +6,11 @@ as ``microproto.blocking``.
 
 Client half: ``StreamConnection`` (in ``microproto.aio_client``, loaded
 on first use, so that a server does not carry it). Server half: ``serve``
-(admission at accept) and ``Driven`` (one connection: reads feed the
-core, a timer task drives the core's ``next_deadline_ms()``/``tick(now_ms)``;
+(admission at accept), ``Driven`` (one connection: reads feed the core;
 on MicroPython a reader task reads, on CPython the port feeds the core
-from the transport's callback, ``streams.accepted``). ``write``: one write drained
+from the transport's callback, ``streams.accepted``) and ``Clock`` (one
+task for the deadlines of a server's connections: it drives each core's
+``next_deadline_ms()``/``tick(now_ms)``). ``write``: one write drained
 under a deadline, for both.
 
 Limits: reads are at most ``read_size`` bytes; ``timeout_ms`` (when given to
@@ -54,9 +55,10 @@ class Driven:
     ``start(leftover)`` feeds what arrived behind a handshake (and sends the
     answers at once), then reads feed the core and its answers are sent (a
     reader task, or the transport's callback where the port offers one:
-    ``streams.accepted``). A timer task runs while the core has a deadline
-    (``core.tick`` at ``core.next_deadline_ms()``); ``rearm()`` tells it that
-    the deadline may have appeared or moved earlier. ``on_events()`` is
+    ``streams.accepted``). ``server``'s ``Clock`` (a server's, shared by its
+    connections; else one made for this connection) runs while the core has
+    a deadline (``core.tick`` at ``core.next_deadline_ms()``); ``rearm()``
+    tells it that the deadline may have appeared or moved earlier. ``on_events()`` is
     called after every feed and tick to take the core's events. Every write
     drains within ``write_timeout_ms``, else the peer is cut. ``go`` (an
     Event, made on first use) cleared stops reading (backpressure). ``done``
@@ -78,8 +80,7 @@ class Driven:
     _flushing = 0  # drains holding or waiting for the lock
     _lock = None
     _go = None
-    _timer_task = None
-    _armed = None  # the deadline the timer task sleeps until (None: it is not sleeping)
+    server = None  # the Clock that runs the core's deadlines (a server is one)
     _rest = None  # [parts, index, offset]: what _put has still to hand over (a large part)
 
     def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
@@ -142,19 +143,17 @@ class Driven:
 
     def rearm(self):
         """The core's deadline may have appeared or moved earlier: start the
-        timer task, or wake it if it sleeps until later (input that pushes a
-        deadline later costs nothing; no deadline, no task)."""
+        clock (``server``; without one, a clock of this connection's own),
+        or wake it if it sleeps until later (input that pushes a deadline
+        later costs nothing; no deadline, no task)."""
         d = self.core.next_deadline_ms()
         if d is None or self.closed:
             return
-        t = self._timer_task
-        if t is None:
-            self._timer_task = asyncio.create_task(self._timer())
-        else:
-            a = self._armed
-            if a is not None and ticks_diff(d, a) < 0:
-                self._armed = None
-                t.cancel()  # its sleep ends; it looks again
+        c = self.server
+        if c is None:
+            c = self.server = Clock()
+            c.connections = [self]
+        c.wake(d)
 
     async def flush(self):
         """Send what the core has produced; a peer that does not take it
@@ -272,10 +271,9 @@ class Driven:
         g = self._go
         if g is not None:
             g.set()
-        t = self._timer_task
-        if t is not None and self._armed is not None:
-            self._armed = None
-            t.cancel()  # a sleeping timer task ends now (one that runs sees closed)
+        c = self.server
+        if c is not None:
+            c.wake(None)  # a sleeping clock looks again (it stops if none has a deadline)
         if not self.eof:
             self.eof = True
             try:
@@ -325,40 +323,6 @@ class Driven:
         finally:
             self._end()
 
-    async def _timer(self):
-        # runs while the core has a deadline: sleeps until it (rearm()
-        # cancels the sleep when the deadline moves earlier), ticks
-        core = self.core
-        try:
-            while not self.closed:
-                d = core.next_deadline_ms()
-                if d is None:
-                    break  # rearm() starts a new task when a deadline appears
-                wait = ticks_diff(d, ticks_ms())
-                if wait > 0:
-                    self._armed = d
-                    try:
-                        await asyncio.sleep(wait / 1000)
-                    except asyncio.CancelledError:
-                        if self._armed is not None:
-                            raise  # not ours (rearm() clears it first): the loop's end
-                        if self.closed:
-                            break
-                        continue  # woken by rearm(): look again
-                    self._armed = None
-                    if self.closed:
-                        break
-                core.tick(ticks_ms())
-                self.on_events()
-                c = self._out() if type(self).flush is Driven.flush else self.flush()
-                if c is not None:
-                    await c
-                if core.close_expected():
-                    self._end()
-        finally:
-            self._armed = None
-            self._timer_task = None
-
     async def finish(self, linger_ms=0, max_linger=65536):
         """Stop the tasks, send what is left (within ``write_timeout_ms``),
         optionally read and drop the peer's input for at most ``linger_ms``
@@ -368,13 +332,16 @@ class Driven:
         g = self._go
         if g is not None:
             g.set()
-        for t in (self._task, self._timer_task):
-            if t is not None:
-                try:
-                    t.cancel()
-                except (RuntimeError, ValueError):
-                    pass
+        t = self._task
+        if t is not None:
+            try:
+                t.cancel()
+            except (RuntimeError, ValueError):
+                pass
         self.done.set()
+        t = self.server
+        if t is not None:
+            t.wake(None)
         w = self.writer
         try:
             if self._put() or self._rest is not None:
@@ -393,6 +360,66 @@ class Driven:
 
 if RUNTIME != "micropython":
     Driven._reader = streams.native(Driven._reader)  # (CPython: see there)
+
+
+class Clock:
+    """One task for the deadlines of ``connections`` (``Driven``): it
+    sleeps until the earliest of their cores' ``next_deadline_ms()``, ticks
+    those whose deadline has come (their events are taken, what that queued
+    is sent, a core that expects the close ends its connection) and stops
+    when none has a deadline. ``wake(d)``: a deadline ``d`` appeared or
+    moved earlier (starts the task, or ends its sleep if it sleeps until
+    later); ``wake(None)``: a connection ended, look again. Every deadline
+    is the core's own: input that moves one later costs nothing here, and
+    nothing a peer sends extends another's. A server is one (it sets
+    ``connections``, the list of its open connections)."""
+
+    _task = None
+    _armed = None  # the deadline the task sleeps until (None: not sleeping)
+
+    def wake(self, d):
+        t = self._task
+        if t is None:
+            if d is not None:
+                self._task = asyncio.create_task(self._clock())
+        else:
+            a = self._armed
+            if a is not None and (d is None or ticks_diff(d, a) < 0):
+                self._armed = None
+                t.cancel()  # its sleep ends; it looks again
+
+    async def _clock(self):
+        try:
+            while True:
+                now = ticks_ms()
+                first = None
+                for c in self.connections:
+                    core = c.core
+                    d = None if c.closed else core.next_deadline_ms()
+                    if d is not None and ticks_diff(d, now) <= 0:
+                        core.tick(now)
+                        c.on_events()
+                        f = c._out() if type(c).flush is Driven.flush else c.flush()
+                        if f is not None:
+                            asyncio.create_task(f)  # a drain: the others do not wait for it
+                        if core.close_expected():
+                            c._end()
+                        d = None if c.closed else core.next_deadline_ms()
+                    if d is not None and (first is None or ticks_diff(d, first) < 0):
+                        first = d
+                if first is None:
+                    break
+                self._armed = first
+                try:
+                    # (a deadline due again at once: a yield, not a spin)
+                    await asyncio.sleep(max(0, ticks_diff(first, ticks_ms())) / 1000)
+                except asyncio.CancelledError:
+                    if self._armed is not None:
+                        raise  # not ours (wake clears it first): the loop's end
+                self._armed = None
+        finally:
+            self._armed = None
+            self._task = None
 
 
 async def close_stream(writer, timeout_ms=2000):

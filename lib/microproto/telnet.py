@@ -69,6 +69,7 @@ CLI: ``python -m microproto.telnet --host H --port P [--password-env VAR
 import asyncio
 import sys
 
+from microproto.aio import Clock
 from microproto.aio import serve as listen
 from microproto.auth import Gate, password_equal
 from microproto.errors import UsageError
@@ -82,17 +83,15 @@ _WAIT = const("Sorry, too many failed logins: try again later.\r\n")
 consteq = password_equal
 
 
-class Server:
+class Server(Clock):
     """A running Telnet server (returned by ``serve``): ``sessions`` open,
     ``gate`` (``microproto.auth.Gate``), ``last_error`` (the last exception
-    a session's command raised, or None)."""
+    a session's command raised, or None). It is its sessions' clock
+    (``microproto.aio.Clock``: one task ends idle sessions and logins that
+    take too long)."""
 
     last_error = None
     _server = None
-    # the sessions' clock (microproto.telnet_session): its task, and the
-    # deadline it sleeps until (None: not sleeping)
-    _timer_task = None
-    _armed = None
 
     def __init__(self, shell, host, port, password, **limits):
         if shell == "repl" or shell == "native":

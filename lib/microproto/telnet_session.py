@@ -4,8 +4,9 @@ only listens does not hold it. Reads feed the NVT core
 (``microproto.telnet_nvt``) and the line discipline
 (``microproto.linedisc``); commands run one at a time in their own task so
 that Ctrl-C can reach them; the core's clock ends idle sessions and logins
-that take too long (one clock task per server, not one per session). The
-rules and limits are those of ``microproto.telnet``.
+that take too long (the server's ``microproto.aio.Clock``: one task per
+server, not one per session). The rules and limits are those of
+``microproto.telnet``.
 """
 
 import asyncio
@@ -15,7 +16,7 @@ from microproto.aio import Driven, close_stream
 from microproto.errors import UsageError
 from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import TelnetCore
-from microproto_port import const, streams, ticks_diff, ticks_ms
+from microproto_port import const, streams, ticks_ms
 
 _WAIT = const("Sorry, too many failed logins: try again later.\r\n")  # as telnet's
 _END = const(1024)  # heap kept free per open session for its end (see run)
@@ -264,64 +265,8 @@ class _Connection(Driven):
         except asyncio.CancelledError:
             pass  # the loop is shutting down: this is the top of the task
         finally:
-            self._end()
-            c = self.server
-            c.connections.remove(self)
-            if not c.connections and c._armed is not None:
-                # the clock stops now, not at a deadline gone
-                c._armed = None
-                c._timer_task.cancel()
-
-    def rearm(self):
-        """The session's deadline may have appeared or moved earlier: start
-        the server's clock (one task for all its sessions, instead of the
-        driver's task per session), or wake it if it sleeps until later."""
-        d = self.core.next_deadline_ms()
-        if d is None or self.closed:
-            return
-        server = self.server
-        t = server._timer_task
-        if t is None:
-            server._timer_task = asyncio.create_task(_clock(server))
-        else:
-            a = server._armed
-            if a is not None and ticks_diff(d, a) < 0:
-                server._armed = None
-                t.cancel()  # its sleep ends; it looks again
-
-
-async def _clock(server):
-    # the server's sessions' deadlines: tick those whose deadline has come
-    # (that ends them: a timeout), sleep until the next, and stop when no
-    # session has one (a session's rearm() starts it again)
-    try:
-        while True:
-            now = ticks_ms()
-            first = None
-            for c in server.connections:
-                core = c.core
-                d = None if c.closed else core.next_deadline_ms()
-                if d is None:
-                    continue
-                if ticks_diff(d, now) <= 0:
-                    core.tick(now)
-                    c.on_events()
-                    if core.close_expected():
-                        c._end()  # its run() sends what is queued and closes
-                elif first is None or ticks_diff(d, first) < 0:
-                    first = d
-            if first is None:
-                break
-            server._armed = first
-            try:
-                await asyncio.sleep(ticks_diff(first, ticks_ms()) / 1000)
-            except asyncio.CancelledError:
-                if server._armed is not None:
-                    raise  # not ours (a wake clears it first): the loop's end
-            server._armed = None
-    finally:
-        server._armed = None
-        server._timer_task = None
+            self._end()  # (the clock looks again: it stops if none has a deadline)
+            self.server.connections.remove(self)
 
 
 def run(server, reader, writer, peer):

@@ -65,13 +65,13 @@ Options of ``serve`` (all keyword, every limit with a safe default):
 import asyncio
 
 from microproto import ws_handshake as hs
-from microproto.aio import Driven, close_stream
+from microproto.aio import Clock, Driven, close_stream
 from microproto.aio import serve as _listen
 from microproto.aio import write as _write
 from microproto.auth import Gate
 from microproto.errors import PeerError, UsageError
 from microproto.ws_protocol import CLOSED, OPEN, ServerProtocol
-from microproto_port import RUNTIME, streams, ticks_diff, ticks_ms
+from microproto_port import RUNTIME, streams, ticks_ms
 
 
 class _Options:
@@ -146,7 +146,7 @@ class WebSocket(Driven):
     def __init__(self, server, reader, writer, request, core, subprotocol, remote_address):
         o = server.options
         Driven.__init__(self, reader, writer, core, None, o.read_size, o.write_timeout_ms)
-        self._srv = server  # whose clock runs our deadlines (rearm)
+        self.server = server  # whose clock runs our deadlines (rearm)
         self.request = request
         self.path = request.path
         self.request_headers = request.headers
@@ -363,62 +363,6 @@ class WebSocket(Driven):
         except OSError:
             pass
 
-    def rearm(self):
-        """The driver's ``rearm``, with one clock task per server (``_clock``)
-        instead of a timer task per connection: started when a deadline
-        appears, woken when one moves earlier than it sleeps."""
-        d = self.core.next_deadline_ms()
-        if d is None or self.closed:
-            return
-        s = self._srv
-        t = s._clock
-        if t is None:
-            s._clock = asyncio.create_task(_clock(s))
-        else:
-            a = s._at
-            if a is not None and ticks_diff(d, a) < 0:
-                s._at = None
-                t.cancel()  # its sleep ends; it looks again
-
-
-async def _clock(server):
-    # the deadlines of a server's connections (keepalive pings and their
-    # pongs, close handshakes): tick those whose deadline has come and send
-    # what that queued, sleep until the next; stop when none has one (a
-    # connection's rearm() starts it again)
-    try:
-        while True:
-            now = ticks_ms()
-            first = None
-            for ws in server.connections:
-                core = ws.core
-                d = None if ws.closed else core.next_deadline_ms()
-                if d is not None and ticks_diff(d, now) <= 0:
-                    core.tick(now)
-                    ws.on_events()
-                    c = ws._out()
-                    if c is not None:
-                        asyncio.create_task(c)  # a drain: the others do not wait for it
-                    if core.close_expected():
-                        ws._end()
-                    d = None if ws.closed else core.next_deadline_ms()
-                if d is not None and (first is None or ticks_diff(d, first) < 0):
-                    first = d
-            if first is None:
-                break
-            wait = ticks_diff(first, ticks_ms())
-            if wait > 0:
-                server._at = first
-                try:
-                    await asyncio.sleep(wait / 1000)
-                except asyncio.CancelledError:
-                    if server._at is not None:
-                        raise  # not ours (a wake clears it first): the loop's end
-                server._at = None
-    finally:
-        server._at = None
-        server._clock = None
-
 
 # builtins of the hot paths as module globals (see ws_protocol)
 len, str, bytes, isinstance, StopAsyncIteration = len, str, bytes, isinstance, StopAsyncIteration
@@ -439,9 +383,11 @@ def _refusal(why):
     return refusal(why)
 
 
-class Server:
+class Server(Clock):
     """A listening WebSocket server (see ``serve``). ``gate``: its
-    ``microproto.auth.Gate`` (``gate.sessions``: connections open)."""
+    ``microproto.auth.Gate`` (``gate.sessions``: connections open). It is
+    its connections' clock (``microproto.aio.Clock``: one task runs their
+    keepalive pings, pong and close deadlines)."""
 
     def __init__(self, handler, options):
         self.handler = handler
@@ -451,8 +397,6 @@ class Server:
         self.connections = []
         self._server = None
         self._closing = False
-        self._clock = None  # the task that runs the connections' deadlines
-        self._at = None  # when it wakes if nothing wakes it before
         # the buffer every connection reads into and its core unmasks from:
         # one per server, a read is handed to the core at once (made with
         # the first connection)
@@ -511,10 +455,7 @@ class Server:
         finally:
             await ws.finish()
             if ws in self.connections:
-                self.connections.remove(ws)
-            if not self.connections and self._at is not None:
-                self._at = None
-                self._clock.cancel()  # the clock stops now, not at a deadline gone
+                self.connections.remove(ws)  # (finish woke the clock: it stops if none has a deadline)
 
     async def _handshake(self, reader, writer, peer):
         # (WebSocket, bytes after the head) once the 101 is sent, or None

@@ -256,7 +256,7 @@ def test_asyncio_server_driver_feeds_in_order_and_ends_at_eof():
     assert d.eof and d.done.is_set()
     # no timer task (the core has no deadline); the reader task only where the port does not feed the core
     assert tasks == (sys.implementation.name != "cpython"), tasks
-    assert d._timer_task is None
+    assert d.server is None  # no clock was ever made
 
 
 def test_asyncio_server_driver_stops_reading_while_go_is_cleared():
@@ -372,18 +372,18 @@ def test_asyncio_server_driver_timer_runs_only_while_a_deadline_is_armed():
         server, reader, writer = await _serve_driven(port, make, sessions)
         await _read_until(reader, 5)  # ZERO
         d = sessions[0]
-        seen = [d._timer_task is None]
+        seen = [d.server is None]
         d.core.deadline = ticks_add(ticks_ms(), 60000)
         d.rearm()
         await asyncio.sleep(0.05)
-        seen.append(d._timer_task is not None and d._armed is not None)
+        seen.append(d.server._task is not None and d.server._armed is not None)
         t0 = ticks_ms()
         d.core.deadline = ticks_add(t0, 100)  # earlier: the sleeping timer wakes
         d.rearm()
         got = await _read_until(reader, 2)
         took = ticks_diff(ticks_ms(), t0)
         await asyncio.sleep(0.05)
-        seen.append(d._timer_task is None)
+        seen.append(d.server._task is None)
         writer.close()
         await writer.wait_closed()
         for _ in range(200):
@@ -417,13 +417,13 @@ def test_asyncio_server_driver_timer_ends_when_the_connection_is_cut():
         server, reader, writer = await _serve_driven(port, make, sessions)
         await _read_until(reader, 5)
         d = sessions[0]
-        armed = d._timer_task is not None and d._armed is not None
+        armed = d.server._task is not None and d.server._armed is not None
         d.cut()
         for _ in range(100):
-            if d._timer_task is None:
+            if d.server._task is None:
                 break
             await asyncio.sleep(0.01)
-        gone = d._timer_task is None
+        gone = d.server._task is None
         writer.close()
         server.close()
         await server.wait_closed()
@@ -633,3 +633,4 @@ def test_asyncio_server_driver_sends_a_large_answer_in_pieces():
         assert most[0] <= 2 * streams.PIECE, most[0]
         # (with all of it, loopback's buffers fill: the check above was met)
         assert most[0] or big < 262144, (most[0], big)
+

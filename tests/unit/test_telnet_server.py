@@ -248,14 +248,14 @@ def test_one_clock_for_the_sessions_deadlines():
         try:
             rc, wc = await asyncio.open_connection("127.0.0.1", port)
             await read_until(rc, b"Password: ")
-            armed = server._timer_task is not None
+            armed = server._task is not None
             wc.close()
             await wc.wait_closed()
             for _ in range(200):
                 await asyncio.sleep(0.01)
-                if not server.connections and server._timer_task is None:
+                if not server.connections and server._task is None:
                     break
-            stopped = server._timer_task is None
+            stopped = server._task is None
         finally:
             server.close()
             await server.wait_closed()
