@@ -62,7 +62,8 @@ class Driven:
     called after every feed and tick to take the core's events. Every write
     drains within ``write_timeout_ms``, else the peer is cut. ``go`` (an
     Event, made on first use) cleared stops reading (backpressure). ``done``
-    is set once the connection is over; ``finish()`` closes it.
+    (an Event, made on first use) is set once the connection is over;
+    ``finish()`` closes it.
 
     The core: ``receive_data``, ``data_to_send`` (bytes, or a list of
     parts), ``tick``, ``next_deadline_ms``, ``close_expected``, and
@@ -80,6 +81,7 @@ class Driven:
     _flushing = 0  # drains holding or waiting for the lock
     _lock = None
     _go = None
+    _done = None  # the done Event (None: not made, True: over before it was)
     server = None  # the Clock that runs the core's deadlines (a server is one)
     _rest = None  # [parts, index, offset]: what _put has still to hand over (a large part)
 
@@ -93,7 +95,27 @@ class Driven:
             self.read_size = read_size
         if write_timeout_ms != 10000:
             self.write_timeout_ms = write_timeout_ms
-        self.done = asyncio.Event()
+
+    @property
+    def done(self):
+        d = self._done
+        if d is None or d is True:
+            e = asyncio.Event()
+            if d:
+                e.set()
+            d = self._done = e
+        return d
+
+    def _over(self):
+        # the connection is over (done); True if it already was
+        d = self._done
+        if d is None:
+            self._done = True
+        elif d is True or d.is_set():
+            return True
+        else:
+            d.set()
+        return False
 
     @property
     def go(self):
@@ -264,9 +286,8 @@ class Driven:
         self._end()
 
     def _end(self):
-        if self.done.is_set():
+        if self._over():  # first: an end reached again from on_events is a no-op
             return
-        self.done.set()  # first: an end reached again from on_events is a no-op
         self.closed = True
         g = self._go
         if g is not None:
@@ -338,7 +359,7 @@ class Driven:
                 t.cancel()
             except (RuntimeError, ValueError):
                 pass
-        self.done.set()
+        self._over()
         t = self.server
         if t is not None:
             t.wake(None)

@@ -32,7 +32,6 @@ class _Connection(Driven):
 
     # until set: an instance stores only what differs
     session = None
-    busy = False
     queue = None  # lines typed ahead of a running command
 
     def __init__(self, server, reader, writer, peer):
@@ -51,8 +50,9 @@ class _Connection(Driven):
         core.on_data = self
 
     def write(self, text):
-        self.core.send_text(text)
-        if not self.busy:
+        core = self.core
+        core.send_text(text)
+        if not core.busy:  # (a command runs: its end flushes)
             asyncio.create_task(self.flush())
 
     def _end(self):
@@ -129,7 +129,7 @@ class _Connection(Driven):
             if kind == "interrupt":
                 self._interrupt()
             elif kind == "eof":
-                if not self.busy:
+                if not core.busy:
                     core.send_text("\nlogout\n")
                     self._end()
             elif not core.logged_in and kind == "line":
@@ -146,7 +146,7 @@ class _Connection(Driven):
                     self._end()
             else:  # a line, or an overlong one (None)
                 v = v if kind == "line" else None
-                if self.busy:
+                if core.busy:  # a command runs (the core's flag: one attribute less here)
                     q = self.queue
                     if q is None:
                         q = self.queue = []
@@ -155,7 +155,7 @@ class _Connection(Driven):
                     else:
                         core.send_data(b"\x07")
                 else:
-                    self.busy = core.busy = True
+                    core.busy = True
                     asyncio.create_task(self._commands(v))
 
     def _interrupt(self):
@@ -163,7 +163,7 @@ class _Connection(Driven):
         s = self.session
         if s is None or s.interrupt():
             return
-        if not self.busy:
+        if not self.core.busy:
             self.core.send_text("\nKeyboardInterrupt\n" + s.prompt())
 
     async def _commands(self, raw):
@@ -196,8 +196,10 @@ class _Connection(Driven):
                 raw = q.pop(0) if q else False
                 if raw is False:
                     # idle again before the prompt goes out: input that
-                    # answers it (Ctrl-C) must not find us busy
-                    self.busy = False
+                    # answers it (Ctrl-C) must not find us busy; idle
+                    # time counts from here
+                    core.tick(ticks_ms())
+                    core.busy = False
                 await self.flush()
         except Exception as e:
             self.server.last_error = e  # the console's status view shows it
@@ -207,9 +209,9 @@ class _Connection(Driven):
                 pass
             self._end()
         finally:
-            self.busy = False
-            core.tick(ticks_ms())  # idle time counts from here
-            core.busy = False
+            if raw is not False:  # (not idle yet: ended, or an error)
+                core.tick(ticks_ms())  # idle time counts from here
+                core.busy = False
             self.rearm()
             await self.flush()
 

@@ -150,9 +150,10 @@ class WebSocket(Driven):
         self.request = request
         self.path = request.path
         self.request_headers = request.headers
-        # (14 attributes in all: on MicroPython a table of 17, not 12 in a
-        # full one, where every lookup that misses, a method's included,
-        # scans it all; closed, read most, its own: found at once)
+        # (13 attributes in all, done made only when waited for: on
+        # MicroPython a table of 17, not 12 in a full one, where every
+        # lookup that misses, a method's included, scans it all; closed,
+        # read most, its own: found at once)
         self.subprotocol = subprotocol
         self.closed = False
         self.remote_address = remote_address
