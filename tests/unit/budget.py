@@ -88,3 +88,22 @@ def size(wanted, copies=1, minimum=1024):
     if r is None:
         return wanted
     return max(minimum, min(wanted, (r - RESERVE) // copies))
+
+
+def allocated(run, n):
+    """Bytes the heap grew by while ``run(n)`` ran with the collector off,
+    after ``run(5)`` warmed up the buffers (MicroPython; None on CPython,
+    which cannot count them)."""
+    if not hasattr(gc, "mem_alloc"):
+        run(n)
+        return None
+    run(5)
+    gc.collect()
+    gc.disable()
+    try:
+        a0 = gc.mem_alloc()
+        run(n)
+        a1 = gc.mem_alloc()
+    finally:
+        gc.enable()
+    return a1 - a0

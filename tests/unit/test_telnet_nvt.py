@@ -1,5 +1,6 @@
 """The Telnet NVT core: IAC escaping, RFC 1143 negotiation, SB, commands."""
 
+import budget
 from microproto.errors import LimitError, PeerError
 from microproto.telnet_nvt import (
     AYT,
@@ -337,8 +338,6 @@ def test_same_error_split_anywhere():
 
 
 def _alloc_per_chunk(chunk, rounds=50):
-    import gc
-
     from microproto.linedisc import LineDiscipline
 
     core = TelnetCore()
@@ -361,16 +360,7 @@ def _alloc_per_chunk(chunk, rounds=50):
                 ld.clear()
             core.data_to_send()
 
-    run(5)  # warm up: buffers reach their working size
-    gc.collect()
-    gc.disable()
-    try:
-        a0 = gc.mem_alloc()
-        run(rounds)
-        a1 = gc.mem_alloc()
-    finally:
-        gc.enable()
-    return (a1 - a0) // rounds
+    return budget.allocated(run, rounds) // rounds  # (after a warm-up: buffers at their working size)
 
 
 def test_steady_state_allocation_is_per_chunk_not_per_byte():
@@ -463,14 +453,6 @@ def test_keystrokes_through_on_data_allocate_nothing():
             core.receive_data(b"\x7f")
             core.data_to_send()
 
-    run(5)
-    gc.collect()
-    gc.disable()
-    try:
-        a0 = gc.mem_alloc()
-        run(100)
-        a1 = gc.mem_alloc()
-    finally:
-        gc.enable()
-    assert (a1 - a0) // 200 == 0, a1 - a0
+    used = budget.allocated(run, 100)
+    assert used // 200 == 0, used
     assert core.next_event() is None and len(ld) == 0

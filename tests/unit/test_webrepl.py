@@ -2,6 +2,8 @@
 
 import struct
 
+import budget
+
 from microproto.auth import password_equal
 from microproto.webrepl import ERR, OK, WebREPL
 
@@ -164,16 +166,8 @@ def test_keystrokes_allocate_nothing():
             s.receive("\x7f", True)
             s.messages_to_send()
 
-    run(5)
-    gc.collect()
-    gc.disable()
-    try:
-        a0 = gc.mem_alloc()
-        run(100)
-        a1 = gc.mem_alloc()
-    finally:
-        gc.enable()
-    assert (a1 - a0) // 200 == 0, a1 - a0
+    used = budget.allocated(run, 100)
+    assert used // 200 == 0, used
     assert s.next_event() is None and len(s._lines) == 0
 
 def test_continuation_prompt_and_no_output():
