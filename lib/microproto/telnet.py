@@ -92,6 +92,7 @@ class Server(Clock):
 
     last_error = None
     _server = None
+    rbuf = None  # the buffer the sessions read into (MicroPython; made with the first)
 
     def __init__(self, shell, host, port, password, **limits):
         if shell == "repl" or shell == "native":

@@ -128,6 +128,9 @@ class TelnetCore:
     set, plain data (no IAC in it, nothing pending in the parser, no event
     waiting) goes to ``on_data(data)`` at once instead of becoming a
     ``("data", data)`` event: a keystroke then allocates nothing here.
+    Given a memoryview (a driver's read buffer), ``on_data`` may get a
+    short one as it is, valid only during the call: it copies what it
+    keeps; an event's data is always a copy.
     """
 
     # defaults live in the class: an instance stores only what differs
@@ -338,9 +341,18 @@ class TelnetCore:
             self.eof = True
             self._event("eof", None)
             return
-        if isinstance(data, memoryview):
-            data = bytes(data)
         st = self._st
+        if isinstance(data, memoryview):
+            # (the driver's read buffer) a few keystrokes are looked at in
+            # place and handed on; what is parsed or kept is copied
+            if not st and len(data) <= 16 and self.on_data is not None and not self._events:
+                for b in data:
+                    if b == _IAC:
+                        break
+                else:
+                    self.on_data(data)
+                    return
+            data = bytes(data)
         if not st and data.find(_IAC_B) < 0:
             # the common case: plain data, handed on as it came (no copy)
             if self.on_data is not None and not self._events:

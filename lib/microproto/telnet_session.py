@@ -5,7 +5,9 @@ only listens does not hold it. Reads feed the NVT core
 (``microproto.linedisc``); commands run one at a time in their own task so
 that Ctrl-C can reach them; the core's clock ends idle sessions and logins
 that take too long (the server's ``microproto.aio.Clock``: one task per
-server, not one per session). The rules and limits are those of
+server, not one per session). On MicroPython the session's task reads with
+the driver's reader, into one buffer per server (``Server.rbuf``): the
+cores copy out what they keep of a read. The rules and limits are those of
 ``microproto.telnet``.
 """
 
@@ -100,6 +102,17 @@ class _Connection(Driven):
                 self._end()
             # naws, ttype: the core keeps cols, rows and term_type
 
+    @property
+    def rbuf(self):
+        # the driver's read buffer (read once, where streams.READINTO): the
+        # server's, made with its first session (a read is handed to the
+        # cores at once; they copy what they keep)
+        s = self.server
+        b = s.rbuf
+        if b is None and streams.READINTO:
+            b = s.rbuf = bytearray(s.read_size)
+        return b
+
     def __getattr__(self, name):
         # cols, rows, term_type: the core's (not a copy per session)
         if name == "cols" or name == "rows" or name == "term_type":
@@ -113,7 +126,7 @@ class _Connection(Driven):
         ld = self.ld
         s = self.session
         if s is not None and getattr(s, "raw", False):
-            s.feed(v)
+            s.feed(v)  # (copies what it keeps: v may be the read buffer's)
             return
         ld.feed(v)
         e = _ECHO  # handed on without a copy
@@ -219,30 +232,16 @@ class _Connection(Driven):
         # the session's life (the coroutine run() returns: its frame is what
         # an idle session keeps of the task that serves it)
         try:
-            # the driver's start(); then on MicroPython this task reads, as
-            # the driver's reader task would (without its read buffer and
-            # backpressure: Telnet uses neither): no reader task, no second
-            # frame, no wait beside it (about 500 B less per session)
+            # the driver's start(); then on MicroPython this task reads
+            # with the driver's reader (no reader task, no wait beside it:
+            # about 500 B less per session)
             c = streams.accepted(self)
             self.rearm()
             await self.flush()
             if not c:
                 self._task = asyncio.current_task()  # what _end cancels
                 try:
-                    while not self.closed:
-                        try:
-                            data = await self.reader.read(self.read_size)
-                        except OSError:
-                            data = b""
-                        if self.closed:
-                            break
-                        if not data:
-                            self.eof = True
-                        c = self.feed(data)
-                        if c is not None:
-                            await c
-                        if not data or self.core.close_expected():
-                            break
+                    await self._reader()
                 except asyncio.CancelledError:
                     if self._task is not None:
                         raise  # not _end's: the loop is shutting down

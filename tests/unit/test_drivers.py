@@ -634,3 +634,36 @@ def test_asyncio_server_driver_sends_a_large_answer_in_pieces():
         # (with all of it, loopback's buffers fill: the check above was met)
         assert most[0] or big < 262144, (most[0], big)
 
+
+def test_telnet_core_copies_what_it_keeps_of_a_read_buffer():
+    # the driver hands the core a view of its read buffer (one per server,
+    # refilled by the next read): a few plain keystrokes go to on_data as
+    # they are, during the call; an event's data and parsed data are copies
+    from microproto.telnet_nvt import TelnetCore
+
+    buf = bytearray(64)
+    mv = memoryview(buf)
+
+    def fed(core, data):
+        n = len(data)
+        buf[:n] = data
+        core.receive_data(mv[:n])
+        buf[:n] = b"#" * n  # the next read overwrites the buffer
+
+    core = TelnetCore()
+    fed(core, b"ab")  # no on_data: an event
+    fed(core, b"x" * 20)  # a long read
+    fed(core, b"c\xff\xf4d")  # IAC IP in it: parsed
+    evs = []
+    while True:
+        e = core.next_event()
+        if e is None:
+            break
+        evs.append(e)
+    assert evs == [("data", b"ab"), ("data", b"x" * 20), ("data", b"c"), ("interrupt", None), ("data", b"d")], evs
+    got = []
+    core.on_data = lambda v: got.append(bytes(v))  # copied during the call
+    fed(core, b"k")
+    fed(core, b"ok\xff\xffz")  # IAC IAC: a data 0xFF, parsed (an event)
+    assert got == [b"k"], got
+    assert core.next_event() == ("data", b"ok\xffz") and core.next_event() is None
