@@ -654,12 +654,7 @@ def test_telnet_core_copies_what_it_keeps_of_a_read_buffer():
     fed(core, b"ab")  # no on_data: an event
     fed(core, b"x" * 20)  # a long read
     fed(core, b"c\xff\xf4d")  # IAC IP in it: parsed
-    evs = []
-    while True:
-        e = core.next_event()
-        if e is None:
-            break
-        evs.append(e)
+    evs = list(iter(core.next_event, None))
     assert evs == [("data", b"ab"), ("data", b"x" * 20), ("data", b"c"), ("interrupt", None), ("data", b"d")], evs
     got = []
     core.on_data = lambda v: got.append(bytes(v))  # copied during the call
