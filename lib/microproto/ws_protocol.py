@@ -33,8 +33,8 @@ a compressed message at most ``max_size`` bytes inflated and ``2 *
 max_size + 1024`` compressed, in ``stream`` mode too (bombs);
 the receive path uses one ``scratch_size`` buffer (or, when
 ``scratch_size`` is a buffer, that one: a driver's, shared by its
-connections), a 125-byte control buffer
-(while a control frame comes in) and a message buffer (made with the first data frame, at once to a
+connections), a control buffer of the control frame's size (at most 125
+bytes, while one comes in) and a message buffer (made with the first data frame, at once to a
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
 handed out: 2N (on MicroPython every 64 KiB of a message over a quarter
@@ -75,32 +75,12 @@ _INITIAL = const(256)
 _JOIN = const(1024)  # with ``parts``: larger output goes out as its parts
 
 
-# why a connection failed, one reason a line: ``fail`` takes a line's number
-# (one string object instead of one per reason)
-_WHY = ("keepalive ping timeout\ninvalid frame length\nreserved bits set\n"
-        "RSV1 set without an extension for it\nunknown opcode\nclient frame not masked\n"
-        "fragmented control frame\ncontrol frame over 125 bytes\ncontinuation without a message\n"
-        "new message inside a fragmented one\nframe too big\ncompressed message too big\n"
-        "message too big\ninvalid UTF-8\ninvalid close frame\ninvalid UTF-8 (truncated character)\n"
-        "invalid compressed data")
-
-
+# a collection every 64 KiB of a message buffer over a quarter of the heap
+# (MicroPython; None: CPython, or turned off by a test): see receive_data
 _collect = gc.collect if hasattr(gc, "mem_free") else None
-# a message buffer over a quarter of the heap (MicroPython) is large: see
-# receive_data (one collection per 64 KiB; a smaller one costs none)
-_LARGE = (gc.mem_free() + gc.mem_alloc()) >> 2 if _collect is not None else 0
-_stream = []
-_ohdr = bytearray(10)  # a large frame's header, built here and copied out at once
-
-
-def _more():
-    # compressed messages and stream mode (microproto.ws_stream), loaded
-    # with the first one
-    if not _stream:
-        from microproto import ws_stream
-
-        _stream.append(ws_stream)
-    return _stream[0]
+# compressed messages and stream mode: microproto.ws_stream, loaded with the
+# first such message (by receive_data)
+ws_stream = None
 
 
 def close_code_valid(code):
@@ -158,26 +138,25 @@ class ServerProtocol:
     close_code = None
     close_reason = ""
     sent_close_code = None
-    _close_deadline = None
-    _pong_deadline = None  # a keepalive ping (payload _ping, the _pings-th) waits for its pong
-    _pings = 0
-    _ping = None
+    # _due: the tick count of the one timer (the close timeout once closing
+    # or failed, else the pong's deadline while _ping waits for it, else the
+    # next keepalive ping; None: no timer)
+    _ping = None  # a keepalive ping's payload until its pong (None: none waits)
     # receive side: the header (then its mask key at 0-3), the frame, the
-    # message (made with the first data frame), the control frame
-    _hn = 0
-    _op = 0
-    _fin = True
+    # message (made with the first data frame), the control frame;
+    # _left: payload bytes left in the frame, or -1 - the header's bytes so
+    # far while it comes in
+    _op = 0  # the frame's opcode, + 4 on a data frame that ends its message (FIN); -1: ignored
     _masked = False
     _phase = 0
-    _cn = 0
     _mop = 0
-    _mz = False
-    _zn = 0
+    _mz = 0  # a compressed message: 1 + its compressed bytes so far (0: not compressed)
     _msg = None
     _mn = 0
     _utf = 0
     _piece = None
-    # _ctl: a control frame's payload, made with one and dropped after it
+    # _ctl: a control frame's payload, made with its header (of the frame's
+    # length: a frame's end is where it is full) and dropped after it
     _mv = None  # a view of _msg (a message handed out is a slice of it)
     # whole messages (not stream mode) go to this list when set (the
     # asyncio driver's queue: no event tuple per message), else they are
@@ -217,8 +196,8 @@ class ServerProtocol:
         if close_timeout_ms != 5000:
             self.close_timeout_ms = close_timeout_ms
         self.state = OPEN
-        self._now = now_ms
-        self._ping_due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
+        self.now = now_ms  # (the last tick count given: deadlines are counted from it)
+        self._due = ticks_add(now_ms, ping_interval_ms) if ping_interval_ms else None
         self._hb = bytearray(14)
         self._left = -1
         # (``scratch_size`` may be the buffer itself: one shared by the
@@ -236,40 +215,32 @@ class ServerProtocol:
 
     def tick(self, now_ms):
         """Advance the clock: keepalive pings, pong and close timeouts."""
-        self._now = now_ms
+        self.now = now_ms
         st = self.state
+        due = self._due
+        if st == CLOSED or due is None or ticks_diff(now_ms, due) < 0:
+            return
         if st == CLOSING:
-            if self._close_deadline is not None and ticks_diff(now_ms, self._close_deadline) >= 0:
-                self._set_closed(1006, "")
-            return
-        if self.failed and st == OPEN and ticks_diff(now_ms, self._close_deadline) >= 0:
+            self._set_closed(1006, "")
+        elif self.failed:
             self.send_fail_close()  # deferred for too long: the Close goes now
-            return
-        if st != OPEN or not self.ping_interval_ms or self.failed:
-            return
-        if self._pong_deadline is not None:
-            if ticks_diff(now_ms, self._pong_deadline) >= 0:
-                self.fail(1011, 0, True)  # keepalive ping timeout
-        elif ticks_diff(now_ms, self._ping_due) >= 0:
-            p = self._pings = (self._pings + 1) & 0xFFFFFF
-            self._ping = bytes((0, (p >> 16) & 0xFF, (p >> 8) & 0xFF, p & 0xFF))
+        elif self._ping is not None:
+            self.fail(1011, 0, True)  # keepalive ping timeout
+        else:
+            # (a payload of its own per ping: the tick count)
+            self._ping = bytes(((now_ms >> 24) & 0xFF, (now_ms >> 16) & 0xFF, (now_ms >> 8) & 0xFF, now_ms & 0xFF))
             self._frame(_PING, self._ping, True, 0)
-            self._pong_deadline = ticks_add(now_ms, self.ping_timeout_ms)
+            self._due = ticks_add(now_ms, self.ping_timeout_ms)
 
     def next_deadline_ms(self):
         """The tick count at which ``tick`` has work to do, or None."""
-        if self.state == CLOSING or (self.failed and self.state == OPEN):
-            return self._close_deadline
-        if self.state != OPEN or not self.ping_interval_ms or self.failed:
-            return None
-        if self._pong_deadline is not None:
-            return self._pong_deadline
-        return self._ping_due
+        return None if self.state == CLOSED else self._due
 
     # -- receiving ---------------------------------------------------------
 
     def receive_data(self, data):
         """Feed bytes from the peer (``b""``: end of stream)."""
+        global ws_stream
         n = len(data)
         if not n:
             if self.state != CLOSED:
@@ -278,7 +249,7 @@ class ServerProtocol:
         i = 0
         hb = self._hb
         while i < n and self.state != CLOSED:
-            if self._left < 0 and not self._hn:
+            if self._left == -1:
                 # a whole small masked message (FIN text/binary, no RSV, not
                 # inside a fragmented one) in this read: at once
                 b0 = data[i]
@@ -306,7 +277,7 @@ class ServerProtocol:
                         # invalid UTF-8: the general path below fails it
             if self._left < 0:
                 # the header: 2 bytes, then the extended length and the mask key
-                hn = self._hn
+                hn = -1 - self._left
                 while True:
                     b1 = hb[1] if hn >= 2 else 0
                     need = 2 if hn < 2 else (2 + (b1 & 0x80) // 32 + (2 if (b1 & 0x7F) == 126 else 8 if (b1 & 0x7F) == 127 else 0))
@@ -315,10 +286,9 @@ class ServerProtocol:
                     hb[hn] = data[i]
                     hn += 1
                     i += 1
-                self._hn = hn
                 if hn < need:
+                    self._left = -1 - hn
                     return
-                self._hn = 0
                 length = b1 & 0x7F
                 j = 2
                 if length == 126:
@@ -347,13 +317,13 @@ class ServerProtocol:
                 op = b0 & 0x0F
                 rsv = b0 & 0x70
                 self._phase = 0
-                self._cn = 0
                 self._left = length
                 if self.failed:
-                    # only a Close still counts
+                    # only a Close still counts (into a buffer of its own)
                     if op == _CLOSE and length > _MAX_CONTROL:
                         self._set_closed(1006, "")
                         return
+                    self._ctl = bytearray(length) if op == _CLOSE else None
                     self._op = op
                 else:
                     err = None
@@ -387,28 +357,31 @@ class ServerProtocol:
                         elif rsv or (op == _CONT and self._mz):
                             # compressed: bounded in stream mode too (a bomb, or on
                             # MicroPython the compressed message held until its end)
-                            if self._zn + length > 2 * big + 1024:
+                            z = self._mz if op == _CONT else 1
+                            if z + length > 2 * big + 1025:
                                 err = 11  # compressed message too big
                         elif not self.stream and self._mn + length > big:
                             err = 12  # message too big
                     if err is not None:
                         self._op = -1  # the faulty frame itself counts for nothing
                         self.fail(code, err)
-                    else:
+                    elif op >= 8:
                         self._op = op
-                        if op < 8:
-                            if op != _CONT:
-                                self._mop = op
-                                self._mz = bool(rsv)
-                                self._mn = 0
-                                self._zn = 0
-                                self._utf = 0
-                                self._piece = None
-                            self._fin = b0 >= 0x80
-                            if self._mz:
-                                self._zn += length
-                            elif not self.stream:
-                                self._reserve(self._mn + length)  # one allocation, not doublings
+                        self._ctl = bytearray(length)
+                    else:
+                        self._op = op + 4 if b0 >= 0x80 else op
+                        if op != _CONT:
+                            self._mop = op
+                            self._mz = 1 if rsv else 0
+                            if ws_stream is None and (rsv or self.stream):
+                                from microproto import ws_stream
+                            self._mn = 0
+                            self._utf = 0
+                            self._piece = None
+                        if self._mz:
+                            self._mz += length
+                        elif not self.stream:
+                            self._reserve(self._mn + length)  # one allocation, not doublings
             # the payload (none left: the frame ends here)
             k = self._left
             if k > n - i:
@@ -417,16 +390,13 @@ class ServerProtocol:
                 op = self._op
                 if self.failed or op >= 8 or op < 0:
                     # a control frame (after a failure: only a Close) into its buffer
-                    if op == _CLOSE or (op >= 8 and not self.failed):
-                        cn = self._cn
-                        ctl = self._ctl
-                        if ctl is None:
-                            ctl = self._ctl = bytearray(_MAX_CONTROL)
+                    ctl = self._ctl
+                    if ctl is not None:
+                        cn = len(ctl) - self._left
                         if self._masked:
                             mask_into(ctl, cn, data, i, k, hb, self._phase)
                         else:
                             copy_into(ctl, cn, data, i, k)
-                        self._cn = cn + k
                         self._phase = (self._phase + k) & 3
                 elif not self._mz and not self.stream:
                     mn = self._mn
@@ -443,31 +413,83 @@ class ServerProtocol:
                         self.fail(1007, 13)  # invalid UTF-8
                     else:
                         self._mn = mn + k
-                        if _collect is not None and (mn + k) >> 16 != mn >> 16 and len(msg) > _LARGE:
-                            # every 64 KiB of a message large for this heap
-                            # (MicroPython): garbage is freed while it is
+                        if _collect is not None and (mn + k) >> 16 != mn >> 16 and len(msg) > (gc.mem_free() + gc.mem_alloc()) >> 2:
+                            # every 64 KiB of a message over a quarter of
+                            # this heap (MicroPython): garbage is freed while it is
                             # still low in the heap, so what is alive when the
                             # message is handed out does not split the free
                             # space above the message buffer (room for it)
                             _collect()
                 else:
-                    _more().payload(self, data, i, k)
+                    ws_stream.payload(self, data, i, k)
                 i += k
                 self._left -= k
-            if self._left == 0:
-                self._frame_end()
+            if self._left:
+                continue
+            # the frame's end
+            op = self._op
+            self._left = -1
+            if self.failed or op < 0:
+                if op == _CLOSE:
+                    code, reason = parse_close(self._ctl)
+                    self._ctl = None
+                    if reason is None:
+                        code, reason = 1006, ""
+                    self._set_closed(code, reason)
+                continue
+            if op >= 8:
+                # (the buffer goes: an idle connection holds none)
+                payload = bytes(self._ctl)
+                self._ctl = None
+                if op == _PING:
+                    if self.state == OPEN:
+                        self._frame(_PONG, payload, True, 0)
+                    self._events.append(("ping", payload))
+                elif op == _PONG:
+                    if payload == self._ping and self.state == OPEN:
+                        self._ping = None
+                        self._due = ticks_add(self.now, self.ping_interval_ms)
+                    self._events.append(("pong", payload))
+                else:
+                    code, reason = parse_close(payload)
+                    if reason is None:
+                        self.fail(code, 14)  # invalid close frame
+                    else:
+                        if self.state == OPEN:
+                            # RFC 6455 5.5.1: answer with a Close echoing the status code
+                            self.sent_close_code = None if code == 1005 else code
+                            self._frame(_CLOSE, build_close(self.sent_close_code), True, 0)
+                        self._set_closed(code, reason)
+                continue
+            if op < 4:
+                continue  # not FIN: the message goes on
+            text = self._mop == _TEXT
+            if self._mz and not ws_stream.end(self):
+                continue
+            if text and self._utf != 0:
+                self.fail(1007, 15)  # invalid UTF-8 (truncated character)
+                continue
+            if self.stream:
+                piece = self._piece
+                self._events.append(("fragment", text, b"" if piece is None else piece, True))
+                self._piece = None
+            else:
+                self._deliver(text, self._mn)
+            self._mop = 0
+            self._mn = 0
+            self._mz = 0
 
-    def _reserve(self, need):
+    def _reserve(self, n):
         msg = self._msg
         cap = _INITIAL if msg is None else len(msg)
-        if need == 0 or (msg is not None and need <= cap):
+        if n == 0 or (msg is not None and n <= cap):
             return
-        while cap < need:
+        while cap < n:
             cap *= 2
         if self.max_size is not None and cap > self.max_size:
             cap = self.max_size
-        if cap < need:
-            cap = need
+        if cap < n:
+            cap = n
         new = bytearray(cap)
         if self._mn:
             copy_into(new, 0, msg, 0, self._mn)
@@ -490,62 +512,6 @@ class ServerProtocol:
         else:
             s.append(m)
 
-    def _frame_end(self):
-        op = self._op
-        self._left = -1
-        if self.failed or op < 0:
-            if op == _CLOSE:
-                ctl = self._ctl
-                self._ctl = None
-                code, reason = parse_close(memoryview(ctl or b"")[: self._cn])
-                if reason is None:
-                    code, reason = 1006, ""
-                self._set_closed(code, reason)
-            return
-        if op >= 8:
-            # (the buffer goes: an idle connection holds none)
-            ctl = self._ctl
-            self._ctl = None
-            payload = bytes(memoryview(ctl or b"")[: self._cn])
-            if op == _PING:
-                if self.state == OPEN:
-                    self._frame(_PONG, payload, True, 0)
-                self._events.append(("ping", payload))
-            elif op == _PONG:
-                if self._pong_deadline is not None and payload == self._ping:
-                    self._pong_deadline = None
-                    self._ping_due = ticks_add(self._now, self.ping_interval_ms)
-                self._events.append(("pong", payload))
-            else:
-                code, reason = parse_close(payload)
-                if reason is None:
-                    self.fail(code, 14)  # invalid close frame
-                    return
-                if self.state == OPEN:
-                    # RFC 6455 5.5.1: answer with a Close echoing the status code
-                    self.sent_close_code = None if code == 1005 else code
-                    self._frame(_CLOSE, build_close(self.sent_close_code), True, 0)
-                self._set_closed(code, reason)
-            return
-        if not self._fin:
-            return
-        text = self._mop == _TEXT
-        if self._mz and not _more().end(self):
-            return
-        if text and self._utf != 0:
-            self.fail(1007, 15)  # invalid UTF-8 (truncated character)
-            return
-        if self.stream:
-            piece = self._piece
-            self._events.append(("fragment", text, b"" if piece is None else piece, True))
-            self._piece = None
-        else:
-            self._deliver(text, self._mn)
-        self._mop = 0
-        self._mn = 0
-        self._zn = 0
-        self._mz = False
-
     def _set_closed(self, code, reason):
         if self.state == CLOSED:
             return
@@ -559,7 +525,7 @@ class ServerProtocol:
         """Fail the connection (RFC 6455 7.1.7): send a Close with ``code``
         and stop processing what the peer sends, except its Close.
 
-        (``reason``: text, or the number of a line of ``_WHY``.) With
+        (``reason``: text, or the number of a line of the reasons below.) With
         ``defer_close`` (and not ``now``) the Close is not queued yet:
         a ``("failed", code, reason)`` event follows the messages received
         before the fault, and the caller sends the Close with
@@ -568,7 +534,15 @@ class ServerProtocol:
         if self.failed:
             return
         if type(reason) is int:
-            reason = _WHY.split("\n")[reason]
+            # one reason a line (one string object instead of one per reason)
+            reason = (
+                "keepalive ping timeout\ninvalid frame length\nreserved bits set\n"
+                "RSV1 set without an extension for it\nunknown opcode\nclient frame not masked\n"
+                "fragmented control frame\ncontrol frame over 125 bytes\ncontinuation without a message\n"
+                "new message inside a fragmented one\nframe too big\ncompressed message too big\n"
+                "message too big\ninvalid UTF-8\ninvalid close frame\ninvalid UTF-8 (truncated character)\n"
+                "invalid compressed data"
+            ).split("\n")[reason]
         self.failed = True
         self.fail_code = code
         self.fail_reason = reason
@@ -577,7 +551,7 @@ class ServerProtocol:
         if self.state == OPEN:
             if self.defer_close and not now:
                 self._events.append(("failed", code, reason))
-                self._close_deadline = ticks_add(self._now, self.close_timeout_ms)
+                self._due = ticks_add(self.now, self.close_timeout_ms)
             else:
                 self.send_close(code, reason)
 
@@ -605,15 +579,16 @@ class ServerProtocol:
 
     # -- sending -----------------------------------------------------------
 
-    def _frame(self, op, payload, fin, rsv):
-        # a server frame: its header (2, 4 or 10 bytes), then the payload
+    def _frame(self, code, payload, fin, flags):
+        # a server frame (opcode ``code``, | ``flags``: RSV bits): its header
+        # (2, 4 or 10 bytes), then the payload
         n = len(payload)
         small = n <= _JOIN
         h = 2 if n < 126 else 4 if n < 0x10000 else 10
         # header and a small payload in one new piece; a large one's header
-        # in a shared buffer, copied out below
-        buf = bytearray(h + n) if small else _ohdr
-        buf[0] = (0x80 if fin else 0) | rsv | op
+        # in a piece of its own
+        buf = bytearray(h + n if small else h)
+        buf[0] = (0x80 if fin else 0) | flags | code
         if n < 126:
             buf[1] = n
         elif n < 0x10000:
@@ -635,7 +610,7 @@ class ServerProtocol:
         else:
             # a large payload goes out as a view: what the transport cannot
             # take at once is then copied once, not sliced and copied again
-            out.append(bytes(memoryview(buf)[:h]))
+            out.append(buf)
             out.append(memoryview(payload) if self.parts else payload)
 
     def send_text(self, data):
@@ -689,7 +664,7 @@ class ServerProtocol:
         self.sent_close_code = code
         self._frame(_CLOSE, build_close(code, reason), True, 0)
         self.state = CLOSING
-        self._close_deadline = ticks_add(self._now, self.close_timeout_ms)
+        self._due = ticks_add(self.now, self.close_timeout_ms)
 
     def data_to_send(self):
         """Bytes queued for the wire (b"" if none); with ``parts`` (the

@@ -234,6 +234,112 @@ def test_keepalive_ping_pong_and_dead_peer_1011():
     assert close_code_sent(p) == 1011 and p.state == CLOSING
 
 
+def test_one_timer_keepalive_then_close():
+    # the keepalive and the close timeout share the core's one timer: a pong
+    # arriving while closing does not move the close deadline; a deferred
+    # failure's Close goes out at its deadline, then the close timeout runs
+    p = ServerProtocol(ping_interval_ms=1000, ping_timeout_ms=500, close_timeout_ms=3000, now_ms=0)
+    p.tick(1000)
+    ping = frames(p.data_to_send())[0][3]
+    p.tick(1100)
+    p.send_close()
+    assert p.next_deadline_ms() == 4100
+    feed(p, cframe(10, ping))
+    assert _events(p) == [("pong", ping)] and p.next_deadline_ms() == 4100
+    p.tick(4099)
+    assert p.state == CLOSING
+    p.tick(4100)
+    assert p.state == CLOSED and p.close_code == 1006 and p.next_deadline_ms() is None
+    q = ServerProtocol(ping_interval_ms=1000, defer_close=True, close_timeout_ms=300, now_ms=0)
+    q.tick(1000)
+    ping = frames(q.data_to_send())[0][3]
+    feed(q, cframe(10, ping + b"!") + cframe(1, "x", key=None))  # not its pong; then a fault
+    assert _events(q) == [("pong", ping + b"!"), ("failed", 1002, "client frame not masked")]
+    assert q.next_deadline_ms() == 1300 and q.data_to_send() == b""
+    q.tick(1300)
+    assert close_code_sent(q) == 1002 and q.state == CLOSING and q.next_deadline_ms() == 1300 + 300
+    # ping payloads differ from one ping to the next
+    r = ServerProtocol(ping_interval_ms=10, now_ms=0)
+    seen = []
+    for t in (10, 11, 21, 22, 32):
+        r.tick(t)
+        for fr in frames(r.data_to_send()):
+            seen.append(fr[3])
+            feed(r, cframe(10, fr[3]))
+    assert len(seen) == 3 and len(set(seen)) == 3 and r.state == OPEN
+
+
+def test_control_frames_of_every_size_and_after_a_failure():
+    # a control frame's payload, each size to 125, at any split
+    for n in (0, 1, 4, 5, 124, 125):
+        body = bytes(range(n))
+        for step in (0, 1, 3):
+            p = ServerProtocol()
+            feed(p, cframe(1, "a", False) + cframe(9, body) + cframe(0, "b"), step)
+            assert _events(p) == [("ping", body), ("text", "ab")], (n, step)
+            assert frames(p.data_to_send()) == [(True, 0, 10, body)]
+    # after a failure: frames of any kind and size are skipped, only the
+    # Close counts (also after a ping that came in part before the failure)
+    for step in (0, 1, 7):
+        p = ServerProtocol(defer_close=True, ping_interval_ms=1000, ping_timeout_ms=500, now_ms=0)
+        ping = cframe(9, b"p" * 100)
+        feed(p, ping[:20])
+        p.tick(1000)
+        p.tick(1500)  # no pong in time: failed (the ping's rest still comes)
+        assert p.failed and p.fail_code == 1011
+        data = ping[20:] + cframe(2, b"z" * 300) + cframe(9, b"q" * 3) + cframe(8, b"\x03\xe8bye")
+        feed(p, data, step)
+        assert p.state == CLOSED and p.close_code == 1000 and p.close_reason == "bye", step
+        assert _events(p) == [("close", 1000, "bye")]  # (a keepalive failure: no "failed" event)
+
+
+def _zcore(**kw):
+    from microproto.ws_deflate import PerMessageDeflate, negotiate
+    from microproto_port import inflate
+
+    params, header = negotiate(["permessage-deflate"], inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER)
+    return ServerProtocol(deflate=PerMessageDeflate(params, inflate), **kw)
+
+
+def test_compressed_messages_load_their_module_and_are_bounded():
+    from microproto import ws_protocol
+
+    empty = b"\x00\x00\x00\xff\xff"  # an empty stored block: inflates to nothing
+    for step in (0, 1):
+        # the first compressed message loads microproto.ws_stream, also when
+        # its only frame is empty (RFC 7692: one 0 byte) or a plain frame
+        # came first; ("Hello": RFC 7692 7.2.3.1)
+        for first in (b"\x00", b"\xf2\x48\xcd\xc9\xc9\x07\x00"):
+            ws_protocol.ws_stream = None  # (as in a fresh interpreter)
+            p = _zcore()
+            feed(p, cframe(1, "plain") + cframe(1, first, rsv=0x40) + cframe(2, b"\x00", rsv=0x40), step)
+            text = "" if first == b"\x00" else "Hello"
+            assert _events(p) == [("text", "plain"), ("text", text), ("binary", b"")], (step, first)
+            assert ws_protocol.ws_stream is not None and not p.failed
+        # a compressed message of at most 2 * max_size + 1024 bytes
+        # (compressed), whole or in fragments; one byte more fails it
+        p = _zcore(max_size=10, max_frame=2000)
+        feed(p, cframe(2, empty * 208 + b"\x00", rsv=0x40), step)
+        feed(p, cframe(2, empty * 100, False, rsv=0x40) + cframe(0, empty * 108 + b"\x00"), step)
+        assert _events(p) == [("binary", b""), ("binary", b"")] and not p.failed
+        for data in (
+            cframe(2, empty * 209, rsv=0x40),
+            cframe(2, empty * 200, False, rsv=0x40) + cframe(0, empty * 9, False) + cframe(0, b"\x00"),
+        ):
+            p = _zcore(max_size=10, max_frame=2000)
+            feed(p, data, step)
+            assert close_code_sent(p) == 1009 and p.fail_reason == "compressed message too big", step
+        # the bound exactly: 1044 bytes pass, the 1045th fails
+        for first in (empty * 208 + empty[:4], empty * 100):
+            p = _zcore(max_size=10, max_frame=2000)
+            rest = empty * 208 + empty[:4]
+            rest = rest[len(first) :]
+            feed(p, cframe(2, first, False, rsv=0x40) + (cframe(0, rest, False) if rest else b""), step)
+            assert not p.failed and p.data_to_send() == b"", step
+            feed(p, cframe(0, b"\xff"), step)
+            assert close_code_sent(p) == 1009 and p.fail_reason == "compressed message too big", step
+
+
 def test_send_frames():
     p = ServerProtocol()
     p.send_text("h\u00e9")
