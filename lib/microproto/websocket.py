@@ -54,9 +54,11 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   ``deflate_mem_level`` (5: zlib's speed/memory trade-off, not on the wire), ``max_window_bits`` (15: the largest client
   window inflated; lower it on a board to save RAM).
 - ``max_line`` (4096), ``max_headers`` (48): request head limits (400/431).
-- ``read_size`` (4096; 1024 on MicroPython): bytes per socket read, the
-  size of the buffer the connections read into (one per server: a read is
-  handed to the connection's core at once).
+- ``read_size`` (4096): bytes per socket read, the size of the buffer
+  the connections read into (one per server, made with the first
+  connection: a read is handed to the connection's core at once). The
+  request head is read in pieces of at most 1024 bytes (MicroPython
+  allocates a read's whole size before it shrinks it).
 - ``legacy_webrepl`` (False): for the device console only, accept what old
   WebREPL tools send against RFC 6455: unmasked client frames, no
   Sec-WebSocket-Version, a key that is not 16 bytes of base64.
@@ -106,7 +108,8 @@ class _Options:
     max_window_bits = 15
     max_line = 4096
     max_headers = 48
-    read_size = 1024 if RUNTIME == "micropython" else 4096  # held by every session
+    read_size = 4096  # one buffer per server (1024 until the connections shared it: a 1 KiB
+    # message then took two reads; 4096 halves the unix port's CPU per 1 KiB and 64 KiB echo)
     backlog = 5
     legacy_webrepl = False
 
@@ -422,7 +425,7 @@ class Server(Clock):
         o = self.options
         parser = hs.RequestParser(o.max_line, o.max_headers)
         while True:
-            data = await reader.read(o.read_size)
+            data = await reader.read(o.read_size if o.read_size < 1024 else 1024)
             if not data:
                 raise hs.HandshakeError(400, 1)  # connection closed during the request
             if parser.receive_data(data) is not None:

@@ -80,7 +80,7 @@ Run a WebSocket echo server.
   --handshake-timeout-ms N  (default 10000)
   --close-timeout-ms N      (default 5000)
   --write-timeout-ms N      cut a peer that takes nothing for N ms (default 10000)
-  --read-size N       bytes per socket read (default 4096; 1024 on MicroPython)
+  --read-size N       bytes per socket read (default 4096)
   --max-connections N (default 8)
   --heap-report       benchmarks: answer __heap__/__heapstart__/__heapend__ with heap figures
   -h, --help          show this help
