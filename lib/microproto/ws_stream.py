@@ -1,6 +1,7 @@
 """The receive paths of ``microproto.ws_protocol`` that a plain message
 does not take, loaded with the first compressed message or the first frame
-in ``stream`` mode (close reasons by their number in ``ws_protocol._WHY``):
+in ``stream`` mode (close reasons by their number in
+``ServerProtocol.fail``'s list of reasons):
 payloads unmasked through the connection's scratch buffer, inflated
 (``max_size`` bounds what comes out, in ``stream`` mode too), or handed out
 as pieces (``("fragment", ...)`` events).
