@@ -38,7 +38,10 @@ bytes, while one comes in) and a message buffer (made with the first data frame,
 frame's length) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
 handed out: 2N (on MicroPython every 64 KiB of a message over a quarter
-of the heap runs a collection, so that the second N finds room). Steady
+of the heap runs a collection, so that the second N finds room). A whole
+uncompressed message in one writable ``data`` (the driver's read buffer
+on MicroPython) needs no message buffer: it is unmasked there, in place,
+and copied once, into the ``str``/``bytes``. Steady
 state (uncompressed frames) allocates nothing in the frame codec.
 
 The frame header is parsed here, in place (``microproto.ws_frames`` is the
@@ -239,7 +242,9 @@ class ServerProtocol:
     # -- receiving ---------------------------------------------------------
 
     def receive_data(self, data):
-        """Feed bytes from the peer (``b""``: end of stream)."""
+        """Feed bytes from the peer (``b""``: end of stream). A writable
+        ``data`` (bytearray, memoryview) may be unmasked in place: its
+        contents afterwards are undefined; nothing keeps a view of it."""
         global ws_stream
         n = len(data)
         if not n:
@@ -248,6 +253,14 @@ class ServerProtocol:
             return
         i = 0
         hb = self._hb
+        # a writable buffer (a driver's read buffer: a memoryview on
+        # MicroPython) is unmasked in place, and a whole message made from it
+        rw = type(data) is not bytes
+        if rw:
+            try:
+                data[0] = data[0]
+            except TypeError:
+                rw = False
         while i < n and self.state != CLOSED:
             if self._left == -1:
                 # a whole small masked message (FIN text/binary, no RSV, not
@@ -265,15 +278,27 @@ class ServerProtocol:
                     mf = self.max_frame
                     if 0 <= k and j + 4 + k <= n and (mf is None or k <= mf) and (self.max_size is None or k <= self.max_size):
                         copy_into(hb, 0, data, j, 4)
-                        msg = self._msg
-                        if msg is None or len(msg) < k:
-                            self._reserve(k or 1)
+                        j += 4
+                        if rw:
+                            # in place: one copy (the message), no message
+                            # buffer; the bytes/str is made after the unmasking
+                            # and keeps nothing of the buffer (reused by the next read)
+                            mask_into(data, j, data, j, k, hb, 0)
+                            if b0 == 0x82 or utf8_check(data, 0, j, j + k) == 0:
+                                self._deliver(b0 == 0x81, data[j : j + k])
+                                i = j + k
+                                continue
+                            mask_into(data, j, data, j, k, hb, 0)  # masked again, as it came
+                        else:
                             msg = self._msg
-                        mask_into(msg, 0, data, j + 4, k, hb, 0)
-                        if b0 == 0x82 or utf8_check(msg, 0, 0, k) == 0:
-                            self._deliver(b0 == 0x81, k)
-                            i = j + 4 + k
-                            continue
+                            if msg is None or len(msg) < k:
+                                self._reserve(k or 1)
+                                msg = self._msg
+                            mask_into(msg, 0, data, j, k, hb, 0)
+                            if b0 == 0x82 or utf8_check(msg, 0, 0, k) == 0:
+                                self._deliver(b0 == 0x81, self._mv[:k])
+                                i = j + k
+                                continue
                         # invalid UTF-8: the general path below fails it
             if self._left < 0:
                 # the header: 2 bytes, then the extended length and the mask key
@@ -474,7 +499,10 @@ class ServerProtocol:
                 self._events.append(("fragment", text, b"" if piece is None else piece, True))
                 self._piece = None
             else:
-                self._deliver(text, self._mn)
+                mv = self._mv
+                self._deliver(text, None if mv is None else mv[: self._mn])
+                if mv is not None and len(mv) > _KEEP:
+                    self._msg = self._mv = None
             self._mop = 0
             self._mn = 0
             self._mz = 0
@@ -496,16 +524,13 @@ class ServerProtocol:
         self._msg = new
         self._mv = memoryview(new)
 
-    def _deliver(self, text, n):
-        # the message in _msg[:n], as str or bytes: to the sink, or an event
-        mv = self._mv
+    def _deliver(self, text, mv):
+        # the message in mv (a view of _msg, or of the read buffer unmasked in
+        # place; None: empty), as a str or bytes of its own: to the sink, or an event
         if mv is None:
             m = "" if text else b""
         else:
-            mv = mv[:n]
             m = str(mv, "utf-8") if text else bytes(mv)
-            if len(self._msg) > _KEEP:
-                self._msg = self._mv = None
         s = self.sink
         if s is None:
             self._events.append(("text" if text else "binary", m))

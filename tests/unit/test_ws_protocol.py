@@ -375,3 +375,69 @@ def test_unmasked_only_when_allowed():
     p = ServerProtocol(allow_unmasked=True)
     feed(p, cframe(1, "legacy", key=None))
     assert _events(p) == [("text", "legacy")]
+
+
+def test_messages_from_a_writable_buffer_are_unmasked_in_place_and_copied():
+    # a driver's read buffer (MicroPython: a view of one buffer, shared by
+    # the connections and reused by the next read): whole messages are
+    # unmasked in it, without a message buffer, and handed out as copies
+    buf = bytearray(4096)
+    mv = memoryview(buf)
+    blob = bytes(range(256)) * 3
+    want = [("text", "h\u00e9llo"), ("text", "x" * 200), ("text", ""), ("binary", blob), ("binary", b"")]
+    wire = b"".join(cframe(1 if t == "text" else 2, m) for t, m in want)
+    for sink in (None, []):
+        p = ServerProtocol()
+        p.sink = sink
+        buf[: len(wire)] = wire
+        p.receive_data(mv[: len(wire)])
+        got = p.events_received() if sink is None else [("text" if type(m) is str else "binary", m) for m in sink]
+        assert p._msg is None and not p.failed  # (the in-place path: no message buffer)
+        # the next read overwrites the buffer: the messages stay as they were
+        for i in range(len(buf)):
+            buf[i] = 0x55
+        p.receive_data(cframe(2, b"next"))
+        assert got == want
+        assert [type(m) for _, m in got] == [str, str, str, bytes, bytes]
+        assert {got[3][1]: 1}.get(blob) == 1 and {got[0][1]: 1}.get("h\u00e9llo") == 1  # hashes made after unmasking
+    # a read-only buffer is left as it came (the message buffer then)
+    ro = bytes(wire)
+    p = ServerProtocol()
+    p.receive_data(memoryview(ro))
+    assert ro == wire and p.events_received() == want and p._msg is not None
+    # a message split across reads of the buffer, after a whole one in it
+    a = cframe(2, b"one") + cframe(1, "two words")
+    buf[: len(a)] = a
+    p = ServerProtocol()
+    p.receive_data(mv[: len(a) - 4])
+    buf[:4] = a[-4:]
+    p.receive_data(mv[:4])
+    assert p.events_received() == [("binary", b"one"), ("text", "two words")]
+    # invalid UTF-8 in the buffer still fails the connection (1007; masked
+    # with KEY this payload is ASCII: the buffer is left masked as it came)
+    bad = cframe(1, b"a\xffbc") + cframe(1, "after")
+    buf[: len(bad)] = bad
+    p = ServerProtocol()
+    p.receive_data(mv[: len(bad)])
+    assert close_code_sent(p) == 1007 and p.events_received() == []
+
+
+def test_mask_into_in_place():
+    # the core unmasks the read buffer in place: dst is src, same offsets,
+    # at any alignment and length (viper, C and Python versions alike)
+    from microproto.fastpy import py_mask_into
+    from microproto_port.fast import mask_into
+
+    src = bytes((i * 7 + 3) & 0xFF for i in range(80))
+    for f in (mask_into, py_mask_into):
+        for off in range(8):
+            for n in (0, 1, 3, 4, 5, 8, 31, 32, 33, 64 - off):
+                for phase in (0, 1, 3):
+                    buf = bytearray(src)
+                    f(buf, off, buf, off, n, KEY, phase)
+                    want = bytearray(src)
+                    for i in range(n):
+                        want[off + i] ^= KEY[(i + phase) & 3]
+                    assert buf == want, (off, n, phase)
+                    f(memoryview(buf), off, memoryview(buf), off, n, KEY, phase)
+                    assert buf == src, (off, n, phase)
