@@ -131,6 +131,12 @@ def _attr(core, name):
         return globals()[name]
     if name == "__all__" and not core:
         return ["SMTP", "AsyncSMTP", "send_mail", "SendResult", "Reply", "SMTPReplyError", "SMTPRecipientsRefused", "main"]
+    if name[-5:] == "Error" and name[:4] != "SMTP":
+        # UsageError, PeerError, ...: microproto.errors' (smtp and smtp_core
+        # offered them before they were loaded on use)
+        from microproto import errors
+
+        return getattr(errors, name)
     m = "ext" if core or name == "send_mail" else "cli" if name == "main" else None
     if m is None or name[:4] == "SMTP":
         raise AttributeError(name)

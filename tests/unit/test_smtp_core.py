@@ -463,3 +463,19 @@ def test_dsn_parameters():
     c.run(s.hello())
     _raises(UsageError, c.run, s.mail("a@x", "b@y", b"x", notify="NEVER"))
     assert b"MAIL" not in bytes(sock.sent)  # nothing sent for a refused request
+
+
+def test_error_classes_reachable_from_smtp_and_smtp_core():
+    # both modules offered UsageError and PeerError before their rarer names
+    # were loaded on use; a user's ``except smtp.UsageError`` must still work
+    from microproto import errors, smtp, smtp_core
+
+    assert smtp.UsageError is errors.UsageError
+    assert smtp.PeerError is errors.PeerError
+    assert smtp_core.UsageError is errors.UsageError
+    try:
+        smtp.NoSuchError
+    except AttributeError:
+        pass
+    else:
+        assert False, "an unknown name must be an AttributeError"
