@@ -297,7 +297,10 @@ def _zcore(**kw):
     from microproto.ws_deflate import PerMessageDeflate, negotiate
     from microproto_port import inflate
 
-    params, header = negotiate(["permessage-deflate"], inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER)
+    # a 512-byte client window: the inflater's is all these cores allocate
+    # (a 32 KiB one each failed on a board's fragmented heap, ESP32_GENERIC)
+    params, header = negotiate(["permessage-deflate; client_max_window_bits=9"], inflate.CAN_COMPRESS,
+                               inflate.CAN_TAKEOVER)
     return ServerProtocol(deflate=PerMessageDeflate(params, inflate), **kw)
 
 
