@@ -339,7 +339,12 @@ def test_async_session_over_tcp():
     srv.wait()
     assert srv.error is None, srv.error
     assert r.accepted == ["you@y.org"] and r.refused["bad@y.org"].enhanced == "5.1.1"
-    assert srv.data == b"a\r\n..b\r\n" * 1000 + b".\r\n"
+    # compared in place, pair by pair: the expected 8 KB built whole failed
+    # to allocate on a board's fragmented heap (hwtest ESP32_GENERIC)
+    d = memoryview(srv.data)
+    assert len(d) == 8003 and d[8000:] == b".\r\n", len(d)
+    for i in range(0, 8000, 8):
+        assert d[i : i + 8] == b"a\r\n..b\r\n", (i, bytes(d[i : i + 8]))
 
 
 def test_async_timeout():
