@@ -325,7 +325,7 @@ class Driven:
                         if s is None:
                             n = yield from self.reader.readinto(buf)
                         else:
-                            yield asyncio.core._io_queue.queue_read(s)
+                            yield streams.wait_read(s)
                             n = s.readinto(buf)
                             if n is None:
                                 continue  # nothing yet (TLS: a record not whole)

@@ -2,6 +2,7 @@
 needs beyond the stream API both runtimes share. Same names as
 ports/cpython/microproto_port/streams.py."""
 
+import asyncio
 import socket
 
 from micropython import const
@@ -48,6 +49,14 @@ def accepted(d):
     except (AttributeError, OSError, TypeError):
         pass  # a TLS socket, or a stack without the option
 
+
+
+def wait_read(s):
+    """What a generator awaited as a coroutine yields to wait until the
+    socket ``s`` can be read (what ``Stream.readinto`` does before it reads,
+    without the coroutine it costs per read): an asyncio internal, kept here
+    in the port. CPython's driver is fed by the transport and never asks."""
+    return asyncio.core._io_queue.queue_read(s)
 
 def reuse_safe(writer):
     """No-op: MicroPython's stream copies what the socket does not take at
