@@ -33,114 +33,160 @@ limits of ``microproto.websocket.serve`` apply to each connection.
 import asyncio
 
 from microproto import websocket
-from microproto_port import ticks_add, ticks_diff, ticks_ms
-
-PAGE = __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "console.html"
+from microproto_port import ticks_ms
 
 
-def page_handler(request):
-    """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere.
-    The page is streamed from the file (the server reads it into one 1 KiB
-    buffer and sends it from there), never read whole."""
-    # (microproto.console_page, loaded with the first such request)
-    from microproto.console_page import page_handler as h
+def __getattr__(name):
+    # what is made or loaded only when asked: ``PAGE`` (the page's path),
+    # ``page_handler`` (microproto.console_page, the page's route) and
+    # ``main`` (microproto.console_cli, the command line)
+    if name == "PAGE":
+        return __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "console.html"
+    if name == "page_handler":
+        from microproto.console_page import page_handler
 
-    return h(request)
+        return page_handler
+    if name == "main":
+        from microproto.console_cli import main
 
-
-def _flush(ws, core):
-    # queued in order in one go (no await between), then sent under the
-    # driver's write deadline: returns None, or the drain to await (a
-    # plain function: no lock of our own, no coroutine per message)
-    if ws.open:
-        for is_text, data in core.messages_to_send():
-            if is_text:
-                ws.core.send_text(data)
-            else:
-                ws.core.send_binary(data)
-    return ws._out()
+        return main
+    raise AttributeError(name)
 
 
-async def _run(ws, core, repl, lines, server):
-    # runs the queued lines (lines[1:]), then ends: a task exists only
-    # while lines run (lines[0]), so an idle session holds none; Ctrl-C is
-    # read meanwhile
-    try:
-        while len(lines) > 1 and not core.closed:
-            out, more = await repl.apush(lines.pop(1))
-            core.output(out, more)
-            c = _flush(ws, core)
-            if c is not None:
-                await c
-    except Exception as e:
-        # a failing REPL must not leave the session waiting forever
-        (server.board[2] or server).last_error = e
-        await ws.close(1011, "internal error")
-    finally:
-        lines[0] = None
+class _Session:
+    """One browser session. ``append`` is the WebSocket core's sink: each
+    whole message from the client is handled as it arrives, in the read
+    path (no task waits for messages, no coroutine is made per message);
+    what it queues goes out with the read's flush. Queued lines run in a
+    task (``run``) that exists only while they run, so an idle session
+    holds none; Ctrl-C is read meanwhile."""
 
+    task = None
 
-async def _session(ws, server, o):
-    # o: (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
-    peer = ws.remote_address[0] if ws.remote_address else None
-    password = o[0]
-    # (what the check needs as its defaults, not as a closure: no cell stays
-    # in this frame after the login drops the check)
-    core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
-                check=lambda given, g=server.gate, p=peer, pw=password: g.check(p, given, pw, ticks_ms()))
-    repl = o[6]("<console>")
-    lines = [None]  # the task running lines while there is one, then the lines queued
-    # the login deadline counts from the connection: keystrokes do not move it
-    deadline = ticks_add(ticks_ms(), o[1])
-    try:
-        c = _flush(ws, core)
-        while True:
-            if c is not None:
-                await c
-            if core.logged_in:
-                message = await ws.recv()
-            else:
-                try:
-                    message = await asyncio.wait_for(ws.recv(), max(ticks_diff(deadline, ticks_ms()), 0) / 1000)
-                except asyncio.TimeoutError:
-                    await ws.close(1008, "login timeout")
-                    return
+    def append(self, message):
+        # (ws: the WebSocket; core: the WebREPL session; repl: the REPL; lines: queued)
+        core = self.core
+        try:
             core.receive(message, isinstance(message, str))
             while True:
                 ev = core.next_event()
                 if ev is None:
                     break
                 kind = ev[0]
-                if kind == "exec":
-                    lines.append(ev[1])
-                    if lines[0] is None:
-                        lines[0] = asyncio.create_task(_run(ws, core, repl, lines, server))
+                if kind == "login":
+                    t = self.task
+                    if ev[1] and t is not None:
+                        # the login deadline's wait ends (see _session)
+                        t.cancel()
+                        self.task = None
+                elif kind == "exec":
+                    self.lines.append(ev[1])
+                    if self.task is None:
+                        self.task = asyncio.create_task(self.run())
                 elif kind == "interrupt":
-                    if not repl.interrupt():
-                        del lines[1:]
-                        repl.reset()
+                    if not self.repl.interrupt():
+                        self.lines.clear()
+                        self.repl.reset()
                         core.interrupted()
                 elif kind == "close":
                     # a wrong password closes at once: the gate makes the
                     # address wait at its next connection, not this one
-                    c = _flush(ws, core)
-                    if c is not None:
-                        await c
-                    await ws.close(ev[1], ev[2])
-                    return
-            c = _flush(ws, core)
-    except websocket.ConnectionClosed:
-        pass
-    except Exception as e:
-        # the status view's last_error (one slot: the Telnet server's when
-        # it runs, so that it is the last of either)
-        (server.board[2] or server).last_error = e
-        raise
+                    self.send()
+                    if self.ws.open:
+                        self.ws.core.send_close(ev[1], ev[2])
+            self.send()
+        except Exception as e:
+            # the status view's last_error (one slot: the Telnet server's
+            # when it runs, so that it is the last of either); the driver
+            # closes the connection (1011)
+            s = self.ws.server
+            (s.board[2] or s).last_error = e
+            raise
+
+    def send(self):
+        # the session's messages, queued as frames in order in one go (the
+        # caller's flush sends them under the driver's write deadline)
+        ws = self.ws
+        if ws.open:
+            for is_text, data in self.core.messages_to_send():
+                if is_text:
+                    ws.core.send_text(data)
+                else:
+                    ws.core.send_binary(data)
+
+    async def run(self):
+        core = self.core
+        ws = self.ws
+        lines = self.lines
+        try:
+            while lines and not core.closed:
+                out, more = await self.repl.apush(lines.pop(0))
+                core.output(out, more)
+                self.send()
+                c = ws._out()
+                if c is not None:
+                    await c
+        except Exception as e:
+            # a failing REPL must not leave the session waiting forever
+            s = ws.server
+            (s.board[2] or s).last_error = e
+            await ws.close(1011, "internal error")
+        finally:
+            self.task = None
+
+
+async def _session(ws):
+    # the console's handler: ws.server.console is (password,
+    # login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
+    server = ws.server
+    o = server.console
+    peer = ws.remote_address[0] if ws.remote_address else None
+    password = o[0]
+    s = _Session()
+    s.ws = ws
+    s.lines = []
+    # (what the check needs as its defaults, not as a closure: no cell stays
+    # after the login drops the check)
+    s.core = core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
+                         check=lambda data, gate=server.gate, peer=peer, password=password:
+                         gate.check(peer, data, password, ticks_ms()))
+    s.repl = o[6]("<console>")
+    try:
+        s.send()
+        # what came behind the handshake went to the connection's queue
+        q = ws._queue
+        while q:
+            m = q.pop(0)
+            if m is None:  # the peer's fault, after the messages before it
+                ws.core.send_fail_close()
+            else:
+                s.append(m)
+        ws.core.sink = s
+        c = ws._out()
+        if c is not None:
+            await c
+        # the login deadline counts from the connection: keystrokes do not
+        # move it. Until the login, a task waits for the connection's end
+        # under that deadline; the login cancels it (append), so a session
+        # logged in holds neither it nor its timer
+        if not core.logged_in:
+            t = s.task = asyncio.create_task(ws.done.wait())
+            try:
+                await asyncio.wait_for(t, o[1] / 1000)
+            except asyncio.TimeoutError:
+                await ws.close(1008, "login timeout")
+            except asyncio.CancelledError:
+                if not core.logged_in:
+                    raise  # not the login's: this task's own cancellation
+            if s.task is t:
+                s.task = None
+            t = None
+        await ws.done.wait()
     finally:
         core.end()  # an upload under way is dropped, the old file kept
-        if lines[0] is not None:
-            lines[0].cancel()
-        repl.close()
+        if s.task is not None:
+            s.task.cancel()
+        s.repl.close()
 
 
 async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False, fail_delay_ms=1000,
@@ -164,17 +210,15 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     from microproto.webrepl import WebREPL
     from microproto_port.repl import Session
 
-    server = []
-    o = (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
-
-    def handler(ws):
-        return _session(ws, server[0], o)  # (no coroutine of its own around it)
 
     def http(request):
         if request.path == "/status":
             from microproto.status import console_route
 
-            return console_route(request, server[0], password)
+            return console_route(request, s, password)
+        # the page (microproto.console_page, loaded with the first request)
+        from microproto.console_page import page_handler
+
         return page_handler(request)
 
     if legacy_clients:
@@ -194,12 +238,12 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     import time
 
     started = getattr(time, "monotonic", time.time)()  # status.now_s()'s clock
-    s = await websocket.serve(handler, host, port, http_handler=http, **ws_options)
+    s = await websocket.serve(_session, host, port, http_handler=http, **ws_options)
+    s.console = (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
     if address is None and host and host != "0.0.0.0" and host != "::":
         address = host
     s.board = [started, address, None]  # the status view's: the Telnet server is the third
     s.last_error = None
-    server.append(s)
     return s
 
 
@@ -226,18 +270,13 @@ async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=
     return servers
 
 
-def main(argv=None):
-    """Command line entry point (``microproto-console``; the parser lives in
-    ``microproto.console_cli`` so that a board importing the console does
-    not load it)."""
-    from microproto.console_cli import main as cli_main
-
-    return cli_main(argv)
-
-
 if __name__ == "__main__":
     import sys
 
     # one copy of this module, whichever way it was started
     sys.modules["microproto.console"] = sys.modules["__main__"]
+    # the command line entry point (``microproto-console``, ``main``) lives
+    # in microproto.console_cli: a board importing the console does not load it
+    from microproto.console_cli import main
+
     main()
