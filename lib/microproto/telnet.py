@@ -83,9 +83,10 @@ _WAIT = const("Sorry, too many failed logins: try again later.\r\n")
 consteq = password_equal
 
 
-class Server(Clock):
+class Server(Clock, Gate):
     """A running Telnet server (returned by ``serve``): ``sessions`` open,
-    ``gate`` (``microproto.auth.Gate``), ``last_error`` (the last exception
+    ``gate`` (``microproto.auth.Gate``: the server is its own gate, so
+    ``sessions`` is the gate's count), ``last_error`` (the last exception
     a session's command raised, or None). It is its sessions' clock
     (``microproto.aio.Clock``: one task ends idle sessions and logins that
     take too long)."""
@@ -93,34 +94,7 @@ class Server(Clock):
     last_error = None
     _server = None
     rbuf = None  # the buffer the sessions read into (MicroPython; made with the first)
-
-    def __init__(self, shell, host, port, password, **limits):
-        if shell == "repl" or shell == "native":
-            from microproto.telnet_shells import shell_for
-
-            shell = shell_for(shell)
-        elif not hasattr(shell, "open"):
-            from microproto.shell import shell_for  # "echo", a function
-
-            shell = shell_for(shell)
-        self.shell = shell
-        self.host = host
-        self.port = port
-        if password is not None:
-            if isinstance(password, str):
-                password = password.encode()
-            if not password:
-                raise UsageError("empty password: pass password=None to run without one")
-        self.password = password
-        for k in limits:
-            setattr(self, k, limits[k])
-        self.gate = Gate(self.max_sessions, self.fail_delay_ms, self.max_failures, self.max_failures_total,
-                         self.failure_window_ms)
-        self.connections = []
-
-    @property
-    def sessions(self):
-        return self.gate.sessions
+    # (made by serve: Gate's constructor, then serve sets the rest)
 
     def close(self):
         """Stop listening and end every session."""
@@ -166,26 +140,38 @@ async def serve(
     """Start a Telnet server; returns a ``Server`` (see the module docstring)."""
     if password is ...:
         raise UsageError("a password is required (pass password=None on purpose to run without one)")
-    server = Server(
-        shell,
-        host,
-        port,
-        password,
-        max_sessions=max_sessions,
-        idle_timeout_s=idle_timeout_s,
-        max_line=max_line,
-        max_sb=max_sb,
-        max_negotiations=max_negotiations,
-        login_timeout_s=login_timeout_s,
-        fail_delay_ms=fail_delay_ms,
-        max_failures=max_failures,
-        max_failures_total=max_failures_total,
-        failure_window_ms=failure_window_ms,
-        write_timeout_ms=write_timeout_ms,
-        max_queued_lines=max_queued_lines,
-        read_size=read_size,
-        min_free_heap=min_free_heap,
-    )
+    sh = shell
+    if sh == "repl" or sh == "native":
+        from microproto.telnet_shells import shell_for
+
+        sh = shell_for(sh)
+    elif not hasattr(sh, "open"):
+        from microproto.shell import shell_for  # "echo", a function
+
+        sh = shell_for(sh)
+    if password is not None:
+        if isinstance(password, str):
+            password = password.encode()
+        if not password:
+            raise UsageError("empty password: pass password=None to run without one")
+    # the server is its own gate (sessions counted at accept) and its
+    # sessions' clock; what the sessions read of it is set here
+    server = Server(max_sessions, fail_delay_ms, max_failures, max_failures_total, failure_window_ms)
+    server.gate = server
+    server.connections = []
+    server.shell = sh
+    server.host = host
+    server.port = port
+    server.password = password
+    server.idle_timeout_s = idle_timeout_s
+    server.login_timeout_s = login_timeout_s
+    server.write_timeout_ms = write_timeout_ms
+    server.read_size = read_size
+    server.max_line = max_line
+    server.max_sb = max_sb
+    server.max_negotiations = max_negotiations
+    server.max_queued_lines = max_queued_lines
+    server.min_free_heap = min_free_heap
     if ssl is None and certfile is not None:
         from microproto_port import tls
 

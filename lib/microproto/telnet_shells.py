@@ -1,12 +1,14 @@
 """The Python REPL shell of the Telnet server (``shell="repl"`` of
 ``microproto.telnet.serve``), loaded when used: a server with a command
-shell of its own does not carry it. ``NativeReplShell`` (``shell="native"``)
-lives in ``microproto.telnet_native`` and is loaded from here on first use."""
+shell of its own does not carry it. The REPL itself
+(``microproto_port.repl``) is loaded with the first line a session types:
+a listening server and its logged-in sessions do not hold it.
+``NativeReplShell`` (``shell="native"``) lives in
+``microproto.telnet_native`` and is loaded from here on first use."""
 
 import sys
 
 from microproto_port import RUNTIME
-from microproto_port.repl import Session
 
 
 def __getattr__(name):
@@ -26,13 +28,14 @@ def shell_for(name):
     return NativeReplShell()
 
 
-class _ReplSession(Session):
-    """A REPL (``microproto_port.repl.Session``) as a shell session. Its
-    globals (and the rest of the REPL's state) are made with the first line
-    typed: a session that is only logged in holds none of it."""
+class _ReplSession:
+    """A REPL (``microproto_port.repl.Session``) as a shell session. The
+    REPL (its globals, and on first use its module) is made with the first
+    line typed: a session that is only logged in holds none of it.
+    ``namespace``: the REPL's globals (None until then)."""
 
     namespace = None  # until the first line
-    _lines = ()
+    _r = None  # the REPL, from the first line
 
     def __init__(self, shell):
         self.shell = shell
@@ -41,28 +44,36 @@ class _ReplSession(Session):
         return self.shell.banner
 
     def prompt(self):
-        return "... " if self._lines else ">>> "
+        r = self._r
+        return ">>> " if r is None else r.prompt
 
     async def line(self, text):
-        if self.namespace is None:
-            Session.__init__(self, "<telnet>")
-        return (await self.apush(text))[0]
+        r = self._r
+        if r is None:
+            from microproto_port.repl import Session
+
+            r = self._r = Session()
+            self.namespace = r.namespace
+        return (await r.apush(text))[0]
 
     def interrupt(self):
-        if self.namespace is not None:
-            if self.running:
-                return Session.interrupt(self)
-            self.reset()
+        r = self._r
+        if r is not None:
+            if r.running:
+                return r.interrupt()
+            r.reset()
         return False
 
     def close(self):
-        if self.namespace is not None:
-            Session.close(self)
+        r = self._r
+        if r is not None:
+            self._r = self.namespace = None
+            r.close()
 
 
 class ReplShell:
     """The Python REPL as a shell: one ``microproto_port.repl.Session``
-    (own globals) per connection."""
+    (own globals) per connection, made with its first line."""
 
     def __init__(self, banner=None):
         if banner is None:
