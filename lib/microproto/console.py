@@ -54,17 +54,19 @@ def __getattr__(name):
 
 
 class _Session:
-    """One browser session. ``append`` is the WebSocket core's sink: each
+    """One browser session: ``websocket``, ``core`` (its
+    ``microproto.webrepl.WebREPL``), ``repl`` (its REPL), ``pending`` (the
+    lines queued to run). ``append`` is the WebSocket core's sink: each
     whole message from the client is handled as it arrives, in the read
-    path (no task waits for messages, no coroutine is made per message);
-    what it queues goes out with the read's flush. Queued lines run in a
+    path (no task waits for messages, no coroutine is made per message),
+    and what it queues goes out with that read's flush. The lines run in a
     task (``run``) that exists only while they run, so an idle session
     holds none; Ctrl-C is read meanwhile."""
 
-    task = None
+    task = None  # the task running the lines (before the login: the login deadline's)
+    pending = ()  # a list while lines are queued or running
 
     def append(self, message):
-        # (ws: the WebSocket; core: the WebREPL session; repl: the REPL; lines: queued)
         core = self.core
         try:
             core.receive(message, isinstance(message, str))
@@ -76,37 +78,40 @@ class _Session:
                 if kind == "login":
                     t = self.task
                     if ev[1] and t is not None:
-                        # the login deadline's wait ends (see _session)
+                        # the login deadline's wait ends (see wait)
                         t.cancel()
                         self.task = None
                 elif kind == "exec":
-                    self.lines.append(ev[1])
                     if self.task is None:
+                        self.pending = [ev[1]]
                         self.task = asyncio.create_task(self.run())
+                    else:
+                        self.pending.append(ev[1])
                 elif kind == "interrupt":
                     if not self.repl.interrupt():
-                        self.lines.clear()
+                        if self.pending:
+                            self.pending.clear()
                         self.repl.reset()
                         core.interrupted()
                 elif kind == "close":
                     # a wrong password closes at once: the gate makes the
                     # address wait at its next connection, not this one
                     self.send()
-                    if self.ws.open:
-                        self.ws.core.send_close(ev[1], ev[2])
+                    if self.websocket.open:
+                        self.websocket.core.send_close(ev[1], ev[2])
             self.send()
         except Exception as e:
             # the status view's last_error (one slot: the Telnet server's
             # when it runs, so that it is the last of either); the driver
             # closes the connection (1011)
-            s = self.ws.server
+            s = self.websocket.server
             (s.board[2] or s).last_error = e
             raise
 
     def send(self):
         # the session's messages, queued as frames in order in one go (the
         # caller's flush sends them under the driver's write deadline)
-        ws = self.ws
+        ws = self.websocket
         if ws.open:
             for is_text, data in self.core.messages_to_send():
                 if is_text:
@@ -116,11 +121,10 @@ class _Session:
 
     async def run(self):
         core = self.core
-        ws = self.ws
-        lines = self.lines
+        ws = self.websocket
         try:
-            while lines and not core.closed:
-                out, more = await self.repl.apush(lines.pop(0))
+            while self.pending and not core.closed:
+                out, more = await self.repl.apush(self.pending.pop(0))
                 core.output(out, more)
                 self.send()
                 c = ws._out()
@@ -133,60 +137,69 @@ class _Session:
             await ws.close(1011, "internal error")
         finally:
             self.task = None
+            self.pending = ()
+
+    async def wait(self, timeout):
+        # the session until the connection ends (what the handler returns)
+        ws = self.websocket
+        core = self.core
+        try:
+            self.send()
+            # what came behind the handshake went to the connection's queue
+            q = ws._queue
+            while q:
+                m = q.pop(0)
+                if m is None:  # the peer's fault, after the messages before it
+                    ws.core.send_fail_close()
+                else:
+                    self.append(m)
+            c = ws._out()
+            if c is not None:
+                await c
+            # the login deadline (``timeout`` ms) counts from the
+            # connection: keystrokes do not move it. Until the login, a task
+            # waits for the connection's end under that deadline; the login
+            # cancels it (append), so a session logged in holds neither it
+            # nor its timer
+            if not core.logged_in:
+                t = self.task = asyncio.create_task(ws.done.wait())
+                try:
+                    await asyncio.wait_for(t, timeout / 1000)
+                except asyncio.TimeoutError:
+                    await ws.close(1008, "login timeout")
+                except asyncio.CancelledError:
+                    if not core.logged_in:
+                        raise  # not the login's: this task's own cancellation
+                if self.task is t:
+                    self.task = None
+                t = None
+            await ws.done.wait()
+        finally:
+            core.end()  # an upload under way is dropped, the old file kept
+            if self.task is not None:
+                self.task.cancel()
+            self.repl.close()
 
 
-async def _session(ws):
-    # the console's handler: ws.server.console is (password,
+def _session(ws):
+    # the console's handler: sets the session up (nothing to wait for) and
+    # returns its coroutine. ws.server.console: (password,
     # login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
     server = ws.server
     o = server.console
     peer = ws.remote_address[0] if ws.remote_address else None
     password = o[0]
     s = _Session()
-    s.ws = ws
-    s.lines = []
+    s.websocket = ws
     # (what the check needs as its defaults, not as a closure: no cell stays
     # after the login drops the check)
-    s.core = core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
-                         check=lambda data, gate=server.gate, peer=peer, password=password:
-                         gate.check(peer, data, password, ticks_ms()))
+    s.core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
+                  check=lambda data, gate=server.gate, peer=peer, password=password:
+                  gate.check(peer, data, password, ticks_ms()))
     s.repl = o[6]("<console>")
-    try:
-        s.send()
-        # what came behind the handshake went to the connection's queue
-        q = ws._queue
-        while q:
-            m = q.pop(0)
-            if m is None:  # the peer's fault, after the messages before it
-                ws.core.send_fail_close()
-            else:
-                s.append(m)
-        ws.core.sink = s
-        c = ws._out()
-        if c is not None:
-            await c
-        # the login deadline counts from the connection: keystrokes do not
-        # move it. Until the login, a task waits for the connection's end
-        # under that deadline; the login cancels it (append), so a session
-        # logged in holds neither it nor its timer
-        if not core.logged_in:
-            t = s.task = asyncio.create_task(ws.done.wait())
-            try:
-                await asyncio.wait_for(t, o[1] / 1000)
-            except asyncio.TimeoutError:
-                await ws.close(1008, "login timeout")
-            except asyncio.CancelledError:
-                if not core.logged_in:
-                    raise  # not the login's: this task's own cancellation
-            if s.task is t:
-                s.task = None
-            t = None
-        await ws.done.wait()
-    finally:
-        core.end()  # an upload under way is dropped, the old file kept
-        if s.task is not None:
-            s.task.cancel()
-        s.repl.close()
+    # messages go to the session from now on (those queued before: in wait)
+    ws.core.sink = s
+    return s.wait(o[1])
 
 
 async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False, fail_delay_ms=1000,
