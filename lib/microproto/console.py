@@ -37,19 +37,17 @@ from microproto_port import ticks_ms
 
 
 def __getattr__(name):
-    # what is made or loaded only when asked: ``PAGE`` (the page's path),
-    # ``page_handler`` (microproto.console_page, the page's route) and
-    # ``main`` (microproto.console_cli, the command line)
-    if name == "PAGE":
-        return __file__.rsplit("/", 1)[0] + "/console.html" if "/" in __file__ else "console.html"
-    if name == "page_handler":
-        from microproto.console_page import page_handler
-
-        return page_handler
+    # what is loaded only when asked: ``main`` (the command line,
+    # microproto.console_cli), ``PAGE`` (the page's path) and
+    # ``page_handler`` (its route): microproto.console_page
     if name == "main":
         from microproto.console_cli import main
 
         return main
+    if name == "PAGE" or name == "page_handler":
+        from microproto import console_page
+
+        return getattr(console_page, name)
     raise AttributeError(name)
 
 
@@ -181,16 +179,16 @@ class _Session:
             self.repl.close()
 
 
-def _session(ws):
+def _session(websocket):
     # the console's handler: sets the session up (nothing to wait for) and
-    # returns its coroutine. ws.server.console: (password,
+    # returns its coroutine. websocket.server.console: (password,
     # login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
-    server = ws.server
+    server = websocket.server
     o = server.console
-    peer = ws.remote_address[0] if ws.remote_address else None
+    peer = websocket.remote_address[0] if websocket.remote_address else None
     password = o[0]
     s = _Session()
-    s.websocket = ws
+    s.websocket = websocket
     # (what the check needs as its defaults, not as a closure: no cell stays
     # after the login drops the check)
     s.core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
@@ -198,7 +196,7 @@ def _session(ws):
                   gate.check(peer, data, password, ticks_ms()))
     s.repl = o[6]("<console>")
     # messages go to the session from now on (those queued before: in wait)
-    ws.core.sink = s
+    websocket.core.sink = s
     return s.wait(o[1])
 
 
@@ -224,7 +222,7 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     from microproto_port.repl import Session
 
 
-    def http(request):
+    def http_handler(request):
         if request.path == "/status":
             from microproto.status import console_route
 
@@ -251,7 +249,7 @@ async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False
     import time
 
     started = getattr(time, "monotonic", time.time)()  # status.now_s()'s clock
-    s = await websocket.serve(_session, host, port, http_handler=http, **ws_options)
+    s = await websocket.serve(_session, host, port, http_handler=http_handler, **ws_options)
     s.console = (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
     if address is None and host and host != "0.0.0.0" and host != "::":
         address = host
@@ -273,7 +271,7 @@ async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=
         # loaded before the servers start, like the sessions' modules
         from microproto import telnet
     servers = [await serve(host, port, password, legacy_clients=legacy_clients, address=address, **tls)]
-    print("console: open %s://%s:%d/ in a browser" % ("https" if tls else "http", host, port))
+    print("console: open http%s://%s:%d/ in a browser" % ("s" if tls else "", host, port))
     if telnet_port:
         servers.append(await telnet.serve("repl", host, telnet_port, password=password, **tls))
         servers[0].board[2] = servers[1]

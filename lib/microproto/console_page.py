@@ -4,6 +4,9 @@ clients never ask for the page does not carry it."""
 
 from microproto import console
 
+# the page's path (``microproto.console.PAGE``: a value set there wins)
+PAGE = console.__file__.rsplit("/", 1)[0] + "/console.html" if "/" in console.__file__ else "console.html"
+
 
 def page_handler(request):
     """Serve the console page at ``/`` (and ``/index.html``); 404 elsewhere.
