@@ -50,7 +50,6 @@ def accepted(d):
         pass  # a TLS socket, or a stack without the option
 
 
-
 def wait_read(s):
     """What a generator awaited as a coroutine yields to wait until the
     socket ``s`` can be read (what ``Stream.readinto`` does before it reads,
@@ -58,14 +57,15 @@ def wait_read(s):
     in the port. CPython's driver is fed by the transport and never asks."""
     return asyncio.core._io_queue.queue_read(s)
 
-def reuse_safe(writer):
-    """No-op: MicroPython's stream copies what the socket does not take at
-    once, so a buffer may be refilled after any write (CPython: see there)."""
-
 
 def write_eof(writer):
     """No-op: MicroPython streams cannot half-close (the peer's Close or
     the timeout ends the connection)."""
+
+
+# no-op too: MicroPython's stream copies what the socket does not take at
+# once, so a buffer may be refilled after any write (CPython: see there)
+reuse_safe = write_eof
 
 
 def blocked(writer):
