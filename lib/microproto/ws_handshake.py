@@ -15,26 +15,23 @@ Limits: ``max_line`` bytes per request or header line (request line over
 it: 400, header line: 431), ``max_headers`` header lines (431).
 """
 
-import binascii
-import hashlib
-
-
-def __getattr__(name):
-    # HandshakeError, response, error_response, ...: see the docstring
-    if name[:1] == "_":
-        raise AttributeError(name)  # (probes for __path__ and the like)
+def __getattr__(name, reason=None):
+    # HandshakeError, response, error_response, ... (see the docstring):
+    # from ws_http. Called with a reason it is ``throw``
+    if reason is None:
+        if name[:1] == "_":
+            raise AttributeError(name)  # (probes for __path__ and the like)
     from microproto import ws_http
 
-    return getattr(ws_http, name)
+    if reason is None:
+        return getattr(ws_http, name)
+    raise ws_http.HandshakeError(name, reason)
 
 
-def throw(code, reason):
-    """(Internal) raise ``HandshakeError(code, reason)``, ``reason`` the
-    number of a line of ws_http's table. (Its name and parameters are names
-    the firmware already holds: each new name is heap on a board.)"""
-    from microproto.ws_http import HandshakeError
-
-    raise HandshakeError(code, reason)
+# (Internal) ``throw(code, reason)`` raises ``HandshakeError(code, reason)``,
+# ``reason`` the number of a line of ws_refuse's table: the module's
+# ``__getattr__`` itself (one function fewer in every server's heap)
+throw = __getattr__
 
 
 class RequestParser:
@@ -67,9 +64,9 @@ class RequestParser:
 
     def __init__(self, max_line=4096, max_headers=48):
         # head, while it comes in: [max_line, max_headers, the start of a
-        # line not ended yet, the header lines (str)...]; once complete,
-        # the header lines as one string ("head": a name the firmware
-        # already holds)
+        # line not ended yet (bytes), the request line, the header lines
+        # (str)...]; once complete, the header lines as one string ("head":
+        # a name the firmware already holds)
         self.head = [max_line, max_headers, b""]
 
     def receive_data(self, data):
@@ -78,41 +75,28 @@ class RequestParser:
             return self
         if not data:
             throw(400, 1)  # connection closed during the request
-        data = bytes(data)
         h = self.head
-        part = h[2]
-        i = 0
+        data = h[2] + bytes(data)  # (b"" + data is data: no copy)
         n = len(data)
-        while i < n:
-            first = self.target is None  # the request line
+        i = 0
+        while True:
+            first = len(h) == 3  # the request line
             j = data.find(b"\n", i)
-            end = n if j < 0 else j + 1
-            k = len(part) + end - i
-            if k > h[0] or (j < 0 and k >= h[0]):
-                # no line end within max_line bytes
-                if first:
-                    throw(400, 2)  # request line too long
-                throw(431, 3)  # header line too long
+            if (n if j < 0 else j) - i >= h[0]:
+                # no line end within max_line bytes: request line too long
+                # (400, 2), header line too long (431, 3)
+                throw(431 - 31 * first, 3 - first)
             if j < 0:
-                h[2] = part + data[i:]
+                h[2] = data[i:]
                 return None
-            line = part + data[i:end] if part else data[i:end]
-            part = b""
-            i = end
-            line = line[: -2 if line.endswith(b"\r\n") else -1]
+            line = data[i : j - (j > i and data[j - 1] == 13)]  # without its CRLF or LF
+            i = j + 1
             if not line:
                 if first:
                     continue  # RFC 9112 2.2: ignore empty lines before the request
-                self.head = "\n".join(h[3:])
-                self.request = self.headers = self
-                if i < n:
-                    self.leftover = data[i:]
-                return self
-            if not first:
-                if line[0] in (0x20, 0x09):
-                    throw(400, 6)  # obsolete header line folding
-                if len(h) - 3 >= h[1]:
-                    throw(431, 7)  # too many header lines
+                break
+            if len(h) > h[1] + 3:
+                throw(431, 7)  # too many header lines
             # the method or the header name is a token (RFC 9110 5.6.2),
             # checked as bytes, not as str: on MicroPython each
             # one-character str taken out of a str is interned for good (a
@@ -123,74 +107,72 @@ class RequestParser:
                 if b < 33 or b > 126 or b in b'"(),/:;<=>?@[\\]{}':
                     ok = False
             if not ok:
-                throw(400, 4 if first else 8)  # malformed request line / header line
+                # malformed request line (4), obsolete header line folding
+                # (6), malformed header line (8)
+                throw(400, 4 if first else 6 if line[:1].isspace() else 8)
             try:
-                s = str(line, "utf-8")
+                h.append(str(line, "utf-8"))
             except UnicodeError:
                 throw(400, 0)  # request head is not UTF-8
-            if not first:
-                h.append(s)
-                continue
-            p = s.split(" ")
-            if len(p) != 3 or not p[1]:
-                throw(400, 4)  # malformed request line
-            m, t, v = p
-            if not v.startswith("HTTP/1."):
-                throw(400, 5)  # unsupported HTTP version
-            # the usual method and version: the class's strings, not a copy
-            # per connection
-            if m != "GET":
-                self.method = m
-            if v != "HTTP/1.1":
-                self.version = v
-            self.target = self.path = t
-            q = t.find("?")
-            if q >= 0:
-                self.path = t[:q]
-                self.query = t[q + 1 :]
-        h[2] = b""
-        return None
+        p = h[3].split(" ")
+        if len(p) != 3 or not p[1]:
+            throw(400, 4)  # malformed request line
+        m, t, v = p
+        if not v.startswith("HTTP/1."):
+            throw(400, 5)  # unsupported HTTP version
+        # the usual method and version: the class's strings, not a copy per
+        # connection
+        if m != "GET":
+            self.method = m
+        if v != "HTTP/1.1":
+            self.version = v
+        self.target = self.path = t
+        q = t.find("?")
+        if q >= 0:
+            self.path = t[:q]
+            self.query = t[q + 1 :]
+        self.head = "\n".join(h[4:])
+        self.request = self.headers = self
+        if i < n:
+            self.leftover = data[i:]
+        return self
 
-    def items(self):
-        """The ``(name, value)`` pairs, in order."""
+    def get_all(self, name=None):
+        """The values of header ``name`` (any case), in order. Without a
+        name: the ``(name, value)`` pairs in order (``items()``)."""
         t = self.head
-        if type(t) is list:
-            return list(t)  # (``Headers(items)``)
         out = []
         for line in t.split("\n") if t else ():
             c = line.find(":")
-            out.append((line[:c], line[c + 1 :].strip()))
+            k = line[:c]
+            if name is None:
+                out.append((k, line[c + 1 :].strip()))
+            elif k.lower() == name.lower():
+                out.append(line[c + 1 :].strip())
         return out
 
-    def get_all(self, name):
-        name = name.lower()
-        out = []
-        for k, v in self.items():
-            if k.lower() == name:
-                out.append(v)
-        return out
+    # items() is get_all(); ``in`` is true when get_all(name) is not empty
+    # (both runtimes take the truth of what __contains__ returns)
+    items = __contains__ = get_all
 
     def get(self, name, default=None):
         v = self.get_all(name)
         return v[0] if v else default
 
     def __getitem__(self, name):
-        v = self.get(name)
-        if v is None:
+        v = self.get_all(name)
+        if not v:
             raise KeyError(name)
-        return v
-
-    def __contains__(self, name):
-        return self.get(name) is not None
+        return v[0]
 
     def __iter__(self):
-        return iter(self.items())
+        return iter(self.get_all())
 
     def __len__(self):
-        return len(self.items())
+        return len(self.get_all())
 
     def __repr__(self):
-        return "Headers(%r)" % (self.items(),)
+        return "Headers(%r)" % (self.get_all(),)
 
 
 def check_upgrade(request, legacy_webrepl=False):
@@ -207,17 +189,20 @@ def check_upgrade(request, legacy_webrepl=False):
         throw(400, 10)  # HTTP/1.1 required
     h = request.headers
     # Upgrade must list the token "websocket", Connection "upgrade" (comma-
-    # separated tokens, any case; ws_http.tokens)
-    for n in ("upgrade", "connection"):
-        t = []
-        for v in h.get_all(n):
-            for v in v.split(","):
-                t.append(v.strip().lower())
-        if n == "upgrade":
-            if "websocket" not in t:
-                throw(426, 11)  # not a WebSocket upgrade
-        elif "upgrade" not in t:
-            throw(400, 12)  # Connection header must contain Upgrade
+    # separated tokens, any case; ws_http.tokens): one pass over the headers
+    u = c = False
+    for k, v in h.items():
+        k = k.lower()
+        for v in v.split(","):
+            v = v.strip().lower()
+            if k == "upgrade" and v == "websocket":
+                u = True
+            if k == "connection" and v == "upgrade":
+                c = True
+    if not u:
+        throw(426, 11)  # not a WebSocket upgrade
+    if not c:
+        throw(400, 12)  # Connection header must contain Upgrade
     if len(h.get_all("Host")) != 1:
         throw(400, 13)  # exactly one Host header required
     v = h.get_all("Sec-WebSocket-Version")
@@ -229,6 +214,8 @@ def check_upgrade(request, legacy_webrepl=False):
     key = v[0]
     if legacy_webrepl and 0 < len(key) <= 64:
         return key
+    import binascii
+
     try:
         v = binascii.a2b_base64(key.encode())
     except Exception:  # binascii.Error (ValueError); micropython-lib's pure binascii raises Exception
@@ -241,9 +228,11 @@ def check_upgrade(request, legacy_webrepl=False):
 def accept_response(key, subprotocol=None, extensions=None, extra=()):
     """The 101 response completing the handshake (``Sec-WebSocket-Accept``
     for the client's ``key``, str)."""
+    import binascii
+    import hashlib
+
     out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n" % (
-        str(binascii.b2a_base64(hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())[:-1],
-            "ascii"),)
+        binascii.b2a_base64(hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())[:-1].decode(),)
     if subprotocol:
         out += "Sec-WebSocket-Protocol: %s\r\n" % subprotocol
     if extensions:

@@ -8,6 +8,7 @@ before (their module ``__getattr__``).
 """
 
 from microproto.errors import PeerError
+from microproto.ws_handshake import RequestParser
 from microproto.ws_http import response
 
 # RFC 6455 1.3
@@ -50,12 +51,25 @@ class HandshakeError(PeerError):
         self.headers = list(headers)
 
 
+class _Pairs(RequestParser):
+    # a parsed request's headers are its head, one string; these are the
+    # pairs given, kept as given
+    def get_all(self, name=None):
+        out = []
+        for k, v in self.head:
+            if name is None:
+                out.append((k, v))
+            elif k.lower() == name.lower():
+                out.append(v)
+        return out
+
+    items = __contains__ = get_all
+
+
 def Headers(items=()):
     """Request headers from ``(name, value)`` pairs, with what a parsed
     request's ``headers`` offers (case-insensitive ``get``, ...)."""
-    from microproto.ws_handshake import RequestParser
-
-    h = RequestParser()
+    h = _Pairs()
     h.head = list(items)
     return h
 
