@@ -20,14 +20,12 @@ NAME = "permessage-deflate"
 
 
 class DeflateParams:
-    """Negotiated parameters (server view)."""
+    """Negotiated parameters (server view): the defaults are the class's,
+    an object holds what was negotiated otherwise."""
 
-    def __init__(self):
-        self.server_no_context_takeover = False
-        self.client_no_context_takeover = False
-        self.server_max_window_bits = 15
-        self.client_max_window_bits = 15
-        self.compress = True
+    server_no_context_takeover = client_no_context_takeover = False
+    server_max_window_bits = client_max_window_bits = 15
+    compress = True
 
     def header(self):
         parts = [NAME]
@@ -36,9 +34,9 @@ class DeflateParams:
         if self.client_no_context_takeover:
             parts.append("client_no_context_takeover")
         if self.server_max_window_bits != 15:
-            parts.append("server_max_window_bits=%d" % self.server_max_window_bits)
+            parts.append("%s=%d" % ("server_max_window_bits", self.server_max_window_bits))
         if self.client_max_window_bits != 15:
-            parts.append("client_max_window_bits=%d" % self.client_max_window_bits)
+            parts.append("%s=%d" % ("client_max_window_bits", self.client_max_window_bits))
         return "; ".join(parts)
 
 
@@ -102,72 +100,59 @@ def _bits(v):
     return b if 8 <= b <= 15 else None
 
 
-def _accept(params, can_compress, can_takeover, max_window_bits):
-    p = DeflateParams()
-    seen = []
-    client_bits_offered = False
-    client_bits_value = None
-    for k, v in params:
-        if k in seen:
-            return None  # RFC 7692 7: a repeated parameter voids the offer
-        seen.append(k)
-        if k == "server_no_context_takeover":
-            if v is not None:
-                return None
-            p.server_no_context_takeover = True
-        elif k == "client_no_context_takeover":
-            if v is not None:
-                return None
-            p.client_no_context_takeover = True
-        elif k == "server_max_window_bits":
-            b = _bits(v)
-            if b is None:
-                return None
-            p.server_max_window_bits = b
-        elif k == "client_max_window_bits":
-            client_bits_offered = True
-            if v is not None:
-                client_bits_value = _bits(v)
-                if client_bits_value is None:
-                    return None
-        else:
-            return None
-    if not can_takeover:
-        # RFC 7692 7.1.1.2: the server may ask for this even if not offered.
-        p.client_no_context_takeover = True
-    if client_bits_offered:
-        # the client lets the server choose: 12 bits at most (a 4 KiB window
-        # to inflate instead of 32 KiB, and the client compresses faster)
-        b = client_bits_value or 12
-        if b > 12:
-            b = 12
-        if max_window_bits < b:
-            b = max_window_bits
-        p.client_max_window_bits = b
-    elif max_window_bits < 15:
-        # We cannot limit a client that did not offer the parameter.
-        return None
-    # zlib cannot make an 8-bit window: such a server sends uncompressed.
-    p.compress = can_compress and p.server_max_window_bits >= 9
-    return p
-
-
-def negotiate(values, can_compress=True, can_takeover=True, max_window_bits=15):
+def negotiate(values, can_compress=True, can_takeover=True, max_window_bits=15, window_bits=12):
     """``(DeflateParams, response_value)`` for the first acceptable
     permessage-deflate offer in ``values`` (header values), else None.
 
     ``max_window_bits``: the largest client window this server inflates
     (smaller saves RAM on a board; offers that cannot be limited are
     declined). A client that offers ``client_max_window_bits`` is asked
-    for at most 12 bits (a 4 KiB window)."""
-    offers = split_offers(values)
-    if not offers:
-        return None
-    for name, params in offers:
+    for at most ``window_bits`` (12: a 4 KiB window; the MicroPython
+    backend's ``WINDOW_BITS``, 10, at the server)."""
+    for name, params in split_offers(values) or ():
         if name != NAME:
             continue
-        p = _accept(params, can_compress, can_takeover, max_window_bits)
-        if p is not None:
+        p = DeflateParams()
+        seen = []
+        bits = 0  # client_max_window_bits: 0 if not offered
+        for k, v in params:
+            if k in seen:
+                break  # RFC 7692 7: a repeated parameter voids the offer
+            seen.append(k)
+            if k == "server_no_context_takeover" or k == "client_no_context_takeover":
+                if v is not None:
+                    break
+                setattr(p, k, True)  # (k is one of these two names: nothing new interned)
+            elif k == "server_max_window_bits":
+                v = _bits(v)
+                if v is None:
+                    break
+                p.server_max_window_bits = v
+            elif k == "client_max_window_bits":
+                # the client lets the server choose (no value), or limits
+                # it: window_bits at most (12: a 4 KiB window to inflate
+                # instead of 32 KiB, and the client compresses faster)
+                bits = window_bits
+                if v is not None:
+                    bits = _bits(v)
+                    if bits is None:
+                        break
+                    if bits > window_bits:
+                        bits = window_bits
+            else:
+                break  # an unknown parameter voids the offer
+        else:
+            if not can_takeover:
+                # RFC 7692 7.1.1.2: the server may ask for this even if not offered.
+                p.client_no_context_takeover = True
+            if bits:
+                if max_window_bits < bits:
+                    bits = max_window_bits
+                p.client_max_window_bits = bits
+            elif max_window_bits < 15:
+                continue  # we cannot limit a client that did not offer the parameter
+            # zlib cannot make an 8-bit window: such a server sends uncompressed.
+            p.compress = can_compress and p.server_max_window_bits >= 9
             return p, p.header()
     return None
 
@@ -194,8 +179,9 @@ class PerMessageDeflate:
         ``fin`` on the last)."""
         out = self.deflater.compress(data)
         if fin:
-            if out[-4:] == b"\x00\x00\xff\xff":
-                out = memoryview(out)[:-4]  # no copy of a large message
+            # a backend's output ends with 00 00 ff ff (sync-flushed): RFC
+            # 7692 7.2.1 strips it (a view: no copy of a large message)
+            out = memoryview(out)[:-4]
             if self.params.server_no_context_takeover:
                 self.deflater.reset()
         return out
@@ -205,12 +191,14 @@ def accept(offers, o):
     """The WebSocket server's side: ``(PerMessageDeflate, response value)``
     for the client's Sec-WebSocket-Extensions ``offers`` under the server
     options ``o`` (``max_window_bits``, ``deflate_level``,
-    ``deflate_mem_level``), or ``(None, None)``."""
+    ``deflate_mem_level``; the backend's ``WINDOW_BITS``, if it has one,
+    for a client that lets the server choose), or ``(None, None)``."""
     from microproto_port import inflate
 
     if not getattr(inflate, "AVAILABLE", True):
         return None, None
-    r = negotiate(offers, inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER, o.max_window_bits)
+    r = negotiate(offers, inflate.CAN_COMPRESS, inflate.CAN_TAKEOVER, o.max_window_bits,
+                  getattr(inflate, "WINDOW_BITS", 12))
     if r is None:
         return None, None
     return PerMessageDeflate(r[0], inflate, o.deflate_level, o.deflate_mem_level), r[1]

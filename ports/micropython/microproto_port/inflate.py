@@ -9,6 +9,12 @@ between messages (``CAN_TAKEOVER`` False: the server asks the client for
 to the caller's ``max_size``; the inflated output is read in bounded pieces.
 Bytes after a final block (BFINAL) other than the end tail: ``ValueError``.
 
+``WINDOW_BITS`` (10): the largest window the server asks a client for when
+the client lets it choose (``client_max_window_bits`` offered). Each
+message is inflated on its own, so a larger window only serves messages
+longer than it, and ``DeflateIO`` allocates the whole window (with about
+1.3 KB of decoder state) for every message: 1 KiB instead of 4 KiB.
+
 Sending: ``Deflater`` writes deflate *stored* blocks (RFC 1951 3.2.4): valid
 compressed data that any client inflates, at 5 bytes per 64 KiB of cost and
 no CPU. Some clients mishandle uncompressed replies on a compressed
@@ -27,40 +33,47 @@ except ImportError:
 AVAILABLE = _deflate is not None
 CAN_COMPRESS = True  # stored blocks only: see Deflater
 CAN_TAKEOVER = False
+WINDOW_BITS = 10
 
 # RFC 7692 7.2.2 tail, then an empty final fixed-Huffman block so that the
 # stream ends cleanly for DeflateIO.
 _TAIL = b"\x00\x00\xff\xff\x03\x00"
 
 
-class _Source(io.IOBase):
-    """A read-only stream over a buffer, for DeflateIO."""
+class Inflater(io.IOBase):
+    """The inflater of one connection. It is also the stream its
+    ``DeflateIO`` reads the message from (``readinto``: the bytes fed, then
+    the tail), without a copy and without a stream object per message."""
 
-    def __init__(self, buf):
-        self._buf = buf
-        self._i = 0
-
-    def readinto(self, buf):
-        n = len(buf)
-        left = len(self._buf) - self._i
-        if n > left:
-            n = left
-        copy_into(buf, 0, self._buf, self._i, n)
-        self._i += n
-        return n
-
-
-class Inflater:
     CHUNK = 0  # reads of the scratch buffer's size up to 8 KiB (DeflateIO.read allocates them whole)
+    _io = None  # the DeflateIO of the message being read (None: none)
 
     def __init__(self, wbits=15, takeover=False):
         self._wbits = wbits
-        self._acc = bytearray()
-        self._io = None
-        self._src = None
+        self._acc = bytearray()  # the compressed message (then read from _i on)
+        self._i = 0
 
     def feed(self, data):
         self._acc.extend(data)
+
+    def readinto(self, buf):
+        # DeflateIO's source: the message, then _TAIL (not appended: no
+        # copy of the message to grow it)
+        a = self._acc
+        i = self._i
+        n = len(buf)
+        k = len(a)
+        if i < k:
+            if n > k - i:
+                n = k - i
+            copy_into(buf, 0, a, i, n)
+        else:
+            i -= k
+            if n > 6 - i:
+                n = 6 - i
+            copy_into(buf, 0, _TAIL, i, n)
+        self._i += n
+        return n
 
     def read(self, max_out):
         if self._io is None:
@@ -70,13 +83,11 @@ class Inflater:
         except (OSError, ValueError) as e:
             raise ValueError("corrupt deflate data: %r" % (e,))
         if not out:
-            self._io = None
-            src = self._src
-            self._src = None
             # DeflateIO stops at a final block: only our tail (whole, when
             # the message ended with that block) may be left (RFC 7692 7.2.2)
-            left = len(src._buf) - src._i
-            if left and left != len(_TAIL):
+            left = len(self._acc) + 6 - self._i
+            self.reset_if_needed()
+            if left and left != 6:
                 raise ValueError("data after the final deflate block")
         return out
 
@@ -84,15 +95,14 @@ class Inflater:
         return self._io is not None
 
     def end(self):
-        self._acc.extend(_TAIL)
-        src = self._src = _Source(self._acc)  # no copy (io.BytesIO would make one)
-        self._acc = bytearray()
-        self._io = _deflate.DeflateIO(src, _deflate.RAW, self._wbits)
+        self._i = 0
+        self._io = _deflate.DeflateIO(self, _deflate.RAW, self._wbits)
 
     def reset_if_needed(self):
         self._io = None
-        self._src = None
-        self._acc = bytearray()
+        if self._acc:
+            self._acc = bytearray()
+        self._i = 0
 
 
 class Deflater:
@@ -101,6 +111,8 @@ class Deflater:
 
     def __init__(self, wbits=15, level=6, mem_level=8):
         pass
+
+    reset = __init__  # (nothing to forget)
 
     def compress(self, data):
         n = len(data)
@@ -122,6 +134,3 @@ class Deflater:
             i += k
         out[o : o + 5] = b"\x00\x00\x00\xff\xff"
         return out
-
-    def reset(self):
-        pass
