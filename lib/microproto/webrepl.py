@@ -70,6 +70,8 @@ class WebREPL:
 
     # defaults in the class: a session stores only what differs
     busy = False  # kept for callers that read it; the console does not use it
+    closed = False  # True once the session is over (end())
+    logged_in = False  # True once the password was accepted
     _fs = None  # (opener, rename, remove) when not the runtime's (microproto.webrepl_files)
     _xfer = None  # a transfer under way: [file, name, path, bytes left]
 
@@ -119,14 +121,6 @@ class WebREPL:
             return self._events.pop(0)
         return None
 
-    @property
-    def closed(self):
-        return self._state == _S_CLOSED
-
-    @property
-    def logged_in(self):
-        return self._state != _S_PASSWORD
-
     def end(self, code=None, reason=None):
         """The connection is over: an upload under way is dropped. (With a
         ``code``: the session closes, and says so with a close event.)"""
@@ -135,6 +129,7 @@ class WebREPL:
 
             end_file(self)
         self._state = _S_CLOSED
+        self.closed = True
         self._pw = None
         if code is not None:
             self._events.append(("close", code, reason))
@@ -241,6 +236,7 @@ class WebREPL:
                 buf[:] = b""
                 if ok:
                     self._state = _S_REPL
+                    self.logged_in = True
                     self._pw = None
                     out.append((True, "\r\nWebREPL connected\r\n>>> ".encode()))
                 elif ok is None:

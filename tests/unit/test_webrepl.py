@@ -88,11 +88,12 @@ def test_password_equal():
 def test_wrong_password_closes_with_1008():
     s = WebREPL("secret")
     s.messages_to_send()
+    assert not s.logged_in and not s.closed
     s.receive("guess\r", True)
     assert s.next_event() == ("login", False)
     assert s.next_event() == ("close", 1008, "wrong password")
     assert s.messages_to_send() == [(True, b"\r\nAccess denied\r\n")]
-    assert s.closed
+    assert s.closed and not s.logged_in
     s.receive("secret\r", True)  # nothing after close
     assert s.next_event() is None
 
@@ -102,6 +103,16 @@ def test_endless_password_is_cut():
     s.messages_to_send()
     s.receive("x" * 100, True)
     assert s.next_event() == ("close", 1008, "password too long")
+
+
+def test_logged_in_from_the_right_password_until_the_end():
+    s = _core()
+    s.receive("secr", True)
+    assert not s.logged_in
+    s.receive("et\r", True)
+    assert s.logged_in and not s.closed
+    s.end()
+    assert s.closed and s.logged_in
 
 
 def test_line_runs_and_prompt_follows_a_lone_crlf():
