@@ -93,13 +93,6 @@ def _split_outside_quotes(s, sep):
     return out
 
 
-def _bits(v):
-    if v is None or not v.isdigit() or len(v) > 2:
-        return None
-    b = int(v)
-    return b if 8 <= b <= 15 else None
-
-
 def negotiate(values, can_compress=True, can_takeover=True, max_window_bits=15, window_bits=12):
     """``(DeflateParams, response_value)`` for the first acceptable
     permessage-deflate offer in ``values`` (header values), else None.
@@ -123,22 +116,27 @@ def negotiate(values, can_compress=True, can_takeover=True, max_window_bits=15, 
                 if v is not None:
                     break
                 setattr(p, k, True)  # (k is one of these two names: nothing new interned)
-            elif k == "server_max_window_bits":
-                v = _bits(v)
-                if v is None:
-                    break
-                p.server_max_window_bits = v
-            elif k == "client_max_window_bits":
-                # the client lets the server choose (no value), or limits
-                # it: window_bits at most (12: a 4 KiB window to inflate
-                # instead of 32 KiB, and the client compresses faster)
-                bits = window_bits
-                if v is not None:
-                    bits = _bits(v)
-                    if bits is None:
+            elif k == "server_max_window_bits" or k == "client_max_window_bits":
+                # a window of 8 to 15 bits: 1 or 2 ASCII digits (str.isdigit
+                # takes a superscript two, which int() refuses: CPython
+                # raised ValueError here)
+                b = 0
+                if v is not None and len(v) < 3 and v.encode().isdigit():
+                    b = int(v)
+                if k == "client_max_window_bits":
+                    # the client lets the server choose (no value), or
+                    # limits it: window_bits at most (12: a 4 KiB window to
+                    # inflate instead of 32 KiB, and the client compresses
+                    # faster)
+                    if v is None:
+                        b = window_bits
+                    elif not 8 <= b <= 15:
                         break
-                    if bits > window_bits:
-                        bits = window_bits
+                    bits = b if b < window_bits else window_bits
+                elif 8 <= b <= 15:  # (server_max_window_bits needs a value)
+                    p.server_max_window_bits = b
+                else:
+                    break
             else:
                 break  # an unknown parameter voids the offer
         else:

@@ -55,6 +55,17 @@ def test_negotiation():
     assert r[1] == "permessage-deflate; server_max_window_bits=8" and r[0].compress is False
 
 
+def test_window_bits_are_ascii_digits():
+    # a digit int() refuses (CPython's str.isdigit takes it) declines the
+    # offer instead of raising ValueError out of the negotiation
+    for bad in ("\u00b2", "1\u00b2", "\u0661\u0662", "+9", "9.", "008"):
+        assert _neg("permessage-deflate; client_max_window_bits=" + bad) is None, bad
+        assert _neg("permessage-deflate; server_max_window_bits=" + bad) is None, bad
+    assert _neg("permessage-deflate; server_max_window_bits=09") == "permessage-deflate; server_max_window_bits=9"
+    assert _neg("permessage-deflate; foo, permessage-deflate; client_max_window_bits=\u00b2, permessage-deflate") == (
+        "permessage-deflate")
+
+
 def _core(offer="permessage-deflate", **kw):
     params, header = negotiate([offer], CAN_C, CAN_T)
     return ServerProtocol(deflate=PerMessageDeflate(params, inflate), **kw)
