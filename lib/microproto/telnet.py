@@ -73,10 +73,6 @@ from microproto.aio import Clock
 from microproto.aio import serve as listen
 from microproto.auth import Gate, password_equal
 from microproto.errors import UsageError
-from microproto_port import const
-
-_WAIT = const("Sorry, too many failed logins: try again later.\r\n")
-
 
 # Constant-time equality of two passwords (str or bytes, any lengths): SHA-256
 # both, compare without an early exit.
@@ -138,6 +134,11 @@ async def serve(
     verbose=True,
 ):
     """Start a Telnet server; returns a ``Server`` (see the module docstring)."""
+    if password is not None and password is not ...:
+        if isinstance(password, str):
+            password = password.encode()
+        if not password:
+            password = ...  # empty: as if left out
     if password is ...:
         raise UsageError("a password is required (pass password=None on purpose to run without one)")
     sh = shell
@@ -149,11 +150,6 @@ async def serve(
         from microproto.shell import shell_for  # "echo", a function
 
         sh = shell_for(sh)
-    if password is not None:
-        if isinstance(password, str):
-            password = password.encode()
-        if not password:
-            raise UsageError("empty password: pass password=None to run without one")
     # the server is its own gate (sessions counted at accept) and its
     # sessions' clock; what the sessions read of it is set here
     server = Server(max_sessions, fail_delay_ms, max_failures, max_failures_total, failure_window_ms)
@@ -183,14 +179,16 @@ async def serve(
 
         return run(server, reader, writer, peer)
 
-    def refuse(reason):
-        return (_WAIT if reason == "wait" else
-                "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % max_sessions).encode()
+    def refuse(why):
+        # the refusal's text is the sessions' module's: a server refuses
+        # only once it has had sessions (busy, or an address that failed)
+        from microproto.telnet_session import refuse
 
-    server._server = await listen(on_session, host, port, server.gate, ssl, 5, refuse)
+        return refuse(server, why)
+
+    server._server = await listen(on_session, host, port, server, ssl, 5, refuse)
     if password is None:
-        print("WARNING: telnet server without a password: anyone who can reach %s:%d gets a %s"
-              % (host, port, "Python REPL" if shell == "repl" else "shell"))
+        print("WARNING: telnet server without a password: anyone who can reach %s:%d gets a shell" % (host, port))
     if verbose:
         print("telnet%s server listening on %s:%d" % ("s" if ssl else "", host, port))
     try:

@@ -315,7 +315,7 @@ class TelnetCore:
         if ev:
             e = ev.pop(0)
             if not ev:
-                self._events = ()  # an idle session holds no list
+                del self._events  # an idle session holds no list (nor a slot for it)
             return e
         return None
 
@@ -391,7 +391,12 @@ class TelnetCore:
                 continue
             b = data[i]
             i += 1
-            self._st = state and state | arg << 3
+            # what _event and fail look at meanwhile: inside a
+            # subnegotiation or not (stored when it differs: a session that
+            # only negotiates options keeps no slot for it)
+            x = state if state >= _S_SB_OPT else 0
+            if x != self._st:
+                self._st = x
             if state == _S_IAC:
                 state = 0
                 if b == _IAC:
@@ -453,11 +458,13 @@ class TelnetCore:
             if err is not None:
                 break
         if err is None:
-            self._st = state and state | arg << 3
+            x = state and state | arg << 3
+            if x != self._st:
+                self._st = x
         else:
             self.fail(None, err.reason, err)  # an SB body is dropped
         self._event(None, None)  # the data gathered, as one event
         if not buf and self._buf is buf:
-            self._buf = None  # an idle session keeps no buffer
+            del self._buf  # an idle session keeps no buffer (nor a slot for it)
         if err is not None:
             raise err

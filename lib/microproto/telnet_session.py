@@ -20,7 +20,7 @@ from microproto.linedisc import LineDiscipline
 from microproto.telnet_nvt import TelnetCore
 from microproto_port import const, streams, ticks_ms
 
-_WAIT = const("Sorry, too many failed logins: try again later.\r\n")  # as telnet's
+_WAIT = const("Sorry, too many failed logins: try again later.\r\n")
 _END = const(1024)  # heap kept free per open session for its end (see run)
 # the echo of one feed, for every session: handed to the session's core and
 # emptied before the feed returns
@@ -40,8 +40,18 @@ class _Connection(Driven):
         core = TelnetCore(server.max_sb, server.max_negotiations,
                           login_timeout_ms=int(server.login_timeout_s * 1000),
                           idle_timeout_ms=int(server.idle_timeout_s * 1000))
-        Driven.__init__(self, reader, writer, core, None, server.read_size, server.write_timeout_ms)
+        # (where the driver reads into the server's buffer, its size is the
+        # limit: the driver's default read_size is not stored per session)
+        Driven.__init__(self, reader, writer, core, None, 1024 if streams.READINTO else server.read_size,
+                        server.write_timeout_ms)
         self.server = server
+        if streams.READINTO:
+            # the driver's read buffer: the server's, made with its first
+            # session (a read is handed to the cores at once; they copy
+            # what they keep)
+            if server.rbuf is None:
+                server.rbuf = bytearray(server.read_size)
+            self.rbuf = server.rbuf
         self.ld = ld = LineDiscipline(server.max_line)
         ld._echo = _ECHO
         if server.password is None:
@@ -83,69 +93,56 @@ class _Connection(Driven):
         if getattr(s, "raw", False):
             asyncio.create_task(s.pump(self))
 
-    def on_events(self):
-        """Handle what the cores produced; the session ends on EOF, a
-        timeout, Ctrl-D or a failed login."""
-        core = self.core
-        ld = self.ld
-        while True:
-            ev = core.next_event()
-            if ev is None:
-                break
-            kind, v = ev
-            if kind == "data":
-                self(v)
-            elif kind == "interrupt":
-                ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
-                self._interrupt()
-            elif kind == "eof" or kind == "timeout":
-                self._end()
-            # naws, ttype: the core keeps cols, rows and term_type
-
-    @property
-    def rbuf(self):
-        # the driver's read buffer (read once, where streams.READINTO): the
-        # server's, made with its first session (a read is handed to the
-        # cores at once; they copy what they keep)
-        s = self.server
-        b = s.rbuf
-        if b is None and streams.READINTO:
-            b = s.rbuf = bytearray(s.read_size)
-        return b
-
     def __getattr__(self, name):
         # cols, rows, term_type: the core's (not a copy per session)
         if name == "cols" or name == "rows" or name == "term_type":
             return getattr(self.core, name)
         raise AttributeError(name)
 
-    def __call__(self, v):
-        # data from the client, after the NVT: to the raw session, or
-        # through the line discipline (echo, lines, control keys)
+    def __call__(self, v=None):
+        # Both the driver's on_events (v None: after every feed and tick,
+        # the NVT core's events) and the core's on_data (v: data from the
+        # client, after the NVT: to the raw session, or through the line
+        # discipline: echo, lines, control keys): one method, no bound
+        # method held per session. The session ends on EOF, a timeout,
+        # Ctrl-D or a failed login.
         core = self.core
-        ld = self.ld
-        s = self.session
-        if s is not None and getattr(s, "raw", False):
-            s.feed(v)  # (copies what it keeps: v may be the read buffer's)
-            return
-        ld.feed(v)
-        e = _ECHO  # handed on without a copy
-        if e:
-            if core.logged_in and core.local_enabled(1):  # ECHO (not for a password)
-                core.send_data(e)
-            e[:] = b""
+        ld = src = self.ld
+        if v is None:
+            src = core
+        else:
+            s = self.session
+            if s is not None and getattr(s, "raw", False):
+                s.feed(v)  # (copies what it keeps: v may be the read buffer's)
+                return
+            ld.feed(v)
+            e = _ECHO  # handed on without a copy
+            if e:
+                if core.logged_in and core.local_enabled(1):  # ECHO (not for a password)
+                    core.send_data(e)
+                e[:] = b""
         while not self.closed:
-            ev = ld.next_event()
+            ev = src.next_event()
             if ev is None:
                 break
             kind, v = ev
-            if kind == "interrupt":
-                self._interrupt()
-            elif kind == "eof":
-                if not core.busy:
+            if kind == "data":
+                self(v)
+            elif kind == "interrupt":
+                if src is core:
+                    ld.clear()  # IAC IP/BRK: like Ctrl-C, the typed line goes
+                if self.queue is not None:
+                    self.queue = None
+                s = self.session
+                if s is not None and not s.interrupt() and not core.busy:
+                    core.send_text("\nKeyboardInterrupt\n" + s.prompt())
+            elif kind == "eof" or kind == "timeout":
+                if src is core:
+                    self._end()
+                elif not core.busy:  # Ctrl-D (ignored while a command runs)
                     core.send_text("\nlogout\n")
                     self._end()
-            elif not core.logged_in and kind == "line":
+            elif kind == "line" and not core.logged_in:
                 # one attempt per connection: a wrong password ends it, and
                 # the gate makes the address wait before it is admitted again
                 core.send_text("\n")
@@ -157,7 +154,7 @@ class _Connection(Driven):
                 else:
                     core.send_text(_WAIT if v is None else "Login incorrect\n")
                     self._end()
-            else:  # a line, or an overlong one (None)
+            elif kind == "line" or kind == "overlong":  # (an overlong one: None)
                 v = v if kind == "line" else None
                 if core.busy:  # a command runs (the core's flag: one attribute less here)
                     q = self.queue
@@ -170,14 +167,9 @@ class _Connection(Driven):
                 else:
                     core.busy = True
                     asyncio.create_task(self._commands(v))
+            # naws, ttype: the core keeps cols, rows and term_type
 
-    def _interrupt(self):
-        self.queue = None
-        s = self.session
-        if s is None or s.interrupt():
-            return
-        if not self.core.busy:
-            self.core.send_text("\nKeyboardInterrupt\n" + s.prompt())
+    on_events = __call__
 
     async def _commands(self, raw):
         core = self.core
@@ -268,6 +260,13 @@ class _Connection(Driven):
         finally:
             self._end()  # (the clock looks again: it stops if none has a deadline)
             self.server.connections.remove(self)
+
+
+def refuse(server, why):
+    """What the server sends a connection it refuses at accept (``why``:
+    ``"wait"`` or ``"busy"``, from ``auth.Gate.admit``)."""
+    return (_WAIT if why == "wait" else
+            "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % server.max_sessions).encode()
 
 
 def run(server, reader, writer, peer):
