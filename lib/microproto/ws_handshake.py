@@ -42,7 +42,8 @@ class RequestParser:
     ``path`` (without the query), ``query``, ``version`` and ``headers``
     (the same object again: case-insensitive ``get``, ``get_all``, ``[]``,
     ``in``; ``items()``, iteration and ``len`` over the ``(name, value)``
-    pairs in order, repeats kept). Bytes after the head are in
+    pairs in order, repeats kept; ``[i]``, an int: the i-th pair). Bytes
+    after the head are in
     ``leftover`` (``request``: the request, None before). Raises
     ``HandshakeError`` on malformed or oversized input.
 
@@ -55,7 +56,8 @@ class RequestParser:
     # What a connection keeps is this object: the fewer attributes it holds,
     # the smaller its table. The usual values are the class's, set on the
     # object only when a request differs (no query, GET, HTTP/1.1, no bytes
-    # after the head); target is None until the request line came.
+    # after the head); target is None until the head is complete. (17
+    # entries in the class's table with its own two: one more grows the table)
     request = target = None
     method = "GET"
     version = "HTTP/1.1"
@@ -160,13 +162,14 @@ class RequestParser:
         return v[0] if v else default
 
     def __getitem__(self, name):
+        if type(name) is int:
+            # the i-th pair: iteration uses it (IndexError ends it), no
+            # __iter__ in the class
+            return self.get_all()[name]
         v = self.get_all(name)
         if not v:
             raise KeyError(name)
         return v[0]
-
-    def __iter__(self):
-        return iter(self.get_all())
 
     def __len__(self):
         return len(self.get_all())

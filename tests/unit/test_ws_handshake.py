@@ -253,3 +253,24 @@ def test_the_request_is_its_own_headers_and_moved_names_stay_reachable():
             assert header in error_response(e)
         else:
             raise AssertionError(status)
+
+
+def test_headers_by_position_and_iteration():
+    # iteration goes through h[i] (an int: the i-th pair; IndexError at
+    # the end), as for the pairs given to Headers
+    r, p = _parse(GOOD)
+    pairs = r.items()
+    assert r[0] == pairs[0] == ("Host", "server.example.com") and r[6] == pairs[6] and r[-1] == pairs[-1]
+    try:
+        r[7]
+    except IndexError:
+        pass
+    else:
+        raise AssertionError("an 8th pair")
+    assert [k for k, v in r] == ["Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Origin",
+                                 "Sec-WebSocket-Protocol", "Sec-WebSocket-Version"]
+    assert list(_parse(b"GET / HTTP/1.1\r\n\r\n")[0]) == []
+    from microproto import ws_handshake as hs
+
+    hh = hs.Headers([("A", "1")])
+    assert hh[0] == ("A", "1") and list(hh) == [("A", "1")] and len(hh) == 1 and "a" in hh
