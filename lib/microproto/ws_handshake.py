@@ -103,7 +103,7 @@ class RequestParser:
             # checked as bytes, not as str: on MicroPython each
             # one-character str taken out of a str is interned for good (a
             # peer could fill the heap with new characters)
-            c = line.find(b" " if first else b":")
+            c = line.find(b": "[first : first + 1])  # b" " (request line), b":" (one constant)
             ok = c > 0
             for b in line[:c]:
                 if b < 33 or b > 126 or b in b'"(),/:;<=>?@[\\]{}':
@@ -147,10 +147,11 @@ class RequestParser:
         for line in t.split("\n") if t else ():
             c = line.find(":")
             k = line[:c]
+            v = line[c + 1 :].strip()
             if name is None:
-                out.append((k, line[c + 1 :].strip()))
+                out.append((k, v))
             elif k.lower() == name.lower():
-                out.append(line[c + 1 :].strip())
+                out.append(v)
         return out
 
     # items() is get_all(); ``in`` is true when get_all(name) is not empty
