@@ -12,15 +12,25 @@ EHLO = b"250-mx.test\r\n250-AUTH PLAIN LOGIN\r\n250-SIZE 100000\r\n250-8BITMIME\
 class Server:
     """A one-connection server in a thread. ``handler(conn)`` talks; the
     conn has ``line()`` (one LF-ended line, bounded), ``send(b)`` and
-    ``until(b".\\r\\n")`` (data up to the end-of-data line)."""
+    ``until(b".\\r\\n")`` (data up to the end-of-data line).
 
-    def __init__(self, handler):
+    ``room``: the bytes the test expects to receive at most in one piece (a
+    message): ``buf`` gets that capacity here, before the client runs, so
+    that it never grows by reallocation while the client allocates in the
+    same heap (on a board's 154K heap, a buffer grown step by step to 8 KB
+    failed to find a contiguous block with 46 KB free)."""
+
+    def __init__(self, handler, room=0):
         self.lsock, self.port = listen_any()
         self.handler = handler
         self.log = []
         self.done = False
         self.error = None
-        self._rb = None
+        # one read buffer per server: MicroPython's recv() allocates a
+        # read's whole size (+1) per read, so reads stay small
+        self._rb = bytearray(512)
+        self.buf = bytearray(room)
+        self.buf[:] = b""  # MicroPython keeps the capacity (CPython needs none)
         start_thread(self._run, ())
 
     def _run(self):
@@ -29,7 +39,6 @@ class Server:
             s, _ = self.lsock.accept()
             net.set_timeout_ms(s, 10000)
             self.sock = s
-            self.buf = bytearray()
             self.handler(self)
         except Exception as e:
             self.error = e
@@ -44,19 +53,18 @@ class Server:
             self.done = True
 
     def _fill(self):
-        # one read buffer per server, and ``buf`` grows in place: the server
-        # shares the heap with the client under test (a board's, too)
+        # ``buf`` grows in place: the server shares the heap with the client
+        # under test (a board's, too)
         b = self._rb
-        if b is None:
-            b = self._rb = bytearray(2048)
         n = net.reader(self.sock)(b)
         if not n:
             raise OSError("client closed")
         self.buf += memoryview(b)[:n]
 
-    def _take(self, i):
-        if i == len(self.buf):
-            # all of it (a message, say): handed over, not copied
+    def _take(self, i, whole=False):
+        if whole and i == len(self.buf):
+            # all of a message: handed over, not copied (a line is copied:
+            # the buffer keeps its capacity for the message)
             d = self.buf
             self.buf = bytearray()
             return d
@@ -78,7 +86,7 @@ class Server:
         while True:
             i = self.buf.find(end, s)
             if i >= 0:
-                return self._take(i + len(end))
+                return self._take(i + len(end), True)
             s = max(0, len(self.buf) - len(end))
             self._fill()
 
@@ -98,6 +106,16 @@ def _chunk():
     import budget
 
     return None if budget.fits(96 * 1024) else 512
+
+
+def _release():
+    # between a test's two sessions, once the caller dropped the first's
+    # session, result and server: their buffers go back to the heap before the
+    # second session's are made, and the TLS contexts free their mbedTLS
+    # memory (in the Python heap on MicroPython) in their finalisers
+    import gc
+
+    gc.collect()
 
 
 def _raises(exc, fn, *args, **kw):
@@ -172,11 +190,11 @@ def test_plaintext_login_refused_by_default():
 def test_send_from_file_and_iterator():
     import budget
 
-    srv = Server(_good_server)
     path = "/tmp/mp_smtp_client_body.txt"
     # 3000 lines, fewer where the server's copy (5 bytes a line) and the
     # comparison's do not fit
     n = budget.size(15000, copies=4) // 5
+    srv = Server(_good_server, room=5 * n + 64)
     with open(path, "wb") as f:
         f.write(b"Subject: f\n\n")
         for _ in range(n):
@@ -326,7 +344,7 @@ def test_starttls_offered_then_handshake_fails():
 def test_async_session_over_tcp():
     import asyncio
 
-    srv = Server(_good_server)
+    srv = Server(_good_server, room=8100)
 
     async def go():
         async with smtp.AsyncSMTP("127.0.0.1", srv.port, tls=None, timeout_ms=5000, allow_plaintext_auth=True, chunk=_chunk()) as s:
@@ -481,6 +499,8 @@ def test_implicit_tls_blocking_and_async():
     assert srv.error is None, srv.error
     assert srv.data == b"implicit\r\n.\r\n"
     assert [x for x in srv.log if x.startswith(b"AUTH LOGIN")]
+    s = r = srv = None
+    _release()
 
     srv = Server(_implicit_tls_server)
 
@@ -583,6 +603,8 @@ def test_bdat_blocking_and_async():
     assert r.reply.lines == ["queued"], r.reply
     assert srv.data == len(want), (srv.data, len(want))
     assert sum(1 for x in srv.log if x.startswith(b"BDAT")) == (len(body) + 999) // 1000
+    s = r = srv = None
+    _release()
 
     srv = Server(lambda srv: _bdat_server(srv, want))
 
