@@ -130,3 +130,19 @@ def test_telnet_repl_session_makes_its_globals_with_the_first_line():
     assert s.namespace["x"] == 6
     assert s.interrupt() is False and s.prompt() == ">>> "  # the half statement goes
     assert t.namespace is None  # each session its own, made on use
+
+
+def test_a_statement_past_max_source_is_discarded_at_the_same_size_on_both_ports():
+    # max_source counts the statement's characters with one line end per
+    # line: 3 lines of 4 characters are 15 with their line ends
+    s = repl.Session(max_source=15)
+    assert s.push("x = [") == ("", True)
+    assert s.push("1, 2") == ("", True)
+    assert s.push(" ]") == ("", False)  # 5 + 1 + 4 + 1 + 2 + 1 = 14
+    assert s.namespace["x"] == [1, 2]
+    assert s.push("y = [") == ("", True)
+    assert s.push("1, 2,") == ("", True)
+    out, more = s.push(" 3]")  # 6 + 6 + 4 = 16: one too many
+    assert not more and out == "statement longer than 15 characters: discarded\n", out
+    assert s.prompt == ">>> " and "y" not in s.namespace
+    assert s.push("7") == ("7\n", False)  # the session goes on

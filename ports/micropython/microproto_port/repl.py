@@ -122,7 +122,6 @@ class Session:
             self.max_source = max_source
         self.namespace = ns = namespace if namespace is not None else {"__name__": "__main__"}
         self._lines = []
-        self._size = 0  # characters in _lines
         self._cap = None  # while a statement runs: its output (io.StringIO)
         self._n = 0  # characters it printed (past max_output: cut)
         ns.setdefault("input", _no_input)  # the console's stdin is not the client's
@@ -156,16 +155,14 @@ class Session:
 
     def reset(self):
         self._lines.clear()
-        self._size = 0
 
     def push(self, line):
         lines = self._lines
         lines.append(line)
-        self._size += len(line) + 1
-        if self._size > self.max_source:
+        source = "\n".join(lines)
+        if len(source) >= self.max_source:  # (with its line end: more than max_source)
             self.reset()
             return "statement longer than %d characters: discarded\n" % self.max_source, False
-        source = "\n".join(lines)
         forced = len(lines) > 2 and not lines[-1].strip() and not lines[-2].strip()
         if not forced and needs_more(source):
             return "", True
