@@ -30,10 +30,10 @@ stream 1 KiB at a time), ``max_connections`` sessions; the WebSocket
 limits of ``microproto.websocket.serve`` apply to each connection.
 """
 
-import asyncio
-
-from microproto import websocket
-from microproto_port import ticks_ms
+# the WebSocket server every console runs, loaded with the console; the
+# rest (sessions, routes, the Telnet REPL's start) loads when it starts:
+# microproto.console_server (serve, run)
+from microproto import websocket  # noqa: F401
 
 
 def __getattr__(name):
@@ -51,234 +51,39 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-class _Session:
-    """One browser session: ``websocket``, ``core`` (its
-    ``microproto.webrepl.WebREPL``), ``repl`` (its REPL), ``pending`` (the
-    lines queued to run). ``append`` is the WebSocket core's sink: each
-    whole message from the client is handled as it arrives, in the read
-    path (no task waits for messages, no coroutine is made per message),
-    and what it queues goes out with that read's flush. The lines run in a
-    task (``run``) that exists only while they run, so an idle session
-    holds none; Ctrl-C is read meanwhile."""
+def serve(*args, **kwargs):
+    """``serve(host="127.0.0.1", port=8266, password=None,
+    legacy_clients=False, fail_delay_ms=1000, max_line=512,
+    max_file_size=16 MiB, login_timeout_ms=30000, root=None, address=None,
+    **ws_options)``: start the console's WebSocket server (a coroutine);
+    returns it (``close()``, ``wait_closed()``). ``ws_options`` go to
+    ``microproto.websocket.serve`` (``origins`` defaults to ``"same"``:
+    only this console's own page, and clients that send no Origin, may
+    connect; ``fail_delay_ms``, ``max_failures``, ``max_failures_total``
+    throttle password guessing). ``root``: the file records' policy (see
+    ``microproto.webrepl``). ``GET /status``: the board's status as JSON
+    behind the same password (``microproto.status``, loaded when asked);
+    ``address``: the board's address it reports (None: ``host`` unless it
+    is a wildcard, else the station interface's on a board). The sessions
+    and routes are ``microproto.console_server``'s, loaded here."""
+    from microproto.console_server import serve
 
-    task = None  # the task running the lines (before the login: the login deadline's)
-    pending = ()  # a list while lines are queued or running
-
-    def append(self, message):
-        core = self.core
-        try:
-            core.receive(message, isinstance(message, str))
-            while True:
-                ev = core.next_event()
-                if ev is None:
-                    break
-                kind = ev[0]
-                if kind == "login":
-                    t = self.task
-                    if ev[1] and t is not None:
-                        # the login deadline's wait ends (see wait)
-                        t.cancel()
-                        self.task = None
-                elif kind == "exec":
-                    if self.task is None:
-                        self.pending = [ev[1]]
-                        self.task = asyncio.create_task(self.run())
-                    else:
-                        self.pending.append(ev[1])
-                elif kind == "interrupt":
-                    if not self.repl.interrupt():
-                        if self.pending:
-                            self.pending.clear()
-                        self.repl.reset()
-                        core.interrupted()
-                elif kind == "close":
-                    # a wrong password closes at once: the gate makes the
-                    # address wait at its next connection, not this one
-                    self.send()
-                    if self.websocket.open:
-                        self.websocket.core.send_close(ev[1], ev[2])
-            self.send()
-        except Exception as e:
-            # the status view's last_error (one slot: the Telnet server's
-            # when it runs, so that it is the last of either); the driver
-            # closes the connection (1011)
-            s = self.websocket.server
-            (s.board[2] or s).last_error = e
-            raise
-
-    def send(self):
-        # the session's messages, queued as frames in order in one go (the
-        # caller's flush sends them under the driver's write deadline)
-        ws = self.websocket
-        if ws.open:
-            for is_text, data in self.core.messages_to_send():
-                if is_text:
-                    ws.core.send_text(data)
-                else:
-                    ws.core.send_binary(data)
-
-    async def run(self):
-        core = self.core
-        ws = self.websocket
-        try:
-            while self.pending and not core.closed:
-                out, more = await self.repl.apush(self.pending.pop(0))
-                core.output(out, more)
-                self.send()
-                c = ws._out()
-                if c is not None:
-                    await c
-        except Exception as e:
-            # a failing REPL must not leave the session waiting forever
-            s = ws.server
-            (s.board[2] or s).last_error = e
-            await ws.close(1011, "internal error")
-        finally:
-            self.task = None
-            self.pending = ()
-
-    async def wait(self, timeout):
-        # the session until the connection ends (what the handler returns)
-        ws = self.websocket
-        core = self.core
-        try:
-            self.send()
-            # what came behind the handshake went to the connection's queue
-            q = ws._queue
-            while q:
-                m = q.pop(0)
-                if m is None:  # the peer's fault, after the messages before it
-                    ws.core.send_fail_close()
-                else:
-                    self.append(m)
-            c = ws._out()
-            if c is not None:
-                await c
-            # the login deadline (``timeout`` ms) counts from the
-            # connection: keystrokes do not move it. Until the login, a task
-            # waits for the connection's end under that deadline; the login
-            # cancels it (append), so a session logged in holds neither it
-            # nor its timer
-            if not core.logged_in:
-                t = self.task = asyncio.create_task(ws.done.wait())
-                try:
-                    await asyncio.wait_for(t, timeout / 1000)
-                except asyncio.TimeoutError:
-                    await ws.close(1008, "login timeout")
-                except asyncio.CancelledError:
-                    if not core.logged_in:
-                        raise  # not the login's: this task's own cancellation
-                if self.task is t:
-                    self.task = None
-                t = None
-            await ws.done.wait()
-        finally:
-            core.end()  # an upload under way is dropped, the old file kept
-            if self.task is not None:
-                self.task.cancel()
-            self.repl.close()
+    return serve(*args, **kwargs)
 
 
-def _session(websocket):
-    # the console's handler: sets the session up (nothing to wait for) and
-    # returns its coroutine. websocket.server.console: (password,
-    # login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
-    server = websocket.server
-    o = server.console
-    peer = websocket.remote_address[0] if websocket.remote_address else None
-    password = o[0]
-    s = _Session()
-    s.websocket = websocket
-    # (what the check needs as its defaults, not as a closure: no cell stays
-    # after the login drops the check)
-    s.core = o[5](password, max_line=o[2], max_file_size=o[3], root=o[4],
-                  check=lambda data, gate=server.gate, peer=peer, password=password:
-                  gate.check(peer, data, password, ticks_ms()))
-    s.repl = o[6]("<console>")
-    # messages go to the session from now on (those queued before: in wait)
-    websocket.core.sink = s
-    return s.wait(o[1])
+def run(*args, **kwargs):
+    """``run(password, host="127.0.0.1", port=8266, telnet_port=None,
+    certfile=None, keyfile=None, legacy_clients=False, forever=True,
+    address=None)``: start the console (and the Telnet REPL when
+    ``telnet_port`` is given) and, with ``forever``, serve until cancelled
+    (a coroutine). This is what a board's ``main.py`` calls:
+    ``asyncio.run(console.run(PASSWORD, "0.0.0.0", address=ip))`` with
+    ``ip`` from ``board.network_up()`` (the address the status view
+    reports; None: the station interface's, or ``host`` when that is not a
+    wildcard). ``certfile``/``keyfile``: wss (and telnets)."""
+    from microproto.console_server import run
 
-
-async def serve(host="127.0.0.1", port=8266, password=None, legacy_clients=False, fail_delay_ms=1000,
-                max_line=512, max_file_size=16 * 1024 * 1024, login_timeout_ms=30000, root=None, address=None,
-                **ws_options):
-    """Start the console's WebSocket server; returns it (``close()``,
-    ``wait_closed()``). ``ws_options`` go to ``microproto.websocket.serve``
-    (``origins`` defaults to ``"same"``: only this console's own page, and
-    clients that send no Origin, may connect; ``fail_delay_ms``,
-    ``max_failures``, ``max_failures_total`` throttle password guessing).
-    ``root``: the file records' policy (see ``microproto.webrepl``).
-    ``GET /status``: the board's status as JSON behind the same password
-    (``microproto.status``, loaded when asked); ``address``: the board's
-    address it reports (None: ``host`` unless it is a wildcard, else the
-    station interface's on a board)."""
-    if not password:
-        raise ValueError("the console needs a password")
-    # what every session needs, loaded when the console starts: a board
-    # short of memory fails here rather than at the first login, and an
-    # import of this module (its CLI, PAGE) does not carry them
-    from microproto.webrepl import WebREPL
-    from microproto_port.repl import Session
-
-
-    def http_handler(request):
-        if request.path == "/status":
-            from microproto.status import console_route
-
-            return console_route(request, s, password)
-        # the page (microproto.console_page, loaded with the first request)
-        from microproto.console_page import page_handler
-
-        return page_handler(request)
-
-    if legacy_clients:
-        ws_options["legacy_webrepl"] = True
-    # a console moves keystrokes and 1 KiB file chunks: small buffers (each
-    # session holds one read_size buffer: 512 B, which also fits where a
-    # board's fragmented heap has no 1 KiB left), and no compression (its
-    # 32 KiB inflate window per connection would cost more heap than the
-    # console itself)
-    ws_options.setdefault("max_connections", 4)
-    ws_options.setdefault("max_size", 8192)
-    ws_options.setdefault("read_size", 512)
-    ws_options.setdefault("compression", None)
-    # a web page the operator visits must not try passwords on the board
-    ws_options.setdefault("origins", "same")
-    ws_options["fail_delay_ms"] = fail_delay_ms
-    import time
-
-    started = getattr(time, "monotonic", time.time)()  # status.now_s()'s clock
-    s = await websocket.serve(_session, host, port, http_handler=http_handler, **ws_options)
-    s.console = (password, login_timeout_ms, max_line, max_file_size, root, WebREPL, Session)
-    if address is None and host and host != "0.0.0.0" and host != "::":
-        address = host
-    s.board = [started, address, None]  # the status view's: the Telnet server is the third
-    s.last_error = None
-    return s
-
-
-async def run(password, host="127.0.0.1", port=8266, telnet_port=None, certfile=None, keyfile=None,
-              legacy_clients=False, forever=True, address=None):
-    """Start the console (and the Telnet REPL when ``telnet_port`` is
-    given) and, with ``forever``, serve until cancelled. This is what a
-    board's ``main.py`` calls: ``asyncio.run(console.run(PASSWORD, "0.0.0.0",
-    address=ip))`` with ``ip`` from ``board.network_up()`` (the address the
-    status view reports; None: the station interface's, or ``host`` when
-    that is not a wildcard)."""
-    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    if telnet_port:
-        # loaded before the servers start, like the sessions' modules
-        from microproto import telnet
-    servers = [await serve(host, port, password, legacy_clients=legacy_clients, address=address, **tls)]
-    print("console: open http%s://%s:%d/ in a browser" % ("s" if tls else "", host, port))
-    if telnet_port:
-        servers.append(await telnet.serve("repl", host, telnet_port, password=password, **tls))
-        servers[0].board[2] = servers[1]
-        print("console: telnet %s %d" % (host, telnet_port))
-    while forever:
-        await asyncio.sleep(3600)
-    return servers
+    return run(*args, **kwargs)
 
 
 if __name__ == "__main__":
