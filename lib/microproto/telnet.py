@@ -179,12 +179,12 @@ async def serve(
 
         return run(server, reader, writer, peer)
 
-    def refuse(why):
+    def refuse(reason):
         # the refusal's text is the sessions' module's: a server refuses
         # only once it has had sessions (busy, or an address that failed)
         from microproto.telnet_session import refuse
 
-        return refuse(server, why)
+        return refuse(server, reason)
 
     server._server = await listen(on_session, host, port, server, ssl, 5, refuse)
     if password is None:

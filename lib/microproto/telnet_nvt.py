@@ -183,11 +183,11 @@ class TelnetCore:
             self._spare = bytearray()
 
     # -- state queries -------------------------------------------------
-    def local_enabled(self, opt, sh=0):
+    def local_enabled(self, opt, off=0):
         """True if we have agreed to perform ``opt`` (e.g. ECHO); with
-        ``sh=4``, if the client has."""
+        ``off=4``, if the client has."""
         t = self._opts
-        return opt < len(t) and t[opt] >> sh & 3 == _YES
+        return opt < len(t) and t[opt] >> off & 3 == _YES
 
     def remote_enabled(self, opt):
         """True if the client has agreed to perform ``opt`` (e.g. NAWS)."""
@@ -274,23 +274,24 @@ class TelnetCore:
         """Ask the client to enable/disable ``opt`` (DO/DONT)."""
         self._q(4 if enable else 3, _HIM, opt)
 
-    def _q(self, row, sh, opt):
-        # one transition of the Q-method for one side of ``opt``: the new
+    def _q(self, mode, off, opt):
+        # one transition of the Q-method (``mode``: the table's row) for one
+        # side of ``opt`` (``off``: its bits' offset, 0 or _HIM): the new
         # state, the reply if any, and TTYPE's SEND once the client agreed
         t = self._opts
-        s = t[opt] >> sh & 7 if opt < len(t) else 0
-        x = _Q[row * 8 + s]
+        s = t[opt] >> off & 7 if opt < len(t) else 0
+        x = _Q[mode * 8 + s]
         if x & 7 != s:
             if opt >= len(t):
                 t.extend(bytes(opt + 1 - len(t)))
-            t[opt] = t[opt] & (0x70 >> sh) | (x & 7) << sh
+            t[opt] = t[opt] & (0x70 >> off) | (x & 7) << off
         if x > 7:
-            self._out += bytes((_IAC, 250 + (x >> 3) + (sh >> 1), opt))
-        if x & 7 == _YES and s & 3 != _YES and sh and opt == _TTYPE:
+            self._out += bytes((_IAC, 250 + (x >> 3) + (off >> 1), opt))
+        if x & 7 == _YES and s & 3 != _YES and off and opt == _TTYPE:
             self._out += b"\xff\xfa\x18\x01\xff\xf0"  # IAC SB TTYPE SEND IAC SE
 
     # -- input ---------------------------------------------------------
-    def _event(self, kind, value):
+    def _event(self, name, value):
         # the data gathered so far first; consecutive interrupts and
         # window sizes merge; the list is made when the first event comes
         buf = self._buf
@@ -300,14 +301,14 @@ class TelnetCore:
                 ev = self._events = []
             ev.append(("data", bytes(buf)))
             buf[:] = b""
-        if kind is None:
+        if name is None:
             return
-        if ev and ev[-1][0] == kind and (kind == "interrupt" or kind == "naws"):
-            ev[-1] = (kind, value)
+        if ev and ev[-1][0] == name and (name == "interrupt" or name == "naws"):
+            ev[-1] = (name, value)
         else:
             if not ev:
                 ev = self._events = []
-            ev.append((kind, value))
+            ev.append((name, value))
 
     def next_event(self):
         """The next event, or None."""

@@ -262,10 +262,10 @@ class _Connection(Driven):
             self.server.connections.remove(self)
 
 
-def refuse(server, why):
-    """What the server sends a connection it refuses at accept (``why``:
+def refuse(server, reason):
+    """What the server sends a connection it refuses at accept (``reason``:
     ``"wait"`` or ``"busy"``, from ``auth.Gate.admit``)."""
-    return (_WAIT if why == "wait" else
+    return (_WAIT if reason == "wait" else
             "Sorry, this server is busy (%d sessions at most): try again later.\r\n" % server.max_sessions).encode()
 
 
