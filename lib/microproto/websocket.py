@@ -42,6 +42,10 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   ``max_frame``: largest frame if different.
 - ``stream``: deliver messages as fragments (``recv_fragment``) without
   joining them; ``recv`` still joins (up to ``max_size``).
+- ``binary_type`` (``bytes``): ``bytearray`` hands each binary message
+  over as the buffer it was received into (no copy: a message of N bytes
+  needs N bytes of heap; on MicroPython no hash of it either); it is the
+  handler's, a new one each message. Text stays ``str``.
 - ``max_queue`` (16): received messages held for the handler; reading
   from the socket pauses when full (backpressure).
 - ``max_connections`` (8): counted at accept, request heads still coming
@@ -95,6 +99,7 @@ class _Options:
     max_size = 1 << 20
     max_frame = None
     stream = False
+    binary_type = bytes
     max_queue = 16
     max_connections = 8
     handshake_timeout_ms = 10000
@@ -274,7 +279,11 @@ class WebSocket(Driven):
         if isinstance(message, str):
             core.send_fragment(message, True, True, True)
         else:
-            core.send_fragment(message if isinstance(message, bytes) else bytes(message), False, True, True)
+            # a bytearray or memoryview as it is on MicroPython (its stream
+            # copies what the socket does not take, before this returns or
+            # its drain ends), copied on CPython (3.12+ keeps a view of it)
+            core.send_fragment(message if _EVENT or isinstance(message, bytes) else bytes(message), False, True,
+                               True)
         if core.failed:
             return self._flush()
         c = self._out()
@@ -511,6 +520,7 @@ class Server(Clock):
             defer_close=True,
             now_ms=ticks_ms(),
             parts=True,
+            binary_type=o.binary_type,
         )
         self._scratch = core._scratch
         ws = WebSocket(self, reader, writer, request, core, subprotocol, peer)
@@ -537,6 +547,8 @@ async def serve(handler, host="127.0.0.1", port=80, **options):
         o.max_size = None
     if o.read_size < 64:
         raise UsageError("read_size below 64")
+    if o.binary_type is not bytes and o.binary_type is not bytearray:
+        raise UsageError("binary_type is bytes or bytearray")
     ctx = o.ssl
     if ctx is None and o.certfile:
         from microproto_port import tls

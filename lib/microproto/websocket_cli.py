@@ -15,7 +15,8 @@ from microproto.errors import UsageError
 
 
 async def echo_handler(ws):
-    """Send every message back as it came (text as text)."""
+    """Send every message back as it came (text as text; ``--echo`` serves
+    binary messages as bytearrays: see ``main``)."""
     async for message in ws:
         await ws.send(message)
 
@@ -67,7 +68,8 @@ Run a WebSocket echo server.
 
   --host H            address to listen on (default 127.0.0.1)
   --port P            TCP port (default 8080)
-  --echo              echo every message back (required for now)
+  --echo              echo every message back (required for now; binary
+                      messages reach it as bytearrays: binary_type=bytearray)
   --stream            echo fragment by fragment without joining messages
   --max-size N        largest message/frame in bytes, 0 for none (default 1048576)
   --certfile F        TLS certificate (PEM): serve wss://
@@ -158,6 +160,10 @@ def main(argv=None):
         print("error: choose a mode (--echo)\n" + _USAGE)
         return 2
     handler = stream_echo_handler if opts.get("stream") else echo_handler
+    # what we advise for a handler that neither keeps nor hashes what it
+    # receives: a binary message is the buffer it came in (no copy; on
+    # MicroPython no hash of it, and N bytes of heap for N bytes)
+    serve_opts["binary_type"] = bytearray
     server_ref = [None]
     if opts.get("heap"):
         handler = heap_echo_handler(server_ref)

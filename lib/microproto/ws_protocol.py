@@ -9,7 +9,8 @@
     p.close_expected()        # True: close the TCP connection now
     p.next_deadline_ms()      # when to call tick() again (None: no timer)
 
-Events (tuples): ``("text", str)``, ``("binary", bytes)``,
+Events (tuples): ``("text", str)``, ``("binary", bytes)`` (a bytearray
+with ``binary_type=bytearray``: see Limits),
 ``("fragment", is_text, bytes, fin)`` (``stream=True``: pieces of a message
 as they arrive, text as validated UTF-8 bytes that may end inside a
 character), ``("ping", bytes)``, ``("pong", bytes)``, ``("close", code,
@@ -35,13 +36,18 @@ the receive path uses one ``scratch_size`` buffer (or, when
 ``scratch_size`` is a buffer, that one: a driver's, shared by its
 connections), a control buffer of the control frame's size (at most 125
 bytes, while one comes in) and a message buffer (made with the first data frame, at once to a
-frame's length) that grows up to ``max_size`` and is dropped after messages
+frame's length; a message in one frame over 4 KiB: exactly its size) that grows up to ``max_size`` and is dropped after messages
 over 4 KiB. A message of N bytes needs the buffer and the ``str``/``bytes``
 handed out: 2N (on MicroPython every 64 KiB of a message over a quarter
 of the heap runs a collection, so that the second N finds room). A whole
 uncompressed message in one writable ``data`` (the driver's read buffer
 on MicroPython) needs no message buffer: it is unmasked there, in place,
-and copied once, into the ``str``/``bytes``. Steady
+and copied once, into the ``str``/``bytes``.
+``binary_type=bytearray``: a binary message is handed out as the message
+buffer itself (made to the message's size when it comes in one frame, else
+cut to it: on MicroPython the cut keeps its memory), or (a whole message in
+one read) as a bytearray it was unmasked into: N bytes for N, no copy, and
+no hash of it on MicroPython; the next message gets a new buffer. Steady
 state (uncompressed frames) allocates nothing in the frame codec.
 
 The frame header is parsed here, in place (``microproto.ws_frames`` is the
@@ -168,6 +174,9 @@ class ServerProtocol:
     # asyncio driver's queue: no event tuple per message), else they are
     # ("text", str) / ("binary", bytes) events
     sink = None
+    # a binary message's type: bytes, or bytearray (the buffer it was
+    # received into, handed over: no copy; see the module docstring)
+    binary_type = bytes
     # send side: opcode of the fragmented message being sent, | _RSV1 if compressed
     _out_mop = 0
 
@@ -185,8 +194,11 @@ class ServerProtocol:
         defer_close=False,
         now_ms=0,
         parts=False,
+        binary_type=bytes,
     ):
         self.defer_close = defer_close
+        if binary_type is not bytes:
+            self.binary_type = binary_type
         self.parts = parts
         self.max_size = max_size
         self.max_frame = max_size if max_frame is None else max_frame
@@ -282,13 +294,20 @@ class ServerProtocol:
                     if 0 <= k and j + 4 + k <= n and (mf is None or k <= mf) and (self.max_size is None or k <= self.max_size):
                         copy_into(hb, 0, data, j, 4)
                         j += 4
+                        if b0 == 0x82 and self.binary_type is not bytes:
+                            # a bytearray of its own, unmasked into: one copy, no view
+                            msg = bytearray(k)
+                            mask_into(msg, 0, data, j, k, hb, 0)
+                            self._deliver(False, msg, False)
+                            i = j + k
+                            continue
                         if rw:
                             # in place: one copy (the message), no message
                             # buffer; the bytes/str is made after the unmasking
                             # and keeps nothing of the buffer (reused by the next read)
                             mask_into(data, j, data, j, k, hb, 0)
                             if b0 == 0x82 or utf8_check(data, 0, j, j + k) == 0:
-                                self._deliver(b0 == 0x81, data[j : j + k])
+                                self._deliver(b0 == 0x81, data[j : j + k], True)
                                 i = j + k
                                 continue
                             mask_into(data, j, data, j, k, hb, 0)  # masked again, as it came
@@ -299,7 +318,7 @@ class ServerProtocol:
                                 msg = self._msg
                             mask_into(msg, 0, data, j, k, hb, 0)
                             if b0 == 0x82 or utf8_check(msg, 0, 0, k) == 0:
-                                self._deliver(b0 == 0x81, self._mv[:k])
+                                self._deliver(b0 == 0x81, self._mv[:k], True)
                                 i = j + k
                                 continue
                         # invalid UTF-8: the general path below fails it
@@ -409,7 +428,9 @@ class ServerProtocol:
                         if self._mz:
                             self._mz += length
                         elif not self.stream:
-                            self._reserve(self._mn + length)  # one allocation, not doublings
+                            # one allocation, not doublings; a whole message in
+                            # one frame: of its size (not kept, or handed out)
+                            self._reserve(self._mn + length, b0 >= 0x80 and op != _CONT)
             # the payload (none left: the frame ends here)
             k = self._left
             if k > n - i:
@@ -503,18 +524,35 @@ class ServerProtocol:
                 self._piece = None
             else:
                 mv = self._mv
-                self._deliver(text, None if mv is None else mv[: self._mn])
-                if mv is not None and len(mv) > _KEEP:
-                    self._msg = self._mv = None
+                mn = self._mn
+                if mv is None or not mn:
+                    self._deliver(text, "" if text else self.binary_type(), False)
+                elif not text and self.binary_type is not bytes:
+                    # the message buffer itself, to the size of the message
+                    # (cut on MicroPython: its memory stays, no copy); the
+                    # next message makes a new one
+                    msg = self._msg
+                    self._msg = self._mv = mv = None  # (CPython: no view of it left, so it can be cut)
+                    if mn < len(msg):
+                        msg[mn:] = b""
+                    self._deliver(False, msg, False)
+                else:
+                    self._deliver(text, mv[:mn], True)
+                    if len(mv) > _KEEP:
+                        self._msg = self._mv = None
             self._mop = 0
             self._mn = 0
             self._mz = 0
 
-    def _reserve(self, n):
+    def _reserve(self, n, fin=False):
+        # a message buffer of at least n bytes (``fin``: for a message in
+        # one frame, n exactly when it is not kept for the next message)
         msg = self._msg
         cap = _INITIAL if msg is None else len(msg)
         if n == 0 or (msg is not None and n <= cap):
             return
+        if fin and (n > _KEEP or self.binary_type is not bytes):
+            cap = n
         while cap < n:
             cap *= 2
         if self.max_size is not None and cap > self.max_size:
@@ -527,18 +565,17 @@ class ServerProtocol:
         self._msg = new
         self._mv = memoryview(new)
 
-    def _deliver(self, text, mv):
-        # the message in mv (a view of _msg, or of the read buffer unmasked in
-        # place; None: empty), as a str or bytes of its own: to the sink, or an event
-        if mv is None:
-            m = "" if text else b""
-        else:
-            m = str(mv, "utf-8") if text else bytes(mv)
+    def _deliver(self, text, mv, copy):
+        # the message: with ``copy``, mv is a view (of _msg, or of the read
+        # buffer unmasked in place) made a str/bytes of its own here; else mv
+        # is the message. To the sink, or an event
+        if copy:
+            mv = str(mv, "utf-8") if text else bytes(mv)
         s = self.sink
         if s is None:
-            self._events.append(("text" if text else "binary", m))
+            self._events.append(("text" if text else "binary", mv))
         else:
-            s.append(m)
+            s.append(mv)
 
     def _set_closed(self, code, reason):
         if self.state == CLOSED:

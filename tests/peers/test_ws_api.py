@@ -24,10 +24,12 @@ def app(runtime, tmp_path):
     (tmp_path / "out").symlink_to("/etc")
     (tmp_path / "passwd.txt").symlink_to("/etc/passwd")
     port = free_port()
+    port2 = free_port()
     script = str(ROOT / "tests" / "peers" / "ws_app.py")
     argv = [sys.executable, script] if runtime == "cpython" else [MICROPYTHON, script]
-    with Process(argv + [str(port), str(tmp_path)], port=port) as p:
+    with Process(argv + [str(port), str(tmp_path), str(port2)], port=port) as p:
         p.port = port
+        p.port2 = port2
         yield p
         assert p.alive()
 
@@ -123,3 +125,39 @@ def test_ping_and_close_with_code(app):
 
     msg, code, reason = _run(go())
     assert msg.startswith("pong after ") and code == 4321 and reason == "as asked"
+
+
+def test_binary_type_bytearray_hands_the_handler_its_own_buffer(app):
+    # binary messages as bytearrays the handler may change (it inverts the
+    # first byte and sends the message back), small, large and fragmented;
+    # text stays str; compressed too
+    async def go(compression):
+        out = []
+        async with websockets.connect("ws://127.0.0.1:%d/" % app.port2, compression=compression,
+                                      max_size=None) as ws:
+            big = bytes(range(256)) * 800  # 200 kB (a 2 MiB heap, deflate after plain: room to spare)
+            for m in (b"abc", big, b"", ["fr", "ag"], [b"fr", b"ag"]):
+                await ws.send(m)
+                out.append(await ws.recv())
+                if not isinstance(m, list) or isinstance(m[0], bytes):
+                    out.append(await ws.recv())
+        return out, big
+
+    for compression in (None, "deflate"):
+        out, big = _run(go(compression))
+        assert out[0:2] == ["bytearray 3", b"\x9ebc"], compression
+        assert out[2] == "bytearray 204800" and out[3] == b"\xff" + big[1:], compression
+        assert out[4:6] == ["bytearray 0", b""], compression
+        assert out[6] == "str 4" and out[7:] == ["bytearray 4", b"\x99rag"], compression
+
+
+def test_binary_type_other_than_bytes_or_bytearray_is_refused():
+    from microproto import websocket
+    from microproto.errors import UsageError
+
+    async def echo(ws):
+        pass
+
+    for bad in (str, memoryview, "bytearray"):
+        with pytest.raises(UsageError):
+            _run(websocket.serve(echo, "127.0.0.1", free_port(), binary_type=bad))

@@ -88,6 +88,30 @@ def test_copy_into():
             assert dst[:doff] == bytearray(doff) and dst[doff + n :] == bytearray(60 - doff - n)
 
 
+
+def test_mask_into_and_copy_into_at_every_alignment_pair():
+    # source and destination at each offset mod 4 against each other (the
+    # viper word loop joins two aligned source words per output word when
+    # they differ), lengths around its 4- and 16-byte steps, into another
+    # buffer and in place; nothing outside the range is touched
+    data = bytes((i * 29 + 7) & 0xFF for i in range(90))
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        for soff in range(4):
+            for doff in range(4):
+                for n in (0, 1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 47, 64, 67):
+                    phase = (soff + doff + n) & 3
+                    dst = bytearray(b"\xaa" * 80)
+                    mask_into(dst, doff, data, soff, n, KEY, phase)
+                    want = b"\xaa" * doff + _ref_mask(data[soff:soff + n], KEY, phase) + b"\xaa" * (80 - doff - n)
+                    assert bytes(dst) == want, (_n, soff, doff, n)
+                    dst = bytearray(b"\x55" * 80)
+                    copy_into(memoryview(dst), doff, memoryview(data), soff, n)
+                    assert bytes(dst) == b"\x55" * doff + data[soff:soff + n] + b"\x55" * (80 - doff - n), (_n, soff, doff, n)
+                buf = bytearray(data)
+                mask_into(buf, doff + 3, buf, doff + 3, 70, KEY, doff)
+                assert bytes(buf) == data[:doff + 3] + _ref_mask(data[doff + 3:doff + 73], KEY, doff) + data[doff + 73:]
+
 VALID = [
     b"",
     b"Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!",
@@ -138,6 +162,24 @@ def test_utf8_fails_at_the_first_bad_byte():
         assert utf8_check(b"\xf0\x90") > 0
         assert utf8_check(b"ok", -1) == -1
 
+
+
+def test_utf8_ascii_runs_then_other_bytes_at_every_offset():
+    # long ASCII runs (checked a word at a time by viper) ending in a
+    # character, a bad byte or a cut, at every start offset
+    for impl in _impls():
+        _n, copy_into, mask, mask_into, utf8_check = impl
+        for start in range(5):
+            for run in (0, 1, 3, 4, 5, 8, 13, 16, 21):
+                pre = b"#" * start
+                ok = pre + b"a" * run + b"\xe2\x82\xac" + b"z" * run
+                assert utf8_check(ok, 0, start) == 0, (_n, start, run)
+                assert utf8_check(ok, 0, start, start + run + 2) == 1, (_n, start, run)
+                assert utf8_check(ok, 1, start + run + 2) == 0, (_n, start, run)
+                assert utf8_check(pre + b"a" * run + b"\x80" + b"a" * 9, 0, start) == -1, (_n, start, run)
+                assert utf8_check(pre + b"a" * run + b"\xff", 0, start, start + run) == 0, (_n, start, run)
+                # a state inside a character is continued, not taken for ASCII
+                assert utf8_check(pre + b"a" * 8, 2, start) == -1, (_n, start, run)
 
 def test_implementations_agree_on_random_ranges():
     # the active fast path (C or viper), the CPython fallback and the byte

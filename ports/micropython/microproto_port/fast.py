@@ -16,8 +16,10 @@ decoding accepts surrogates and overlong forms, so it is not used. The
 pure-Python versions (``py_mask``, ``py_mask_into``, ``py_utf8_check``,
 ``py_copy_into``, ``utf8_step``) come from ``microproto.fastpy`` when first
 asked for (where the native emitter works, nothing else needs them).
+One viper function does the masking in place, the unmasking while copying
+and (with a zero key) the copying: a word at a time, whatever the
+alignment of source and destination.
 """
-
 
 
 def __getattr__(name):
@@ -28,12 +30,17 @@ def __getattr__(name):
 
 
 try:
-    from microproto_port._fast_viper import copy_viper, mask_into_viper, mask_viper, utf8_viper
+    from microproto_port._fast_viper import mask_into_viper as mask_into
+    from microproto_port._fast_viper import utf8_viper
 
     def mask(buf, key, phase=0, start=0, end=-1):
         if end < 0:
             end = len(buf)
-        mask_viper(buf, start, end, key, phase)
+        mask_into(buf, start, buf, start, end - start, key, phase)
+
+    def copy_into(dest, off, src, start, n, key=b"\0\0\0\0"):
+        # (names the firmware has already: no new interned names)
+        mask_into(dest, off, src, start, n, key, 0)
 
     def utf8_check(buf, state=0, start=0, end=-1):
         if state < 0:
@@ -41,9 +48,6 @@ try:
         if end < 0:
             end = len(buf)
         return utf8_viper(buf, start, end, state)
-
-    copy_into = copy_viper
-    mask_into = mask_into_viper
 
 except (ImportError, SyntaxError, ValueError):
     from microproto.fastpy import py_copy_into as copy_into
