@@ -181,6 +181,46 @@ def test_keystrokes_allocate_nothing():
     assert used // 200 == 0, used
     assert s.next_event() is None and len(s._lines) == 0
 
+
+def test_console_session_typing_allocates_nothing():
+    # the console's session (microproto.console_server: the WebSocket
+    # core's sink) on the same path: a key in, its echo queued as a frame;
+    # steady state: nothing (MicroPython measures it)
+    from microproto import console_server
+
+    class Core:  # what the session uses of the WebSocket core
+        n = 0
+
+        def send_text(self, data):
+            self.n += len(data)
+
+        send_binary = send_text
+
+    class WebSocket:
+        open = True
+        core = Core()
+
+    s = console_server._Session()
+    s.websocket = WebSocket()
+    s.core = _login()
+    s.append("1")
+    s.append("\x7f")
+    assert WebSocket.core.n == 4  # "1", then "\b \b"
+    assert s.task is None and not s.pending and s.repl is None
+
+    def run(n):
+        for _ in range(n):
+            s.append("1")
+            s.append("\x7f")
+
+    used = budget.allocated(run, 100)  # (None on CPython, which cannot count)
+    assert used is None or used // 200 == 0, used
+    # every pair's echo went out as frames: "1" and "\b \b", 4 bytes
+    # (MicroPython: 5 more pairs, the warm-up)
+    assert WebSocket.core.n == 4 * (101 if used is None else 106), WebSocket.core.n
+    assert s.task is None and not s.pending
+
+
 def test_continuation_prompt_and_no_output():
     s = _login()
     s.receive("x = 1\r", True)
