@@ -193,15 +193,17 @@ def check_upgrade(request, legacy_webrepl=False):
         throw(400, 10)  # HTTP/1.1 required
     h = request.headers
     # Upgrade must list the token "websocket", Connection "upgrade" (comma-
-    # separated tokens, any case; ws_http.tokens): one pass over the headers
+    # separated tokens, any case; ws_http.tokens): one pass over the
+    # headers, each token compared as "name:token" (two string constants,
+    # no new interned names)
     u = c = False
     for k, v in h.items():
-        k = k.lower()
+        k = k.lower() + ":"
         for v in v.split(","):
-            v = v.strip().lower()
-            if k == "upgrade" and v == "websocket":
+            v = k + v.strip().lower()
+            if v == "upgrade:websocket":
                 u = True
-            if k == "connection" and v == "upgrade":
+            if v == "connection:upgrade":
                 c = True
     if not u:
         throw(426, 11)  # not a WebSocket upgrade
