@@ -15,17 +15,19 @@ Limits: ``max_line`` bytes per request or header line (request line over
 it: 400, header line: 431), ``max_headers`` header lines (431).
 """
 
-def __getattr__(name, reason=None):
+
+def __getattr__(name, *reason):
     # HandshakeError, response, error_response, ... (see the docstring):
-    # from ws_http. Called with a reason it is ``throw``
-    if reason is None:
+    # from ws_http. Called with a reason it is ``throw`` (*reason: no
+    # tuple of defaults kept with the function)
+    if not reason:
         if name[:1] == "_":
             raise AttributeError(name)  # (probes for __path__ and the like)
     from microproto import ws_http
 
-    if reason is None:
+    if not reason:
         return getattr(ws_http, name)
-    raise ws_http.HandshakeError(name, reason)
+    raise ws_http.HandshakeError(name, reason[0])
 
 
 # (Internal) ``throw(code, reason)`` raises ``HandshakeError(code, reason)``,
