@@ -73,11 +73,13 @@ class LineDiscipline:
         return len(self._line)
 
     def next_event(self):
+        """The next event, or None (also ``TelnetCore.next_event``: one
+        function for both cores)."""
         ev = self._events
         if ev:
             e = ev.pop(0)
             if not ev:
-                self._events = ()  # an idle session holds no list
+                del self._events  # an idle session holds no list (nor a slot for it)
             return e
         return None
 

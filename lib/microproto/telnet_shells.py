@@ -36,9 +36,7 @@ class _ReplSession:
 
     namespace = None  # until the first line
     _r = None  # the REPL, from the first line
-
-    def __init__(self, shell):
-        self.shell = shell
+    # shell: the ReplShell that opened it (set by ReplShell.open)
 
     def banner(self):
         return self.shell.banner
@@ -82,4 +80,6 @@ class ReplShell:
         self.banner = banner
 
     def open(self, term):
-        return _ReplSession(self)
+        s = _ReplSession()
+        s.shell = self
+        return s
