@@ -1,17 +1,17 @@
 """The console's server side, loaded by ``microproto.console.serve`` when
-the console starts (with what every session needs: ``microproto.webrepl``
-and ``microproto_port.repl``): a board short of memory fails there rather
-than at the first login, and an import of ``microproto.console`` (its
-command line, ``PAGE``) does not carry it. The browser sessions (each one
+the console starts (with the session core every connection needs,
+``microproto.webrepl``), so that an import of ``microproto.console`` (its
+command line, ``PAGE``) does not carry it: the browser sessions (each one
 the WebSocket core's sink: see ``_Session``) and the HTTP routes (the page,
-``GET /status``)."""
+``GET /status``). The REPL (``microproto_port.repl``, 4 KiB) loads with
+the first line a session runs, as the Telnet REPL's does: a console that
+nobody logged in to, or that runs nothing yet, does not hold it."""
 
 import asyncio
 
 from microproto import websocket
 from microproto.webrepl import WebREPL
 from microproto_port import ticks_ms
-from microproto_port.repl import Session
 
 
 class _Session:
@@ -92,6 +92,8 @@ class _Session:
             while self.pending and not core.closed:
                 repl = self.repl
                 if repl is None:
+                    from microproto_port.repl import Session
+
                     repl = self.repl = Session("<console>")
                 out, more = await repl.apush(self.pending.pop(0))
                 core.output(out, more)
