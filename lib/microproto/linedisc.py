@@ -73,8 +73,7 @@ class LineDiscipline:
         return len(self._line)
 
     def next_event(self):
-        """The next event, or None (also ``TelnetCore.next_event``: one
-        function for both cores)."""
+        """The next event, or None."""
         ev = self._events
         if ev:
             e = ev.pop(0)

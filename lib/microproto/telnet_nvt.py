@@ -57,7 +57,6 @@ size of the data given, and their list exists only while some are queued.
 """
 
 from microproto.errors import LimitError, PeerError
-from microproto.linedisc import LineDiscipline
 from microproto_port import RUNTIME, const, ticks_add, ticks_diff
 
 # RFC 854 commands and the options we know (RFC 856 BINARY, 857 ECHO, 858
@@ -311,9 +310,15 @@ class TelnetCore:
                 ev = self._events = []
             ev.append((name, value))
 
-    # the next event, or None: the line discipline's function (the same
-    # event list, ``_events``, a list only while events are queued)
-    next_event = LineDiscipline.next_event
+    def next_event(self):
+        """The next event, or None."""
+        ev = self._events
+        if ev:
+            e = ev.pop(0)
+            if not ev:
+                del self._events  # an idle session holds no list (nor a slot for it)
+            return e
+        return None
 
     def fail(self, code=None, reason="internal error", exc=None):
         """End the session, ``reason`` queued for the client (also what the
