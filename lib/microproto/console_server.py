@@ -124,6 +124,7 @@ class _Session:
                     ws.core.send_fail_close()
                 else:
                     self.append(m)
+            ws.rearm()  # (a Close queued: its deadline)
             c = ws._out()
             if c is not None:
                 await c
