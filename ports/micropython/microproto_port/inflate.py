@@ -45,7 +45,11 @@ class Inflater(io.IOBase):
     ``DeflateIO`` reads the message from (``readinto``: the bytes fed, then
     the tail), without a copy and without a stream object per message."""
 
-    CHUNK = 0  # reads of the scratch buffer's size up to 8 KiB (DeflateIO.read allocates them whole)
+    # the largest read into a joined message: DeflateIO.read allocates
+    # its whole size (+1) at once, and after a few messages a small heap
+    # has no free 4 KiB block (the read size it was before: the scratch
+    # buffer's); 1 KiB pieces, copied into the message as they come
+    CHUNK = 1024
     _io = None  # the DeflateIO of the message being read (None: none)
 
     def __init__(self, wbits=15, takeover=False):
