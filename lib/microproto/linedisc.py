@@ -73,12 +73,11 @@ class LineDiscipline:
         return len(self._line)
 
     def next_event(self):
-        """The next event, or None."""
         ev = self._events
         if ev:
             e = ev.pop(0)
             if not ev:
-                del self._events  # an idle session holds no list (nor a slot for it)
+                self._events = ()  # an idle session holds no list
             return e
         return None
 

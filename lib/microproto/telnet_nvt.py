@@ -316,7 +316,7 @@ class TelnetCore:
         if ev:
             e = ev.pop(0)
             if not ev:
-                del self._events  # an idle session holds no list (nor a slot for it)
+                self._events = ()  # an idle session holds no list
             return e
         return None
 
@@ -466,6 +466,6 @@ class TelnetCore:
             self.fail(None, err.reason, err)  # an SB body is dropped
         self._event(None, None)  # the data gathered, as one event
         if not buf and self._buf is buf:
-            del self._buf  # an idle session keeps no buffer (nor a slot for it)
+            self._buf = None  # an idle session keeps no buffer
         if err is not None:
             raise err
