@@ -11,7 +11,7 @@ import asyncio
 
 from microproto.aio import Clock, Driven, close_stream
 from microproto.errors import PeerError
-from microproto_port import RUNTIME, streams, ticks_add, ticks_diff, ticks_ms
+from microproto_port import RUNTIME, streams, ticks_diff, ticks_ms
 
 # builtins of the hot paths as module globals (see ws_protocol)
 len, type, list = len, type, list
@@ -245,8 +245,9 @@ class _Driven:
             t.wake(None)
         w = self.writer
         try:
-            # what is left to send, and the lingering: aio_rare
-            if self._put() or self._w is not None or streams.blocked(w) or linger_ms:
+            self._put()
+            # a drain to wait for, a part not all handed over, lingering: aio_rare
+            if self._w is not None or streams.blocked(w) or linger_ms:
                 from microproto.aio_rare import finish
 
                 await finish(self, linger_ms, max_linger)
