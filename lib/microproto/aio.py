@@ -69,7 +69,11 @@ class Driven:
     The core: ``receive_data``, ``data_to_send`` (bytes, or a list of
     parts), ``tick``, ``next_deadline_ms``, ``close_expected``, and
     ``fail(code, reason)``: queue the end of the connection after an
-    internal error (MemoryError: 1009, a bug: 1011)."""
+    internal error (MemoryError: 1009, a bug: 1011).
+
+    The methods and class defaults are ``microproto.aio_driven``'s, copied
+    into the class when the first instance is made (this one, or a
+    subclass's)."""
 
     def __init__(self, reader, writer, core, on_events, read_size=1024, write_timeout_ms=10000):
         if not hasattr(Driven, "feed"):  # the first connection: the methods
@@ -115,7 +119,9 @@ class Clock:
     later); ``wake(None)``: a connection ended, look again. Every deadline
     is the core's own: input that moves one later costs nothing here, and
     nothing a peer sends extends another's. A server is one (it sets
-    ``connections``, the list of its open connections)."""
+    ``connections``, the list of its open connections). Its methods come
+    with ``Driven``'s (``microproto.aio_driven``): only a connection wakes
+    a clock."""
 
 
 async def close_stream(writer, timeout_ms=2000):

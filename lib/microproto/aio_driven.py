@@ -308,12 +308,15 @@ class _Clock:
 def _copy(cls, body):
     # what the class body defined (not the names Python adds to every class)
     for k, v in body.__dict__.items():
-        if k[:2] != "__":
+        if k[:2] != "__" and k != "feed":
             setattr(cls, k, v)
 
 
-_copy(Driven, _Driven)
 _copy(Clock, _Clock)
+_copy(Driven, _Driven)
 if RUNTIME != "micropython":
     Driven._reader = streams.native(Driven._reader)  # (CPython: see there)
+# last: Driven.__init__ imports this module until Driven has it (an import
+# that failed half-way, MemoryError, is run again whole by the next one)
+Driven.feed = _Driven.feed
 del _Driven, _Clock, _copy
