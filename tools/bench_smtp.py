@@ -120,31 +120,114 @@ class Server:
 
 def small_round(port, count):
     """Our client (``send_many`` in batches of BLOCK mails, and ``send`` per
-    mail) and smtplib (``sendmail`` per mail) take turns in blocks of BLOCK
-    mails, each on its own connection; returns mails/s of each."""
-    spent = [0.0, 0.0, 0.0]
+    mail), smtplib (``sendmail`` per mail) and the two ``Raw`` references
+    take turns in blocks of BLOCK mails (the first of a turn rotates), each
+    on its own connection; returns mails/s of each."""
+    spent = [0.0] * 5
     mail = ("bench@example.org", ["sink@example.org"], SMALL)
+    refs = [Raw(port, True), Raw(port, False)]
     with smtp.SMTP("127.0.0.1", port, tls=None) as ours, smtp.SMTP("127.0.0.1", port, tls=None) as one, \
             smtplib.SMTP("127.0.0.1", port) as peer:
-        done = 0
-        while done < count:
-            n = min(BLOCK, count - done)
-            t0 = time.perf_counter()
+
+        def many(n):
             for r in ours.send_many([mail] * n):
                 if r.reply.code != 250:
                     raise SystemExit("ours: refused: %r" % (r,))
-            t1 = time.perf_counter()
+
+        def each(n):
             for _ in range(n):
                 one.send(*mail)
-            t2 = time.perf_counter()
+
+        def smtplib_(n):
             for _ in range(n):
                 peer.sendmail(*mail)
-            t3 = time.perf_counter()
-            spent[0] += t1 - t0
-            spent[1] += t2 - t1
-            spent[2] += t3 - t2
+
+        turns = [many, each, smtplib_, refs[0].block, refs[1].block]
+        done = 0
+        k = 0
+        while done < count:
+            n = min(BLOCK, count - done)
+            # the order turns from block to block: none is always first
+            for i in range(len(turns)):
+                j = (i + k) % len(turns)
+                t0 = time.perf_counter()
+                turns[j](n)
+                spent[j] += time.perf_counter() - t0
+            k += 1
             done += n
+    for r in refs:
+        r.close()
     return [count / t for t in spent]
+
+
+class Raw:
+    """The reference, not a client: the least a client can do per mail on
+    one socket, to measure the ceiling the server sets. The same mails and
+    commands as ours (MAIL with SIZE and BODY=8BITMIME, RCPT, DATA), no
+    parsing beyond counting replies and checking their first digit.
+
+    ``strict``: RFC 2920 as ours does it: one write per mail carries the
+    previous body's end and this mail's MAIL, RCPT and DATA, then wait for
+    the 354 (one round trip per mail). Not strict: MAIL, RCPT, DATA and the
+    body in one write without waiting for the 354 (RFC 2920 3.1 forbids
+    it; aiosmtpd takes it), replies read once per block: the server alone."""
+
+    def __init__(self, port, strict):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.buf = bytearray(4096)
+        self.rest = b""
+        self.strict = strict
+        self.replies(1)
+        self.sock.sendall(b"EHLO localhost\r\n")
+        self.replies(1)
+        self.cmds = b"MAIL FROM:<bench@example.org> SIZE=%d BODY=8BITMIME\r\nRCPT TO:<sink@example.org>\r\nDATA\r\n" % len(SMALL)
+        self.body = SMALL + b".\r\n"  # SMALL ends with CRLF and has no line starting with a dot
+
+    def replies(self, n, last=b"2"):
+        # read until n more replies are complete; each must be 2xx, the last
+        # one ``last``xx
+        got = 0
+        data = self.rest
+        s = 0
+        while True:
+            e = data.find(b"\n", s)
+            if e < 0:
+                k = self.sock.recv_into(self.buf)
+                if not k:
+                    raise SystemExit("reference: connection closed")
+                data = data[s:] + self.buf[:k]
+                s = 0
+                continue
+            if data[s + 3 : s + 4] != b"-":
+                got += 1
+                if data[s : s + 1] != (last if got == n else b"2"):
+                    raise SystemExit("reference: refused: %r" % data[s:e])
+            s = e + 1
+            if got == n:
+                self.rest = data[s:]
+                return
+
+    def block(self, n):
+        if self.strict:
+            tail = b""
+            for _ in range(n):
+                self.sock.sendall(tail + self.cmds)
+                self.replies(4 if tail else 3, b"3")
+                tail = self.body
+            self.sock.sendall(tail)
+            self.replies(1)
+        else:
+            one = self.cmds + self.body
+            for _ in range(n):
+                self.sock.sendall(one)
+            for _ in range(n):
+                self.replies(3, b"3")
+                self.replies(1)
+
+    def close(self):
+        self.sock.sendall(b"QUIT\r\n")
+        self.replies(1)
+        self.sock.close()
 
 
 MP_RATE = r"""
@@ -365,7 +448,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="bench-smtp-")
     srv = Server()
     port = srv.port
-    rates = {"ours": [], "one": [], "peer": [], "mp": []}
+    rates = {"ours": [], "one": [], "peer": [], "mp": [], "ref": [], "ref0": []}
     large = {"ours": [], "peer": [], "mp": []}
     notes = []
     try:
@@ -374,7 +457,9 @@ def main():
         # warm up both clients and the server
         small_round(port, BLOCK)
         for _ in range(args.rounds):
-            o, one, p = small_round(port, args.count)
+            o, one, p, ref, ref0 = small_round(port, args.count)
+            rates["ref"].append(ref)
+            rates["ref0"].append(ref0)
             rates["ours"].append(o)
             rates["one"].append(one)
             rates["peer"].append(p)
@@ -405,6 +490,11 @@ def main():
             None)
         if unix:
             row("small mails, 1 connection", "micropython", "mails/s", med(rates["mp"]), med(rates["peer"]), None)
+        # the ceiling the server sets (Raw): a reference, not a client
+        row("small mails, 1 connection: REFERENCE, not a client: raw socket, RFC 2920 (one round trip per mail)",
+            "cpython", "mails/s", med(rates["ref"]), med(rates["peer"]), None)
+        row("small mails, 1 connection: REFERENCE, not a client: raw socket, body not waiting for 354 (not RFC)",
+            "cpython", "mails/s", med(rates["ref0"]), med(rates["peer"]), None)
         case = "%d MB mail from a file" % args.mb
         row(case, "cpython", "MB/s", med(large["ours"]), med(large["peer"]), 1.0)
         if unix:
@@ -460,8 +550,9 @@ def main():
         print("| %s | %s | %s | %s | %s | %s | %s |" % (r["case"], r["runtime"], r["unit"], r["ours"], r["peer"],
                                                      r["ratio"], r["goal"] if r["goal"] is not None else "-"))
     print()
-    print("rounds: ours %s; ours, send() per mail %s; smtplib %s; unix port %s (mails/s)" % tuple(
-        [round(x) for x in rates[k]] for k in ("ours", "one", "peer", "mp")))
+    print("rounds: ours %s; ours, send() per mail %s; smtplib %s; unix port %s; reference RFC 2920 %s; "
+          "reference not RFC %s (mails/s)" % tuple([round(x) for x in rates[k]]
+                                                  for k in ("ours", "one", "peer", "mp", "ref", "ref0")))
     print("large: ours %s; smtplib %s; unix port %s (MB/s)" % (
         [round(x, 1) for x in large["ours"]], [round(x, 1) for x in large["peer"]], [round(x, 1) for x in large["mp"]]))
     for n in notes:
