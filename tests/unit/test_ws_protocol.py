@@ -526,3 +526,28 @@ def test_binary_type_bytearray_message_of_n_bytes_allocates_about_n():
         m = got.pop()
         assert type(m) is mode and len(m) == n and m.count(b"\x00") == n
         p = m = None
+
+
+def test_reads_that_are_all_payload_are_unmasked_in_place_then_copied():
+    # a frame's payload in writable reads of any length (the phase of the
+    # key carried across them, reads of more than 256 bytes unmasked in
+    # the read buffer and copied whole), both binary types, text too
+    blob = bytes((i * 31 + 7) & 0xFF for i in range(5000))
+    text = ("d\u00e9j\u00e0 vu " * 500).encode()
+    for payload, op in ((blob, 2), (text, 1)):
+        wire = cframe(op, payload)
+        for mode in (bytes, bytearray):
+            for sizes in ((14, 257, 1000, 3, 4000), (8, 300, 301, 302, 5000), (4, 700)):
+                p = ServerProtocol(binary_type=mode)
+                buf = bytearray(6000)
+                pos = 0
+                k = 0
+                while pos < len(wire):
+                    n = min(sizes[k % len(sizes)], len(wire) - pos)
+                    buf[:n] = wire[pos:pos + n]
+                    p.receive_data(memoryview(buf)[:n])
+                    pos += n
+                    k += 1
+                ev = p.events_received()
+                want = ("text", payload.decode()) if op == 1 else ("binary", payload)
+                assert ev == [want] and type(ev[0][1]) is (str if op == 1 else mode), (op, mode, sizes)
