@@ -136,11 +136,11 @@ class ReplyParser:
                         raise _fail(4, m)
                     self.buf = data[s:]
                     return
-                line = data[s:e]
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                sep = line[3] if len(line) > 3 else 32
-                if len(line) < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
+                # the line without its CR LF (one slice)
+                line = data[s : e - 1 if e > s and data[e - 1] == 13 else e]
+                n = len(line)
+                sep = line[3] if n > 3 else 32
+                if n < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
                     raise _fail(5, data[s : e + 1][:40])
                 s = e + 1
                 code = int(line[:3])
@@ -155,12 +155,16 @@ class ReplyParser:
                     # not UTF-8: bytes above 127 become '?'
                     text = _fail(31, line[4:])
                 # RFC 3463 ``class.subject.detail`` first, when its class is
-                # the code's first digit: kept in ``enhanced`` (from the first
-                # line; later lines repeat it), out of the text
-                st = text.split(" ", 1)[0]
-                p = st.split(".")
-                if not (len(p) == 3 and p[0] == str(code // 100) and code // 100 != 3 and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit()):
-                    st = None
+                # the code's first digit (not 3): kept in ``enhanced`` (from
+                # the first line; later lines repeat it), out of the text.
+                # Looked for only when the text starts with that digit and a
+                # dot (most lines do not: no splitting for them)
+                st = None
+                if n > 5 and line[5] == _DOT and line[4] == line[0] != 51:
+                    st = text.split(" ", 1)[0]
+                    p = st.split(".")
+                    if not (len(p) == 3 and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit()):
+                        st = None
                 if not lines:
                     # the code and status of the reply's first line
                     self.head = (code, st)

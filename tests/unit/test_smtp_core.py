@@ -68,6 +68,27 @@ def test_enhanced_status_codes_kept():
     assert str(out[0]) == "550 5.1.1 no such ...user here", str(out[0])
 
 
+def test_enhanced_status_only_when_well_formed():
+    # the status is looked for only after "<class digit>." (a quick test
+    # before splitting): every other shape stays text, as before
+    out, err = _parse_all(b"354 3.0.0 go ahead\r\n250 2.\r\n250 2.1\r\n250 2.1.0\r\n250 2.1.0000 x\r\n")
+    more, err2 = _parse_all(b"250 2x1.0 x\r\n250 25.1.0 x\r\n550\r\n250 2.1.0 ok\n250-2.1.5 one\r\n250 2.1.6 two\r\n")
+    assert err is None and err2 is None, (err, err2)
+    out += more
+    assert [(r.enhanced, r.lines) for r in out] == [
+        (None, ["3.0.0 go ahead"]),
+        (None, ["2."]),
+        (None, ["2.1"]),
+        ("2.1.0", [""]),
+        (None, ["2.1.0000 x"]),
+        (None, ["2x1.0 x"]),
+        (None, ["25.1.0 x"]),
+        (None, [""]),
+        ("2.1.0", ["ok"]),
+        ("2.1.5", ["one", "2.1.6 two"]),
+    ], [(r.enhanced, r.lines) for r in out]
+
+
 def test_bare_lf_and_code_only_lines():
     out, err = _parse_all(b"250\n354 go ahead\n")
     assert err is None
