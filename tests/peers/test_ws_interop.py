@@ -213,3 +213,23 @@ def test_help_and_bad_arguments(runtime):
     r = subprocess.run(runtime_command(runtime, "microproto.websocket", ["--bogus"]), capture_output=True,
                        text=True, timeout=30, cwd=str(ROOT), env=__import__("conftest").cpython_env())
     assert r.returncode == 2 and "unknown argument" in r.stdout
+
+
+def test_cli_echo_of_1_mib_needs_about_1_mib_of_heap():
+    # issue 8: `--echo --max-size 2097152` echoes 1 MiB binary messages one
+    # after another on the unix port in a heap of 1400K (the message and a
+    # small constant: the CLI serves binary_type=bytearray and its handler
+    # keeps nothing of a message while the next comes in); it needed 4M
+    port = free_port()
+    args = _args(port, "--max-size", "2097152", "--no-compression")
+    with start_module("micropython", "microproto.websocket", args, port, heapsize="1400K") as p:
+        async def go():
+            async with websockets.connect("ws://127.0.0.1:%d/" % port, compression=None, max_size=None) as ws:
+                big = bytes(range(256)) * 4096
+                for i in range(3):
+                    await ws.send(big)
+                    assert await ws.recv() == big, i
+            return True
+
+        assert _run(go())
+        assert p.alive()
