@@ -45,7 +45,8 @@ Options of ``serve`` (all keyword, every limit with a safe default):
 - ``binary_type`` (``bytes``): ``bytearray`` hands each binary message
   over as the buffer it was received into (no copy: a message of N bytes
   needs N bytes of heap; on MicroPython no hash of it either); it is the
-  handler's, a new one each message. Text stays ``str``.
+  handler's, a new one each message. Text stays ``str``; in ``stream``
+  mode fragments and what ``recv`` joins stay ``bytes``.
 - ``max_queue`` (16): received messages held for the handler; reading
   from the socket pauses when full (backpressure).
 - ``max_connections`` (8): counted at accept, request heads still coming
