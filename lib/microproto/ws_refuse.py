@@ -51,26 +51,12 @@ class HandshakeError(PeerError):
         self.headers = list(headers)
 
 
-class _Pairs(RequestParser):
-    # a parsed request's headers are its head, one string; these are the
-    # pairs given, kept as given
-    def get_all(self, name=None):
-        out = []
-        for k, v in self.head:
-            if name is None:
-                out.append((k, v))
-            elif k.lower() == name.lower():
-                out.append(v)
-        return out
-
-    items = __contains__ = get_all
-
-
 def Headers(items=()):
     """Request headers from ``(name, value)`` pairs, with what a parsed
-    request's ``headers`` offers (case-insensitive ``get``, ...)."""
-    h = _Pairs()
-    h.head = list(items)
+    request's ``headers`` offers (case-insensitive ``get``, ...): kept as
+    a parsed request keeps them, one ``name: value`` line each."""
+    h = RequestParser()
+    h.head = "\n".join(k + ": " + v for k, v in items)
     return h
 
 
