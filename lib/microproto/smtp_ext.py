@@ -310,27 +310,6 @@ def stuff(data, chunk=2048):
 # -- batches ----------------------------------------------------------------
 
 
-def _prefixed(session, conv, prefix, box, work):
-    # run ``conv`` with ``prefix`` (the end of the previous mail) sent in
-    # its first write; the reply to the prefix comes first: into ``box``.
-    # ``work()`` runs once that write is out and before any reply is read:
-    # the client prepares while the server answers
-    out = next(conv)
-    session.parser.pass_through()
-    r = yield prefix + out
-    work()
-    if r is SENT:
-        r = yield None
-    box.append(r)
-    r = yield None
-    while True:
-        try:
-            out = conv.send(r)
-        except StopIteration as e:
-            return e.value
-        r = yield out
-
-
 def _finish(results, i, r):
     if not isinstance(r, Reply):
         raise PeerError("message data: no reply")
@@ -353,7 +332,7 @@ def _take(session, it, prepare):
         # limit, an SMTPReplyError)
         return e
     cmds.append(b"DATA\r\n")
-    return t, cmds, check8, body
+    return [t] if isinstance(t, str) else t, cmds, check8, body
 
 
 def mail_many(session, mails, prepare, pipelining=True):
@@ -365,62 +344,105 @@ def mail_many(session, mails, prepare, pipelining=True):
     Each item is ``(from_addr, to_addrs, message)`` or a ``Message``;
     ``prepare`` is ``microproto.smtp._prepare``. With PIPELINING the end
     of each body goes in one write with the next mail's MAIL, RCPTs and
-    DATA (RFC 2920 3.1): one round trip per mail; while the server
-    answers, the next mail is made ready and a body of one chunk is
-    encoded, so that little is left to do once its 354 comes.
+    DATA (RFC 2920 3.1): one write and one round trip per mail; while the
+    server answers, the next mail is made ready and a body given as bytes
+    of at most one chunk is encoded, so that little is left to do once its
+    354 comes. Every reply is checked: a refusal ends that mail's
+    transaction (RSET) and is its entry in the list. Without PIPELINING,
+    or for a mail of more than 31 recipients, the last body's end goes
+    alone and the mail as ``Session.mail`` sends it.
     """
     pipe = pipelining and "PIPELINING" in session.caps
     results = []
     tail = None  # the end of the last body, not sent yet
     pi = 0  # its mail's index in results
     it = iter(mails)
-    nxt = _take(session, it, prepare)
-    while nxt is not None:
-        if not isinstance(nxt, tuple):
-            results.append(nxt)
-            nxt = _take(session, it, prepare)
-            continue
-        t, cmds, check8, body = nxt
-        nxt = False  # not taken yet
-        result = SendResult()
-        box = []
-        early = []  # this mail's body end, encoded while waiting
-        conv = session._envelope(cmds, t, result, pipe, True)
-        if tail is not None:
-            def work():
-                nonlocal nxt
-                nxt = _take(session, it, prepare)
-                if isinstance(body, (bytes, bytearray)) and len(body) <= session.chunk:
-                    # one chunk: encoded without a write (nothing yielded)
-                    g = session._send_body(body, False, True)
-                    try:
-                        next(g)
-                    except StopIteration as e:
-                        early.append(e.value)
-
-            conv = _prefixed(session, conv, tail, box, work)
-        ok = False
-        try:
-            yield from conv
-            ok = True
-        except PeerError as e:
-            if not hasattr(e, "reply"):
-                raise  # not a refusal (an SMTPReplyError): the session is gone
-            results.append(e)
-        if tail is not None:
-            tail = None
-            _finish(results, pi, box[0])
-        if ok:
-            session.stage = "message data"
-            r = early[0] if early else (yield from session._send_body(body, check8, pipe))
-            results.append(result)
-            if pipe:
-                tail = r
-                pi = len(results) - 1
-            else:
-                _finish(results, len(results) - 1, r)
+    nxt = False  # the next mail, not taken yet
+    while True:
         if nxt is False:
             nxt = _take(session, it, prepare)
+        if nxt is None:
+            break
+        if not isinstance(nxt, tuple):
+            results.append(nxt)
+            nxt = False
+            continue
+        t, cmds, check8, body = nxt
+        nxt = False
+        result = SendResult()
+        n = len(cmds)
+        if pipe and n <= 32:
+            # the envelope in one write (at most _PIPE_BATCH commands),
+            # after the end of the last body
+            out = b"".join(cmds)
+            if tail is not None:
+                out = tail + out
+            session.stage = "MAIL FROM"
+            session.parser.pass_through()
+            r = yield out
+            # while the server answers: the next mail, and this body when
+            # it is bytes of one chunk (checked for 8-bit data in full by
+            # ``envelope`` already)
+            nxt = _take(session, it, prepare)
+            end = None
+            if isinstance(body, (bytes, bytearray)) and len(body) <= session.chunk:
+                st = session._stuffer
+                st.dots = st.start = True
+                st.wait = False
+                end = bytes(st.finish(len(st.encode(body))))
+            if r is SENT:
+                r = yield None
+            if tail is not None:
+                # the reply to the last body comes first
+                tail = None
+                _finish(results, pi, r)
+                r = yield None
+            first = r
+            for k in range(n):
+                if k:
+                    r = yield None
+                if not isinstance(r, Reply):
+                    raise _fail(10, session.stage)
+                if 0 < k < n - 1:
+                    a = t[k - 1]
+                    result.recipients[a] = r
+                    if r.code // 100 == 2:
+                        result.accepted.append(a)
+                    else:
+                        result.refused[a] = r
+            if first.code != 250 or not result.accepted or r.code != 354:
+                # the empty body a server that said 354 anyway waits for,
+                # RSET, the error
+                try:
+                    yield from _fail(34, (first, result, r))
+                except PeerError as e:
+                    if not hasattr(e, "reply"):
+                        raise
+                    results.append(e)
+                continue
+            session.stage = "message data"
+            if end is None:
+                end = yield from session._send_body(body, check8, True)
+        else:
+            if tail is not None:
+                _finish(results, pi, (yield tail))
+                tail = None
+            try:
+                yield from session._envelope(cmds, t, result, pipe, True)
+            except PeerError as e:
+                if not hasattr(e, "reply"):
+                    raise  # not a refusal (an SMTPReplyError): the session is gone
+                results.append(e)
+                continue
+            session.stage = "message data"
+            end = yield from session._send_body(body, check8, pipe)
+            if not pipe:
+                results.append(result)
+                _finish(results, len(results) - 1, end)
+                continue
+        results.append(result)
+        tail = end
+        pi = len(results) - 1
     if tail is not None:
         _finish(results, pi, (yield tail))
     return results

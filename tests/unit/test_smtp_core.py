@@ -500,3 +500,59 @@ def test_error_classes_reachable_from_smtp_and_smtp_core():
         pass
     else:
         assert False, "an unknown name must be an AttributeError"
+
+
+class _Writes(FakeSocket):
+    # a FakeSocket that keeps every write apart
+    def __init__(self, chunks):
+        FakeSocket.__init__(self, chunks)
+        self.writes = []
+
+    def sendall(self, data):
+        self.writes.append(bytes(data))
+        FakeSocket.sendall(self, data)
+
+    def write(self, data):
+        self.sendall(data)
+        return len(data)
+
+
+def test_batch_one_write_per_mail_and_every_reply_checked():
+    # send_many's common case (PIPELINING, a body of one chunk): one write
+    # per mail (the last body's end and this envelope), every reply checked;
+    # 40 recipients (over one group of 32 commands) take the general path
+    from microproto import smtp
+    from microproto.smtp_core import SendResult
+    from microproto.smtp_ext import mail_many
+
+    many = ["r%d@y" % i for i in range(40)]
+    ok = b"250 ok\r\n"
+    sock = _Writes([b"220 hi\r\n", b"250-mx\r\n250-8BITMIME\r\n250 PIPELINING\r\n",
+                    ok + ok + b"354 go\r\n",
+                    # mail 1's data; mail 2's MAIL refused (the 354 anyway: an empty body, RSET)
+                    b"250 2.0.0 queued 1\r\n451 4.3.0 busy\r\n" + ok + b"354 go\r\n", b"554 no\r\n", ok,
+                    # mail 3: DATA refused
+                    ok + ok + b"503 5.5.1 no data\r\n", ok,
+                    # mail 4: 40 recipients in two groups
+                    ok * 32, ok * 9 + b"354 go\r\n",
+                    b"250 queued 4\r\n" + ok + ok + b"354 go\r\n",
+                    b"550 5.6.0 rejected\r\n"])
+    s = Session("client.example")
+    c = Connection(sock, s.parser)
+    c.run(s.simple(None, (220,)))
+    c.run(s.hello())
+    del sock.writes[:]
+    env = b"MAIL FROM:<a@x> BODY=8BITMIME\r\nRCPT TO:<b@y>\r\nDATA\r\n"
+    mails = [("a@x", "b@y", b"one\n"), ("a@x", ["b@y"], "two\n"), ("a@x", "b@y", b"x"), ("a@x", many, b"4"),
+             ("a@x", "b@y", b".5")]
+    out = c.run(mail_many(s, mails, smtp._prepare))
+    assert len(out) == 5, out
+    assert isinstance(out[0], SendResult) and out[0].reply.enhanced == "2.0.0" and out[0].accepted == ["b@y"], out
+    assert out[1].code == 451 and out[1].command == "MAIL FROM", out[1]
+    assert out[2].code == 503 and out[2].command == "DATA", out[2]
+    assert isinstance(out[3], SendResult) and out[3].accepted == many and out[3].reply.lines == ["queued 4"], out
+    assert out[4].code == 550 and out[4].command == "message data" and out[4].reply.enhanced == "5.6.0", out[4]
+    assert sock.writes[:5] == [env, b"one\r\n.\r\n" + env, b".\r\n", b"RSET\r\n", env], sock.writes
+    big = b"MAIL FROM:<a@x> BODY=8BITMIME\r\n" + b"".join(b"RCPT TO:<%s>\r\n" % a.encode() for a in many) + b"DATA\r\n"
+    assert b"".join(sock.writes[5:]) == b"RSET\r\n" + big + b"4\r\n.\r\n" + env + b"..5\r\n.\r\n", sock.writes[5:]
+    assert s.parser.pending() == 0 and s.parser.next_event() is None
