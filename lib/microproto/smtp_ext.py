@@ -374,22 +374,23 @@ def mail_many(session, mails, prepare, pipelining=True):
         if pipe and n <= 32:
             # the envelope in one write (at most _PIPE_BATCH commands),
             # after the end of the last body
-            out = b"".join(cmds)
             if tail is not None:
-                out = tail + out
+                cmds.insert(0, tail)
+            out = b"".join(cmds)
             session.stage = "MAIL FROM"
             session.parser.pass_through()
             r = yield out
             # while the server answers: the next mail, and this body when
             # it is bytes of one chunk (checked for 8-bit data in full by
-            # ``envelope`` already)
+            # ``envelope`` already), left in the stuffer's buffer (no copy:
+            # nothing else uses that buffer before it is written)
             nxt = _take(session, it, prepare)
             end = None
             if isinstance(body, (bytes, bytearray)) and len(body) <= session.chunk:
                 st = session._stuffer
                 st.dots = st.start = True
                 st.wait = False
-                end = bytes(st.finish(len(st.encode(body))))
+                end = st.finish(len(st.encode(body)))
             if r is SENT:
                 r = yield None
             if tail is not None:
