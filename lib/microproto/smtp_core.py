@@ -136,35 +136,35 @@ class ReplyParser:
                         raise _fail(4, m)
                     self.buf = data[s:]
                     return
-                # the line without its CR LF (one slice)
-                line = data[s : e - 1 if e > s and data[e - 1] == 13 else e]
-                n = len(line)
-                sep = line[3] if n > 3 else 32
-                if n < 3 or not (50 <= line[0] <= 53 and 48 <= line[1] <= 53 and 48 <= line[2] <= 57) or sep not in (32, 45):
+                # the line is data[s:f] (its CR LF cut), read in place
+                f = e - 1 if e > s and data[e - 1] == 13 else e
+                n = f - s
+                sep = data[s + 3] if n > 3 else 32
+                if n < 3 or not (50 <= data[s] <= 53 and 48 <= data[s + 1] <= 53 and 48 <= data[s + 2] <= 57) or sep not in (32, 45):
                     raise _fail(5, data[s : e + 1][:40])
-                s = e + 1
-                code = int(line[:3])
+                code = data[s] * 100 + data[s + 1] * 10 + data[s + 2] - 5328  # 5328: "000"
                 lines = self.lines
                 if lines and code != self.head[0]:
                     raise _fail(6, (self.head[0], code))
                 if len(lines) >= self.max_lines:
                     raise _fail(7, self.max_lines)
                 try:
-                    text = line[4:].decode()
+                    text = data[s + 4 : f].decode()
                 except UnicodeError:
                     # not UTF-8: bytes above 127 become '?'
-                    text = _fail(31, line[4:])
+                    text = _fail(31, data[s + 4 : f])
                 # RFC 3463 ``class.subject.detail`` first, when its class is
                 # the code's first digit (not 3): kept in ``enhanced`` (from
                 # the first line; later lines repeat it), out of the text.
                 # Looked for only when the text starts with that digit and a
                 # dot (most lines do not: no splitting for them)
                 st = None
-                if n > 5 and line[5] == _DOT and line[4] == line[0] != 51:
+                if n > 5 and data[s + 5] == _DOT and data[s + 4] == data[s] != 51:
                     st = text.split(" ", 1)[0]
                     p = st.split(".")
                     if not (len(p) == 3 and 0 < len(p[1]) < 4 and 0 < len(p[2]) < 4 and (p[1] + p[2]).isdigit()):
                         st = None
+                s = e + 1
                 if not lines:
                     # the code and status of the reply's first line
                     self.head = (code, st)
@@ -410,7 +410,7 @@ class Session:
             if words:
                 kw = words[0].upper()
                 params = words[1:]
-                if b"=" in kw.encode():
+                if "=" in kw:
                     # the old ``AUTH=X Y`` form: X goes to AUTH's parameters
                     kw = _fail(32, (kw, params))
                 old = caps.setdefault(kw, [])

@@ -72,7 +72,8 @@ def test_enhanced_status_only_when_well_formed():
     # the status is looked for only after "<class digit>." (a quick test
     # before splitting): every other shape stays text, as before
     out, err = _parse_all(b"354 3.0.0 go ahead\r\n250 2.\r\n250 2.1\r\n250 2.1.0\r\n250 2.1.0000 x\r\n")
-    more, err2 = _parse_all(b"250 2x1.0 x\r\n250 25.1.0 x\r\n550\r\n250 2.1.0 ok\n250-2.1.5 one\r\n250 2.1.6 two\r\n")
+    more, err2 = _parse_all(b"250 2x1.0 x\r\n250 25.1.0 x\r\n550\r\n250 2.1.0 ok\n250-2.1.5 one\r\n250 2.1.6 two\r\n"
+                            b"250 \xc3\xa9\r\n554 5\xc3\xa9.1 \xff\r\n")
     assert err is None and err2 is None, (err, err2)
     out += more
     assert [(r.enhanced, r.lines) for r in out] == [
@@ -86,7 +87,10 @@ def test_enhanced_status_only_when_well_formed():
         (None, [""]),
         ("2.1.0", ["ok"]),
         ("2.1.5", ["one", "2.1.6 two"]),
+        (None, ["\u00e9"]),
+        (None, ["5??.1 ?"]),
     ], [(r.enhanced, r.lines) for r in out]
+    assert [r.code for r in out] == [354] + [250] * 6 + [550] + [250] * 3 + [554], [r.code for r in out]
 
 
 def test_bare_lf_and_code_only_lines():
