@@ -16,8 +16,15 @@ rounds, medians:
   ``send`` per mail: MAIL, RCPT and DATA in one write, two round trips)
   and smtplib (``sendmail``: four round trips) each keep one connection
   and take turns in blocks of 50 mails (the machine's load hits all
-  alike); our client on the MicroPython unix port (``send_many``) runs its
-  block after them.
+  alike; the order of the turns rotates from block to block); our client
+  on the MicroPython unix port (``send_many``) runs its block after them.
+- the ceiling aiosmtpd sets, measured in the same turns: two REFERENCE
+  rows (``Raw``: no client, a raw socket that sends the same commands and
+  bodies and only counts replies and checks their first digit). One
+  follows RFC 2920 as ours does (the last body's end and the next MAIL,
+  RCPT and DATA in one write, then wait for the 354: one round trip per
+  mail), the other sends each body with its envelope without waiting for
+  the 354 (not allowed; aiosmtpd takes it): what the server alone allows.
 - one large mail (``--mb``, 10 MB) from a file: MB/s from the first byte
   of MAIL to the final reply. Ours streams the file; smtplib is given
   ``f.read()`` (it cannot stream), the read included.
@@ -526,6 +533,13 @@ def main():
                     % (args.heapsize, mb, v["BASE"], v["CONNECTED"], v["LIVE_MIN"], v["LIVE_MAX"],
                        int(v["LIVE_MAX"]) - int(v["CONNECTED"]), v["ALLOC"], v["CHUNKS"],
                        int(v["ALLOC"]) / int(v["CHUNKS"]), int(v["ALLOC"]) / int(v["CHUNKS"]) / lines_per_chunk))
+        if rates["ref"]:
+            per = lambda a, b: med([x / y for x, y in zip(rates[a], rates[b])])
+            notes.insert(0, "the ceiling aiosmtpd sets (the REFERENCE rows: a raw socket, no client; RFC 2920 lets no "
+                         "body leave before its 354): %.2fx smtplib; ours reaches %.2f of it on CPython%s "
+                         "(medians of the per-round ratios)"
+                         % (per("ref", "peer"), per("ours", "ref"),
+                            ", %.2f on the unix port" % per("mp", "ref") if rates["mp"] else ""))
         notes.insert(0, "aiosmtpd %s in its own process, announcing PIPELINING through its handle_EHLO hook; "
                      "%d small mails per client and round in turns of %d; large mail %.1f MB, 76-byte lines, "
                      "every 50th dot-stuffed; smtplib gets f.read() (read included); %d rounds, medians"
