@@ -441,8 +441,8 @@ class ServerProtocol:
                             copy_into(ctl, cn, data, i, k)
                         self._phase = (self._phase + k) & 3
                 elif not self._mz and not self.stream:
+                    # (the message buffer holds the whole frame: reserved with its header)
                     mn = self._mn
-                    self._reserve(mn + k)
                     msg = self._msg
                     if self._masked:
                         if rw and k == n > 256:
