@@ -8,6 +8,7 @@ the first line a session runs, as the Telnet REPL's does: a console that
 nobody logged in to, or that runs nothing yet, does not hold it."""
 
 import asyncio
+import gc
 
 from microproto import websocket
 from microproto.webrepl import WebREPL
@@ -92,6 +93,10 @@ class _Session:
             while self.pending and not core.closed:
                 repl = self.repl
                 if repl is None:
+                    # a collection first: the REPL (and the first time its
+                    # module) then fills the holes that garbage left below,
+                    # instead of fresh space above them (see telnet.serve)
+                    gc.collect()
                     from microproto_port.repl import Session
 
                     repl = self.repl = Session("<console>")

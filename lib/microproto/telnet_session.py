@@ -279,8 +279,12 @@ def run(server, reader, writer, peer):
     # (poll's array grows with the sockets). An eighth, not a quarter:
     # on a board's heap (about 112 KB) min_free_heap governs either way;
     # a quarter made a 64-bit unix port need 4/3 of what its sessions
-    # hold. 32 KiB by default: the last session admitted can still
-    # compile a max_line statement (measured: docs/telnet.md, Memory).
+    # hold. 24 KiB by default: the last session admitted can still
+    # compile a max_line statement, in a REPL server and beside the
+    # console's browser session (measured: docs/telnet.md, Memory; 20 KiB
+    # failed once there, 16 KiB often; 32 KiB until the collections before
+    # a session's and a REPL's first objects, telnet.serve, cut the holes
+    # such a statement's blocks could not use).
     # Plus _END per open session: sessions that end together (their last
     # read, their close under a deadline) need that much each for a moment
     # (without it, 395 sessions of a 1 MB heap closed at once ran it dry)

@@ -6,6 +6,7 @@ a listening server and its logged-in sessions do not hold it.
 ``NativeReplShell`` (``shell="native"``) lives in
 ``microproto.telnet_native`` and is loaded from here on first use."""
 
+import gc
 import sys
 
 from microproto_port import RUNTIME
@@ -48,6 +49,9 @@ class _ReplSession:
     async def line(self, text):
         r = self._r
         if r is None:
+            # a collection first: what the REPL makes fills the holes
+            # garbage left (see microproto.telnet.serve)
+            gc.collect()
             from microproto_port.repl import Session
 
             r = self._r = Session()
