@@ -72,6 +72,14 @@ def _put(d, data):
     p = streams.PIECE
     while i < n:
         b = parts[i]
+        if len(b) - off > p:
+            # first what the socket takes at once (nothing copied), when
+            # nothing is buffered ahead of it; the rest a piece at a time
+            off += streams.put(s, memoryview(b)[off:] if off else b)
+            if off >= len(b):
+                i += 1
+                off = 0
+                continue
         if len(b) - off <= p:
             s.write(memoryview(b)[off:] if off else b)
             i += 1

@@ -275,6 +275,12 @@ def write_eof(writer):
         writer.write_eof()
 
 
+def put(writer, buf):
+    """0: the transport takes every write whole (``PIECE`` is never
+    reached here); the same name as on MicroPython."""
+    return 0
+
+
 def blocked(writer):
     """True if ``drain()`` on this asyncio stream would wait (more is
     buffered than the transport's high-water mark)."""

@@ -68,6 +68,15 @@ def write_eof(writer):
 reuse_safe = write_eof
 
 
+def put(writer, buf):
+    """Hand ``buf`` straight to the socket when the stream has nothing
+    buffered ahead of it: the count the socket took (0: none), nothing
+    copied (``Stream.write`` copies what the socket does not take)."""
+    if writer.out_buf:
+        return 0
+    return writer.s.write(buf) or 0
+
+
 def blocked(writer):
     """True if ``drain()`` on this asyncio stream would wait (``write``
     could not hand everything to the socket)."""
