@@ -31,6 +31,7 @@ still goes to the console. Limits: ``max_output`` characters kept per
 statement, ``max_source`` characters per statement.
 """
 
+import gc
 import io
 import os
 import sys
@@ -172,6 +173,11 @@ class Session:
         cap = self._cap = io.StringIO()
         self._n = 0
         p = self._print
+        # a collection first: compiling needs contiguous blocks (1 KiB for
+        # the parser's rule stack on 64 bits, 2 KiB for a 254-element
+        # list), and what the compiler allocates small then fills the
+        # holes garbage left instead of splitting the free space above them
+        gc.collect()
         try:
             exec(compile(source + "\n", self.name, "single"), self.namespace)
         except SystemExit:
