@@ -166,6 +166,9 @@ def _session(websocket):
     server = websocket.server
     o = server.console
     peer = websocket.remote_address[0] if websocket.remote_address else None
+    # the session reads nothing of the request (the server checked its
+    # Origin): its parser and headers are not kept for the session's life
+    websocket.request = websocket.request_headers = None
     password = o[0]
     s = _Session()
     s.websocket = websocket
