@@ -56,7 +56,7 @@ Options of ``serve`` (all keyword, every limit with a safe default):
   not take what we send in that time is cut), ``ping_interval_ms`` (20 s;
   None: no keepalive), ``ping_timeout_ms`` (20 s; no pong in time: 1011).
 - ``compression`` ("deflate" or None), ``deflate_level`` (6),
-  ``deflate_mem_level`` (5: zlib's speed/memory trade-off, not on the wire), ``max_window_bits`` (15: the largest client
+  ``deflate_mem_level`` (7: zlib's speed/memory trade-off, not on the wire), ``max_window_bits`` (15: the largest client
   window inflated; lower it on a board to save RAM).
 - ``max_line`` (4096), ``max_headers`` (48): request head limits (400/431).
 - ``read_size`` (4096): bytes per socket read, the size of the buffer
@@ -110,7 +110,7 @@ class _Options:
     ping_timeout_ms = 20000
     compression = "deflate"
     deflate_level = 6
-    deflate_mem_level = 5
+    deflate_mem_level = 7
     max_window_bits = 15
     max_line = 4096
     max_headers = 48

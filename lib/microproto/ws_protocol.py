@@ -318,6 +318,15 @@ class ServerProtocol:
             if self._left < 0:
                 # the header: 2 bytes, then the extended length and the mask key
                 hn = -1 - self._left
+                if hn == 0 and i + 1 < n:
+                    # a whole header in this read (the frames of a fragmented
+                    # message one after another): copied at once, not byte by byte
+                    b1 = data[i + 1]
+                    need = 2 + (b1 & 0x80) // 32 + (2 if (b1 & 0x7F) == 126 else 8 if (b1 & 0x7F) == 127 else 0)
+                    if i + need <= n:
+                        copy_into(hb, 0, data, i, need)
+                        i += need
+                        hn = need
                 while True:
                     b1 = hb[1] if hn >= 2 else 0
                     need = 2 if hn < 2 else (2 + (b1 & 0x80) // 32 + (2 if (b1 & 0x7F) == 126 else 8 if (b1 & 0x7F) == 127 else 0))

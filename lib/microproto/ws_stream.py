@@ -4,17 +4,27 @@ in ``stream`` mode (close reasons by their number in
 ``ServerProtocol.fail``'s list of reasons):
 payloads unmasked through the connection's scratch buffer, inflated
 (``max_size`` bounds what comes out, in ``stream`` mode too), or handed out
-as pieces (``("fragment", ...)`` events).
+as pieces (``("fragment", ...)`` events). With zlib (CPython) a joined
+message's frames are held and inflated 64 KiB at a time and at its end.
 """
 
 from microproto_port import const
 from microproto_port.fast import copy_into, mask_into, utf8_check
 
 _INFLATE_CHUNK = const(8192)  # inflated bytes per read: small pieces, less fragmentation
+_HOLD = const(65536)  # a joined message's compressed bytes inflated at once (zlib)
 
 
 def payload(p, data, i, k):
     """``k`` payload bytes of ``data`` from ``i``, compressed or in stream mode."""
+    if p._mz and not p.stream and p.deflate.inflater.CHUNK > _HOLD:
+        # zlib (CPython): a joined message's frames are held and inflated
+        # 64 KiB at a time and at its end (microproto_port.fast.hold)
+        from microproto_port.fast import hold
+
+        if hold(p, data, i, k, _HOLD):
+            inflate(p)
+        return
     sc = p._scratch
     size = len(sc)
     text = p._mop == 1
@@ -43,6 +53,9 @@ def end(p):
     """The end of a compressed message: what is left inflated; False if
     that failed the connection."""
     inf = p.deflate.inflater
+    if p._piece is not None and not p.stream:
+        inf.feed(p._piece)  # what payload held (zlib)
+        p._piece = None
     inf.end()
     inflate(p)
     if p.failed:

@@ -182,6 +182,36 @@ def test_send_compressed_and_inflate_our_own_output():
         p = q = None
 
 
+def test_compressed_message_in_small_frames():
+    # a compressed message in frames of 256 bytes (Autobahn 12.x.14) with a
+    # ping between two of them, in reads of any size: over 64 KiB compressed
+    # where the core can (zlib holds 64 KiB of its frames, then inflates
+    # them, and the rest at the end); max_size bounds it still
+    n = budget.size(70000, copies=6)
+    msg = bytearray(n)
+    x = 12345
+    for i in range(n):
+        x = (x * 1103515245 + 12345) & 0x7FFFFFFF
+        msg[i] = (x >> 16) & 0xFF
+    z = memoryview(inflate.Deflater(15, 6, 8).compress(msg))[:-4]
+    wire = bytearray()
+    for i in range(0, len(z), 256):
+        wire += cframe(2 if i == 0 else 0, z[i : i + 256], i + 256 >= len(z), 0x40 if i == 0 else 0)
+        if i == 1024:
+            wire += cframe(9, b"x")
+    z = None
+    for step in (0, 4096, 301):
+        p = _core()
+        feed(p, wire, step)
+        ev = p.events_received()
+        assert ev[0] == ("ping", b"x") and ev[1][0] == "binary" and ev[1][1] == msg and len(ev) == 2, step
+        ev = p = None
+    p = _core(max_size=n - 1)
+    feed(p, wire, 4096)
+    assert close_code_sent(p) == 1009
+    assert p.events_received()[:1] == [("ping", b"x")]
+
+
 def _inflate_all(z, bits):
     # a client's inflater with a ``bits`` window, the RFC 7692 tail appended
     i = inflate.Inflater(bits, False)

@@ -10,7 +10,7 @@ byte ``phase`` (0-3), so a frame can be unmasked in pieces.
 character) or -1 (invalid, detected at the first byte that cannot continue
 a valid text). ``copy_into(dst, doff, src, soff, n)``: copy ``n`` bytes.
 The offsets let callers avoid making memoryview slices (allocations on
-MicroPython).
+MicroPython). ``hold``: CPython only, for ``microproto.ws_stream``.
 
 The four functions come from ``microproto_port._speedups`` (our own C,
 ports/cpython/microproto_port/_speedups.c) when ``pip install`` could build
@@ -114,3 +114,28 @@ if not os.environ.get("MICROPROTO_NO_SPEEDUPS"):
         SPEEDUPS = True
     except ImportError:
         pass
+
+
+def hold(p, data, i, k, limit):
+    """For ``microproto.ws_stream`` (zlib takes a compressed message in
+    pieces of any size): ``k`` payload bytes of ``data`` from ``i``, a frame
+    of a joined compressed message, unmasked onto the bytes ``p._piece``
+    holds (a joined message has no other use for it); once ``limit`` are
+    held, they go to the inflater and the result is True (the caller
+    inflates), else False. A call of zlib and of the
+    inflate loop per frame was most of the CPU of a message fragmented into
+    256-byte frames (Autobahn 12.x.14); CPython only (MicroPython's
+    inflater holds the message itself)."""
+    z = p._piece
+    if z is None:
+        z = p._piece = bytearray()
+    zn = len(z)
+    z += memoryview(data)[i : i + k]
+    if p._masked:
+        mask_into(z, zn, z, zn, k, p._hb, p._phase)
+    p._phase = (p._phase + k) & 3
+    if zn + k < limit:
+        return False
+    p._piece = None
+    p.deflate.inflater.feed(z)
+    return True
