@@ -175,11 +175,16 @@ def test_send_compressed_and_inflate_our_own_output():
         assert len(fr) == 1 and fr[0][:3] == (True, 0x40, 1)
         if msg == "Hello" and inflate.Deflater.__module__.endswith("inflate") and CAN_T:
             assert fr[0][3] == HELLO_Z  # zlib: the RFC 7692 7.2.3.1 bytes
-        q = _core()
+        # our window is at most 12 bits: the inflater needs no more (a 32
+        # KiB one, made in one block, failed on a board's heap)
+        q = _core("permessage-deflate; client_max_window_bits=12")
         feed(q, cframe(1, fr[0][3], rsv=0x40))
         fr = None
         assert q.events_received() == [("text", msg)]
         p = q = None
+
+
+W9 = "permessage-deflate; client_max_window_bits=9"
 
 
 def test_compressed_message_in_small_frames():
@@ -187,13 +192,15 @@ def test_compressed_message_in_small_frames():
     # ping between two of them, in reads of any size: over 64 KiB compressed
     # where the core can (zlib holds 64 KiB of its frames, then inflates
     # them, and the rest at the end); max_size bounds it still
-    n = budget.size(70000, copies=6)
+    # a 512-byte client window: a 32 KiB one (DeflateIO makes it in one
+    # block) failed on a board's heap
+    n = budget.size(70000, copies=10)
     msg = bytearray(n)
     x = 12345
     for i in range(n):
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
         msg[i] = (x >> 16) & 0xFF
-    z = memoryview(inflate.Deflater(15, 6, 8).compress(msg))[:-4]
+    z = memoryview(inflate.Deflater(9, 6, 8).compress(msg))[:-4]
     wire = bytearray()
     for i in range(0, len(z), 256):
         wire += cframe(2 if i == 0 else 0, z[i : i + 256], i + 256 >= len(z), 0x40 if i == 0 else 0)
@@ -201,12 +208,12 @@ def test_compressed_message_in_small_frames():
             wire += cframe(9, b"x")
     z = None
     for step in (0, 4096, 301):
-        p = _core()
+        p = _core(W9)
         feed(p, wire, step)
         ev = p.events_received()
         assert ev[0] == ("ping", b"x") and ev[1][0] == "binary" and ev[1][1] == msg and len(ev) == 2, step
         ev = p = None
-    p = _core(max_size=n - 1)
+    p = _core(W9, max_size=n - 1)
     feed(p, wire, 4096)
     assert close_code_sent(p) == 1009
     assert p.events_received()[:1] == [("ping", b"x")]
@@ -226,6 +233,8 @@ def _inflate_all(z, bits):
 
 
 def test_sent_messages_fit_a_4k_window():
+    import gc
+
     # the server compresses with at most a 12-bit window (twice as fast as
     # 15 bits with zlib), or the smaller one negotiated: a client inflating
     # with that window gets the message back, although the message repeats
@@ -237,6 +246,7 @@ def test_sent_messages_fit_a_4k_window():
         x = (x * 1103515245 + 12345) & 0x7FFFFFFF
         block[k] = x >> 16 & 0xFF
     data = bytes(block) * 2
+    block = None
     for offer, bits in (("permessage-deflate", 12), ("permessage-deflate; server_max_window_bits=10", 10)):
         p = _core(offer)
         p.send_binary(data)
@@ -245,6 +255,8 @@ def test_sent_messages_fit_a_4k_window():
         assert _inflate_all(fr[0][3], bits) == data, offer
         # the repeat 4500 bytes back was found in neither case
         assert len(fr[0][3]) > len(data) * 9 // 10
+        p = fr = None
+        gc.collect()
 
 
 def test_stored_blocks_inflate_with_zlib_semantics():

@@ -447,6 +447,8 @@ def test_mask_into_in_place():
 
 
 def test_binary_type_bytearray_hands_over_the_buffer_it_received_into():
+    import gc
+
     # binary messages as bytearrays of their own (text stays str): a whole
     # message in one read, from a writable or a read-only buffer, a frame
     # fed in pieces (the message buffer itself, made to its size) and a
@@ -459,6 +461,8 @@ def test_binary_type_bytearray_hands_over_the_buffer_it_received_into():
     for step in (0, 5, 1000):
         for writable in (False, True):
             for sink in (None, []):
+                p = got = nxt = None  # the last round's messages and core
+                gc.collect()
                 p = ServerProtocol(binary_type=bytearray)
                 p.sink = sink
                 if step:
