@@ -373,6 +373,14 @@ class SendResult:
         self.refused = {}
         self.reply = None
 
+    def add(self, a, r):
+        # recipient ``a`` and its RCPT reply ``r``
+        self.recipients[a] = r
+        if r.code // 100 == 2:
+            self.accepted.append(a)
+        else:
+            self.refused[a] = r
+
 
 class Session:
     """Client state across conversations: capabilities and the parser.
@@ -537,12 +545,7 @@ class Session:
                     raise _fail(10, self.stage)
                 k = len(replies)
                 if 0 < k <= len(to_addrs):
-                    a = to_addrs[k - 1]
-                    value.recipients[a] = r
-                    if r.code // 100 == 2:
-                        value.accepted.append(a)
-                    else:
-                        value.refused[a] = r
+                    value.add(to_addrs[k - 1], r)
                 replies.append(r)
                 if k + 1 == j:
                     break

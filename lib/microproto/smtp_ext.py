@@ -405,12 +405,7 @@ def mail_many(session, mails, prepare, pipelining=True):
                 if not isinstance(r, Reply):
                     raise _fail(10, session.stage)
                 if 0 < k < n - 1:
-                    a = t[k - 1]
-                    result.recipients[a] = r
-                    if r.code // 100 == 2:
-                        result.accepted.append(a)
-                    else:
-                        result.refused[a] = r
+                    result.add(t[k - 1], r)
             if first.code != 250 or not result.accepted or r.code != 354:
                 # the empty body a server that said 354 anyway waits for,
                 # RSET, the error
